@@ -1,0 +1,88 @@
+/*
+ * The admin HTTP endpoints every daemon serves: /health, /ready and
+ * /metrics, plus the JSON reply helpers the order API shares.
+ *
+ * Consumers run them on their own small libmicrohttpd daemon (ADMIN_PORT);
+ * order-service routes them through its API daemon with eb_admin_route().
+ *
+ *   GET /health   200 {"status":"ok"} while every registered liveness
+ *                 check made progress recently, else 503 naming the stuck one.
+ *   GET /ready    200 {"status":"ready"} when the readiness callback says so,
+ *                 else 503 {"status":"not ready","reason":"..."}.
+ *   GET /metrics  the registry in Prometheus text format.
+ */
+#ifndef EVENTBUS_ADMIN_HTTP_H
+#define EVENTBUS_ADMIN_HTTP_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include "eventbus/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Decides readiness. Returns 1 when ready; else 0 with a short reason (e.g.
+ * "redis unreachable") in reason. Called on an HTTP thread: must be
+ * thread-safe and should answer in well under a second. */
+typedef int(eb_ready_cb_t)(char *reason, size_t reason_size, void *opaque);
+
+/* Reports liveness. Returns 1 while the component makes progress; else 0
+ * with the reason. Same rules as eb_ready_cb_t. May be NULL in eb_admin_opts_t
+ * (then /health is 200 while the process runs). */
+typedef int(eb_live_cb_t)(char *reason, size_t reason_size, void *opaque);
+
+typedef struct eb_admin_opts_s {
+    eb_ready_cb_t *ready;
+    eb_live_cb_t *live;
+    void *opaque;
+} eb_admin_opts_t;
+
+typedef struct eb_admin_s eb_admin_t;
+
+/* Creates the router (no server). The opts are copied. */
+eb_admin_t *eb_admin_new(const eb_admin_opts_t *opts);
+
+/* Starts a dedicated server on bind_addr (an IPv4 address, "0.0.0.0" for
+ * every interface) and port (0 = pick a free port). Returns EB_OK with the
+ * bound port in *bound_port, or EB_ERR_IO with the reason. */
+eb_err_t eb_admin_listen(eb_admin_t *a, const char *bind_addr, int port, int *bound_port,
+                         char *errstr, size_t errstr_size);
+
+/* Answers url if it is one of the admin routes. Returns 1 and queues the
+ * response (status in *status) when it handled the request, 0 when url is
+ * not an admin route. Usable from any MHD access handler thread. */
+int eb_admin_route(eb_admin_t *a, struct MHD_Connection *conn, const char *method, const char *url,
+                   unsigned int *status);
+
+/* Stops the server if any and frees a. NULL is a no-op. */
+void eb_admin_destroy(eb_admin_t *a);
+
+/* ---- JSON reply helpers ------------------------------------------------- */
+
+/* Queues a response with Content-Type application/json. body is copied.
+ * location, when not NULL, becomes the Location header. Returns MHD_YES or
+ * MHD_NO as MHD_queue_response does. */
+enum MHD_Result eb_http_reply(struct MHD_Connection *conn, unsigned int status, const char *body,
+                              size_t len, const char *location);
+
+/* Queues {"error":{"code":code,"message":message[,"field":field]}}. field may
+ * be NULL. For 405 the Allow header is set from allow (may be NULL). */
+enum MHD_Result eb_http_error(struct MHD_Connection *conn, unsigned int status, const char *code,
+                              const char *message, const char *field, const char *allow);
+
+/* An MHD_OPTION_EXTERNAL_LOGGER that routes libmicrohttpd's own messages
+ * into eb_log at warn level. */
+void eb_http_mhd_log(void *cls, const char *fmt, va_list ap);
+
+/* Returns the bound TCP port of a running daemon, or -1. */
+int eb_http_daemon_port(struct MHD_Daemon *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EVENTBUS_ADMIN_HTTP_H */

@@ -1,0 +1,155 @@
+/*
+ * The consumer: a Kafka consumer group member that turns messages into
+ * handled events, at least once, with effects once.
+ *
+ * One thread, the one calling eb_consumer_run(), owns everything here: the
+ * librdkafka consumer, the producer used for results and dead letters, and
+ * the Redis connection used for idempotency. Each turn of the loop:
+ *
+ *   1. takes a batch of messages from the consumer queue;
+ *   2. decodes each as a CloudEvent; what cannot be decoded, or has a type
+ *      the consumer does not handle, is a permanent failure;
+ *   3. claims every event id for this consumer group in Redis (one pipeline,
+ *      SET NX PX with a short lease); an id already marked done is a
+ *      duplicate and is skipped;
+ *   4. runs the handler on each claimed event, partition by partition in
+ *      offset order;
+ *   5. waits for the broker to acknowledge what the handlers published;
+ *   6. sends permanent failures, and retriable ones that ran out of
+ *      attempts, to <topic>-dlq and waits for those acknowledgements;
+ *   7. marks handled ids done (long TTL) and releases the other claims;
+ *   8. stores the offsets of the messages whose outcome is final. The first
+ *      message of a partition that is not final pauses that partition and
+ *      seeks it back; it is retried after a backoff while the loop keeps
+ *      serving the other partitions (and the group keeps its members).
+ *
+ * Offsets are committed by librdkafka's auto-commit of stored offsets, when
+ * partitions are revoked and on close, so only final messages are ever
+ * committed. Redis or Kafka being unreachable is never a reason to skip or
+ * dead-letter a message: the consumer waits, retries and reports not-ready.
+ */
+#ifndef EVENTBUS_CONSUMER_H
+#define EVENTBUS_CONSUMER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "eventbus/envelope.h"
+#include "eventbus/error.h"
+#include "eventbus/log.h"
+#include "eventbus/redis.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct eb_consumer_s eb_consumer_t;
+
+/* One consumed event while a handler works on it. Valid only during the
+ * handler call; copy what must outlive it. */
+typedef struct eb_work_s eb_work_t;
+
+/* Handles one event. Returns EB_OK, or the error (with eb_work_fail() giving
+ * the reason) whose class decides what happens: EB_ERR_BAD_EVENT and the other
+ * permanent errors dead-letter the message at once, EB_ERR_TRANSIENT retries
+ * it with backoff up to retry_max times, EB_ERR_REDIS and EB_ERR_KAFKA make
+ * the consumer wait for the infrastructure without counting an attempt.
+ * Runs on the consumer thread. */
+typedef eb_err_t(eb_handler_t)(eb_work_t *work, void *opaque);
+
+/* Called after the handlers of a batch ran and before their events are
+ * marked done, e.g. to fsync a file the handlers appended to. A failure
+ * makes every event of the batch that was handled retry (as infrastructure).
+ * May be NULL. Runs on the consumer thread. */
+typedef eb_err_t(eb_batch_end_cb_t)(void *opaque);
+
+typedef struct eb_consumer_opts_s {
+    const char *group_id;      /* consumer group, also the idempotency namespace */
+    const char *instance_id;   /* names this member in claims and logs */
+    const char *const *topics; /* topics to subscribe to */
+    size_t topic_count;
+    const char *const *event_types; /* CloudEvent types handled; others are dead-lettered */
+    size_t event_type_count;
+    eb_handler_t *handler;
+    eb_batch_end_cb_t *batch_end;
+    void *opaque;                 /* passed to handler and batch_end */
+    const eb_redis_addr_t *redis; /* Redis for idempotency and handlers; required */
+    int retry_max;                /* attempts after the first before the DLQ */
+    int retry_backoff_ms;         /* first backoff; doubles, full jitter */
+    int retry_backoff_max_ms;     /* cap; 0 means 10000 */
+    int batch_size;               /* messages per turn; 0 means 500 */
+    int claim_lease_ms;           /* how long a claim lives; 0 means 30000 */
+    int64_t done_ttl_s;           /* how long a done-mark lives; 0 means 7 days */
+    int publish_timeout_ms;       /* wait for acknowledgements; 0 means 30000 */
+} eb_consumer_opts_t;
+
+/* Creates the consumer and its producer and subscribes. Takes ownership of
+ * both confs in every case. The opts strings must outlive the consumer.
+ * Returns NULL with the reason in errstr. Makes no blocking call. */
+eb_consumer_t *eb_consumer_new(rd_kafka_conf_t *consumer_conf, rd_kafka_conf_t *producer_conf,
+                               const eb_consumer_opts_t *opts, char *errstr, size_t errstr_size);
+
+/* Runs the loop until *stop becomes non-zero, then hands back unfinished
+ * messages, commits stored offsets and leaves the group. Returns EB_OK after
+ * a clean stop, EB_ERR_KAFKA after a fatal client error. */
+eb_err_t eb_consumer_run(eb_consumer_t *c, volatile sig_atomic_t *stop);
+
+/* Flushes the producer (up to 5 s), closes and frees everything. Call after
+ * eb_consumer_run() returned. NULL is a no-op. */
+void eb_consumer_destroy(eb_consumer_t *c);
+
+/* What /ready needs, readable from any thread. */
+typedef struct eb_consumer_status_s {
+    int joined;           /* has received an assignment since it last lost one */
+    int assigned;         /* partitions currently assigned */
+    int redis_up;         /* the last Redis operation succeeded */
+    int kafka_up;         /* the last delivery or fetch succeeded */
+    int64_t last_loop_ms; /* monotonic time the loop last turned */
+} eb_consumer_status_t;
+
+void eb_consumer_status(const eb_consumer_t *c, eb_consumer_status_t *st);
+
+/* The librdkafka consumer handle, for metadata queries from other threads. */
+rd_kafka_t *eb_consumer_handle(eb_consumer_t *c);
+
+/* ---- For handlers: the event at hand ------------------------------------ */
+
+const eb_event_t *eb_work_event(const eb_work_t *w);
+const char *eb_work_topic(const eb_work_t *w);
+int32_t eb_work_partition(const eb_work_t *w);
+int64_t eb_work_offset(const eb_work_t *w);
+
+/* The W3C traceparent header of the message, NUL-terminated, or NULL. */
+const char *eb_work_traceparent(const eb_work_t *w);
+
+/* 1 on the first attempt, 2 on the first retry, ... */
+int eb_work_attempt(const eb_work_t *w);
+
+/* The consumer thread's Redis connection, for the handler's own state. */
+eb_redis_t *eb_work_redis(eb_work_t *w);
+
+/* Fills f with the event's context for EB_LOG_EV. */
+void eb_work_log_fields(const eb_work_t *w, eb_log_fields_t *f);
+
+/* Records why the work failed (for logs and the DLQ header) and returns err,
+ * so handlers can write `return eb_work_fail(w, EB_ERR_BAD_EVENT, "...")`. */
+eb_err_t eb_work_fail(eb_work_t *w, eb_err_t err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Publishes an event caused by this work: encodes ev, keys it with key, and
+ * copies the traceparent header. The offset of the work is stored only after
+ * the broker acknowledged every record it published; a failed delivery makes
+ * the work retry. */
+eb_err_t eb_work_publish(eb_work_t *w, const char *topic, const char *key, const eb_event_t *ev);
+
+/* Same with an already encoded value (a stored event republished as is). */
+eb_err_t eb_work_publish_raw(eb_work_t *w, const char *topic, const char *key, const void *value,
+                             size_t value_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EVENTBUS_CONSUMER_H */

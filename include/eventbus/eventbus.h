@@ -1,0 +1,36 @@
+/*
+ * eventbus: the suite's shared event library, in one include.
+ *
+ * Modules (one header and one source file each):
+ *   error       eb_err_t and its retriable/permanent classes
+ *   log         JSON-lines logging through a callback
+ *   config      table-driven settings, --help and validation
+ *   kafka       librdkafka configuration from the settings
+ *   envelope    CloudEvents encode/decode/validate, ids and times
+ *   money       integer minor units on the wire and back
+ *   redis       a Redis connection that reconnects with bounded timeouts
+ *   producer    idempotent producer with delivery reports
+ *   consumer    group consumer: batch, idempotency, retry, DLQ, offsets
+ *   dlq         dead-letter headers (Spring Kafka compatible)
+ *   metrics     Prometheus registry and text rendering
+ *   admin_http  /health /ready /metrics and JSON replies
+ *   lifecycle   signals and stop flag
+ */
+#ifndef EVENTBUS_EVENTBUS_H
+#define EVENTBUS_EVENTBUS_H
+
+#include "eventbus/admin_http.h"
+#include "eventbus/config.h"
+#include "eventbus/consumer.h"
+#include "eventbus/dlq.h"
+#include "eventbus/envelope.h"
+#include "eventbus/error.h"
+#include "eventbus/kafka.h"
+#include "eventbus/lifecycle.h"
+#include "eventbus/log.h"
+#include "eventbus/metrics.h"
+#include "eventbus/money.h"
+#include "eventbus/producer.h"
+#include "eventbus/redis.h"
+
+#endif /* EVENTBUS_EVENTBUS_H */

@@ -1,0 +1,61 @@
+/*
+ * Building librdkafka configurations from the suite's settings.
+ *
+ * Order of precedence, later winning: the component's defaults (tuned for
+ * what the component does), KAFKA_CONFIG_FILE, `-X key=value` flags, then the
+ * few properties a component cannot work without (the producer forces
+ * enable.idempotence=true and acks=all; the consumer forces
+ * enable.auto.offset.store=false). Users thus tune and secure every client
+ * (SASL, SSL, timeouts) without code changes.
+ *
+ * librdkafka's own log lines are routed into eb_log.
+ */
+#ifndef EVENTBUS_KAFKA_H
+#define EVENTBUS_KAFKA_H
+
+#include <stddef.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "eventbus/config.h"
+#include "eventbus/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Properties a client is built with, besides the common settings.
+ *
+ * In KAFKA_CONFIG_FILE and -X, a key may carry a role prefix: "consumer."
+ * or "producer." applies the property only to clients of that role (the
+ * Kafka Connect convention), so one file can tune both without librdkafka
+ * warning about properties that do not apply. Unprefixed keys apply to
+ * every client. */
+typedef struct eb_kafka_props_s {
+    const char *const *defaults; /* NULL-terminated key, value, key, value... */
+    const char *const *user;     /* "key=value" strings from -X flags */
+    int user_count;
+    const char *role; /* "consumer", "producer" or NULL (no prefix matches) */
+} eb_kafka_props_t;
+
+/* Returns a new conf with bootstrap.servers (unless common->kafka_brokers is
+ * NULL), client.id, the defaults, the
+ * properties file and the user properties applied, or NULL with the
+ * offending property or file line in errstr. The caller owns the conf and
+ * normally hands it to eb_producer_new(), eb_consumer_new() or rd_kafka_new().
+ * Reads KAFKA_CONFIG_FILE; makes no connection. */
+rd_kafka_conf_t *eb_kafka_conf_new(const eb_common_conf_t *common, const char *client_id,
+                                   const eb_kafka_props_t *props, char *errstr, size_t errstr_size);
+
+/* Sets one property, formatting the failure as "key=value: reason". */
+eb_err_t eb_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *errstr,
+                           size_t errstr_size);
+
+/* Asks the cluster for metadata with the given timeout. Returns 1 when at
+ * least one broker answered. Thread-safe; blocks the caller up to timeout. */
+int eb_kafka_reachable(rd_kafka_t *rk, int timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EVENTBUS_KAFKA_H */

@@ -1,0 +1,35 @@
+/*
+ * Process lifecycle: signals and liveness beats.
+ *
+ * Signal handlers only set a volatile sig_atomic_t flag (redis
+ * sigShutdownHandler, kcat term()); every loop of a daemon watches
+ * eb_stop_flag and winds down in the order its main.c writes down.
+ */
+#ifndef EVENTBUS_LIFECYCLE_H
+#define EVENTBUS_LIFECYCLE_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Non-zero once SIGTERM or SIGINT arrived (or eb_lifecycle_request_stop()). */
+extern volatile sig_atomic_t eb_stop_flag;
+
+/* Installs SIGTERM/SIGINT handlers that set eb_stop_flag and ignores SIGPIPE
+ * (a client hanging up must not kill a server). Call once from main(). */
+void eb_lifecycle_install_signals(void);
+
+/* Sets eb_stop_flag from code, e.g. after a fatal error in a thread. */
+void eb_lifecycle_request_stop(void);
+
+/* Sleeps up to ms milliseconds, waking early (within 50 ms) when a stop was
+ * requested. Returns non-zero if a stop was requested. */
+int eb_lifecycle_sleep(int64_t ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EVENTBUS_LIFECYCLE_H */

@@ -1,0 +1,64 @@
+/*
+ * Private helpers shared by the library's modules. Not installed, not part
+ * of the API; unit tests may include it to reach pure logic.
+ */
+#ifndef EVENTBUS_EB_INT_H
+#define EVENTBUS_EB_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eventbus/error.h"
+
+/* Writes the JSON string escape of byte c into out (no quotes). Returns the
+ * length written (1 to 6). Bytes >= 0x80 pass through: input is UTF-8. */
+size_t eb__json_escape_char(unsigned char c, char out[8]);
+
+/* snprintf into errstr when errstr is not NULL; returns err. */
+eb_err_t eb__seterr(char *errstr, size_t errstr_size, eb_err_t err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/*
+ * Retry backoff with full jitter (retry.c).
+ *
+ * The ceiling for attempt n (1 = the first retry) is base * 2^(n-1), capped
+ * at cap; the delay is drawn uniformly from [0, ceiling] using rnd, a value
+ * in [0, 1). "Full jitter" spreads the retries of many consumers that failed
+ * together (AWS Architecture Blog, "Exponential Backoff And Jitter").
+ */
+int64_t eb__backoff_ceiling(int attempt, int64_t base_ms, int64_t cap_ms);
+int64_t eb__backoff_delay(int attempt, int64_t base_ms, int64_t cap_ms, double rnd);
+
+/* A uniformly distributed double in [0, 1), thread-safe. */
+double eb__random_unit(void);
+
+/* Returns 1 if the len bytes at p are valid UTF-8. */
+int eb__utf8_valid(const void *p, size_t len);
+
+#endif /* EVENTBUS_EB_INT_H */
+
+/*
+ * Idempotency records in Redis (idempotency.c), one key per consumer group
+ * and event id: "idem:<group>:<event id>". The value is the claim token of
+ * the instance working on it (with a lease, SET NX PX) or "done" (with a
+ * long TTL) once its handler succeeded.
+ */
+struct eb_redis_s;
+
+typedef enum eb_claim_e {
+    EB_CLAIM_NEW,  /* we hold a fresh claim */
+    EB_CLAIM_OURS, /* the key already held our own token */
+    EB_CLAIM_DONE, /* handled before: a duplicate */
+    EB_CLAIM_BUSY  /* another instance holds a claim */
+} eb_claim_t;
+
+/* Claims n ids in one pipeline. Returns EB_OK with results[i] set, or
+ * EB_ERR_REDIS when Redis failed (results undefined). */
+eb_err_t eb__idem_claim(struct eb_redis_s *r, const char *group, const char *token,
+                        const char *const *ids, size_t n, int lease_ms, eb_claim_t *results);
+
+/* Marks done_ids done (TTL ttl_s) and releases the claims of release_ids that
+ * still hold token, in one pipeline. Returns EB_OK or EB_ERR_REDIS. */
+eb_err_t eb__idem_finish(struct eb_redis_s *r, const char *group, const char *token,
+                         const char *const *done_ids, size_t ndone, int64_t ttl_s,
+                         const char *const *release_ids, size_t nrelease);

@@ -1,0 +1,340 @@
+/*
+ * CloudEvents 1.0 structured-mode JSON, plus ids, times and trace context.
+ *
+ * Decoding is strict about what the spec requires (specversion "1.0",
+ * non-empty id, source and type) and about what the suite relies on (string
+ * extension attributes, JSON data), and lenient about unknown extension
+ * attributes, which CloudEvents says consumers must tolerate.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <uuid/uuid.h>
+
+#include "eb_int.h"
+#include "eventbus/envelope.h"
+
+void eb_uuid_generate(char *out)
+{
+    uuid_t u;
+
+    uuid_generate_random(u);
+    uuid_unparse_lower(u, out);
+}
+
+int64_t eb_time_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t eb_time_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void eb_time_format(int64_t ms, char *out)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+
+    gmtime_r(&secs, &tm);
+    snprintf(out, EB_TIME_LEN + 1, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+             (tm.tm_year + 1900) % 10000, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+             tm.tm_sec, (int)(ms % 1000));
+}
+
+/* Reads n digits at *p into *v and advances. Returns 0 if they are not. */
+static int digits(const char **p, int n, int *v)
+{
+    *v = 0;
+    for (int i = 0; i < n; i++, (*p)++) {
+        if (!isdigit((unsigned char)**p))
+            return 0;
+        *v = *v * 10 + (**p - '0');
+    }
+    return 1;
+}
+
+int eb_time_valid(const char *s)
+{
+    int y, mo, d, h, mi, se, oh, om;
+
+    if (!digits(&s, 4, &y) || *s++ != '-' || !digits(&s, 2, &mo) || *s++ != '-' ||
+        !digits(&s, 2, &d) || (*s != 'T' && *s != 't' && *s != ' '))
+        return 0;
+    s++;
+    if (!digits(&s, 2, &h) || *s++ != ':' || !digits(&s, 2, &mi) || *s++ != ':' ||
+        !digits(&s, 2, &se))
+        return 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+        return 0;
+    if (*s == '.') {
+        s++;
+        if (!isdigit((unsigned char)*s))
+            return 0;
+        while (isdigit((unsigned char)*s))
+            s++;
+    }
+    if (*s == 'Z' || *s == 'z')
+        return s[1] == '\0';
+    if (*s != '+' && *s != '-')
+        return 0;
+    s++;
+    if (!digits(&s, 2, &oh) || *s++ != ':' || !digits(&s, 2, &om))
+        return 0;
+    return *s == '\0' && oh <= 23 && om <= 59;
+}
+
+static int hex_run(const char *s, size_t n, int *all_zero)
+{
+    *all_zero = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+            return 0;
+        if (s[i] != '0')
+            *all_zero = 0;
+    }
+    return 1;
+}
+
+int eb_traceparent_valid(const char *s, size_t len)
+{
+    int zero;
+
+    /* version 00: "00-" trace-id(32) "-" parent-id(16) "-" flags(2) */
+    if (len != EB_TRACEPARENT_LEN || memcmp(s, "00-", 3) != 0 || s[35] != '-' || s[52] != '-')
+        return 0;
+    if (!hex_run(s + 3, 32, &zero) || zero)
+        return 0;
+    if (!hex_run(s + 36, 16, &zero) || zero)
+        return 0;
+    return hex_run(s + 53, 2, &zero);
+}
+
+void eb_traceparent_generate(char *out)
+{
+    uuid_t trace, parent;
+    char *p = out;
+
+    uuid_generate_random(trace);
+    uuid_generate_random(parent);
+    p += sprintf(p, "00-");
+    for (int i = 0; i < 16; i++)
+        p += sprintf(p, "%02x", trace[i]);
+    *p++ = '-';
+    for (int i = 0; i < 8; i++)
+        p += sprintf(p, "%02x", parent[i]);
+    sprintf(p, "-01");
+}
+
+eb_err_t eb_event_init(eb_event_t *ev, const char *type, const char *source, const char *subject,
+                       const eb_event_t *cause, cJSON *data)
+{
+    memset(ev, 0, sizeof(*ev));
+    if (!type || strlen(type) >= sizeof(ev->type) || !source ||
+        strlen(source) >= sizeof(ev->source) || (subject && strlen(subject) >= sizeof(ev->subject)))
+        return EB_ERR_INVALID;
+    eb_uuid_generate(ev->id);
+    strcpy(ev->type, type);
+    strcpy(ev->source, source);
+    if (subject)
+        strcpy(ev->subject, subject);
+    eb_time_format(eb_time_now_ms(), ev->time);
+    if (cause) {
+        strcpy(ev->correlationid, cause->correlationid[0] ? cause->correlationid : cause->id);
+        strcpy(ev->causationid, cause->id);
+    } else {
+        strcpy(ev->correlationid, ev->id);
+        strcpy(ev->causationid, ev->id);
+    }
+    ev->data = data;
+    return EB_OK;
+}
+
+void eb_event_close(eb_event_t *ev)
+{
+    if (!ev)
+        return;
+    cJSON_Delete(ev->data);
+    memset(ev, 0, sizeof(*ev));
+}
+
+static int add_str(cJSON *o, const char *k, const char *v)
+{
+    return !*v || cJSON_AddStringToObject(o, k, v) != NULL;
+}
+
+char *eb_event_encode(const eb_event_t *ev, size_t *len)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *out = NULL;
+
+    if (!o)
+        return NULL;
+    /* Attribute order follows the contract's example, for readable topics. */
+    if (cJSON_AddStringToObject(o, "specversion", "1.0") && add_str(o, "id", ev->id) &&
+        add_str(o, "source", ev->source) && add_str(o, "type", ev->type) &&
+        add_str(o, "time", ev->time) &&
+        cJSON_AddStringToObject(o, "datacontenttype", "application/json") &&
+        add_str(o, "subject", ev->subject) && add_str(o, "correlationid", ev->correlationid) &&
+        add_str(o, "causationid", ev->causationid) &&
+        (!ev->data || cJSON_AddItemReferenceToObject(o, "data", ev->data)))
+        out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o); /* a reference item does not free ev->data */
+    if (out && len)
+        *len = strlen(out);
+    return out;
+}
+
+/* Copies an optional (required != 0: mandatory, non-empty) string attribute. */
+static eb_err_t take_attr(const cJSON *root, const char *name, int required, char *dst,
+                          size_t dst_size, char *errstr, size_t errstr_size)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, name);
+    size_t n;
+
+    if (!it) {
+        if (required)
+            return eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT,
+                              "not a CloudEvent: missing \"%s\"", name);
+        return EB_OK;
+    }
+    if (!cJSON_IsString(it))
+        return eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT, "\"%s\" is not a string", name);
+    n = strlen(it->valuestring);
+    if (required && n == 0)
+        return eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT, "\"%s\" is empty", name);
+    if (n >= dst_size)
+        return eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT, "\"%s\" longer than %zu bytes",
+                          name, dst_size - 1);
+    memcpy(dst, it->valuestring, n + 1);
+    return EB_OK;
+}
+
+eb_err_t eb_event_decode(const void *buf, size_t len, eb_event_t *ev, char *errstr,
+                         size_t errstr_size)
+{
+    const char *end = NULL;
+    const cJSON *it;
+    cJSON *root;
+    eb_err_t err;
+
+    memset(ev, 0, sizeof(*ev));
+    if (!buf || len == 0)
+        return eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT, "not JSON: empty value");
+    if (!eb__utf8_valid(buf, len))
+        return eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT, "not JSON: invalid UTF-8");
+    root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    if (!root) {
+        size_t at = end ? (size_t)(end - (const char *)buf) : 0;
+        return eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT,
+                          "not JSON: parse error at byte %zu", at);
+    }
+    while (end && end < (const char *)buf + len && isspace((unsigned char)*end))
+        end++;
+    if (end != (const char *)buf + len) {
+        err = eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT,
+                         "not JSON: trailing data at byte %zu", (size_t)(end - (const char *)buf));
+        goto fail;
+    }
+    if (!cJSON_IsObject(root)) {
+        err = eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT,
+                         "not a CloudEvent: value is not a JSON object");
+        goto fail;
+    }
+    it = cJSON_GetObjectItemCaseSensitive(root, "specversion");
+    if (!it) {
+        err = eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT,
+                         "not a CloudEvent: missing \"specversion\"");
+        goto fail;
+    }
+    if (!cJSON_IsString(it) || strcmp(it->valuestring, "1.0") != 0) {
+        err = eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT,
+                         "unsupported CloudEvents specversion (want \"1.0\")");
+        goto fail;
+    }
+    if ((err = take_attr(root, "id", 1, ev->id, sizeof(ev->id), errstr, errstr_size)) ||
+        (err = take_attr(root, "source", 1, ev->source, sizeof(ev->source), errstr, errstr_size)) ||
+        (err = take_attr(root, "type", 1, ev->type, sizeof(ev->type), errstr, errstr_size)) ||
+        (err = take_attr(root, "time", 0, ev->time, sizeof(ev->time), errstr, errstr_size)) ||
+        (err = take_attr(root, "subject", 0, ev->subject, sizeof(ev->subject), errstr,
+                         errstr_size)) ||
+        (err = take_attr(root, "correlationid", 0, ev->correlationid, sizeof(ev->correlationid),
+                         errstr, errstr_size)) ||
+        (err = take_attr(root, "causationid", 0, ev->causationid, sizeof(ev->causationid), errstr,
+                         errstr_size)))
+        goto fail;
+    if (ev->time[0] && !eb_time_valid(ev->time)) {
+        err = eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT,
+                         "\"time\" is not an RFC 3339 timestamp");
+        goto fail;
+    }
+    it = cJSON_GetObjectItemCaseSensitive(root, "datacontenttype");
+    if (it && (!cJSON_IsString(it) || strncmp(it->valuestring, "application/json", 16) != 0)) {
+        err = eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT,
+                         "\"datacontenttype\" is not application/json");
+        goto fail;
+    }
+    if (cJSON_GetObjectItemCaseSensitive(root, "data_base64")) {
+        err = eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT,
+                         "\"data_base64\" is not supported: data must be JSON");
+        goto fail;
+    }
+    ev->data = cJSON_DetachItemFromObjectCaseSensitive(root, "data");
+    cJSON_Delete(root);
+    return EB_OK;
+
+fail:
+    cJSON_Delete(root);
+    memset(ev, 0, sizeof(*ev));
+    return err;
+}
+
+int eb__utf8_valid(const void *p, size_t len)
+{
+    const unsigned char *s = p, *e = s + len;
+
+    while (s < e) {
+        unsigned char c = *s;
+        size_t n;
+        uint32_t cp;
+
+        if (c < 0x80) {
+            s++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if ((size_t)(e - s) <= n)
+            return 0;
+        for (size_t i = 1; i <= n; i++) {
+            if ((s[i] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        /* Reject overlong forms, surrogates and values past U+10FFFF. */
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+            return 0;
+        s += n + 1;
+    }
+    return 1;
+}

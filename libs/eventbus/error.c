@@ -1,0 +1,56 @@
+/* eb_err_t names and classes. */
+#include "eventbus/error.h"
+
+const char *eb_err2str(eb_err_t err)
+{
+    switch (err) {
+    case EB_OK:
+        return "success";
+    case EB_ERR_INVALID:
+        return "invalid";
+    case EB_ERR_BAD_EVENT:
+        return "bad event";
+    case EB_ERR_NOT_FOUND:
+        return "not found";
+    case EB_ERR_CONFLICT:
+        return "conflict";
+    case EB_ERR_TRANSIENT:
+        return "transient failure";
+    case EB_ERR_REDIS:
+        return "redis unavailable";
+    case EB_ERR_KAFKA:
+        return "kafka unavailable";
+    case EB_ERR_NOMEM:
+        return "out of memory";
+    case EB_ERR_IO:
+        return "i/o error";
+    }
+    return "unknown error";
+}
+
+int eb_err_is_retriable(eb_err_t err)
+{
+    return err == EB_ERR_TRANSIENT || eb_err_is_infra(err);
+}
+
+int eb_err_is_infra(eb_err_t err)
+{
+    return err == EB_ERR_REDIS || err == EB_ERR_KAFKA;
+}
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "eb_int.h"
+
+eb_err_t eb__seterr(char *errstr, size_t errstr_size, eb_err_t err, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (errstr && errstr_size) {
+        va_start(ap, fmt);
+        vsnprintf(errstr, errstr_size, fmt, ap);
+        va_end(ap);
+    }
+    return err;
+}

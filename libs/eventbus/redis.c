@@ -1,0 +1,261 @@
+/*
+ * Redis connections with bounded timeouts and throttled reconnects.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "eb_int.h"
+#include "eventbus/envelope.h"
+#include "eventbus/log.h"
+#include "eventbus/redis.h"
+
+/* After a failed connect, calls fail at once for this long instead of paying
+ * the connect timeout again: a dead Redis costs requests microseconds. */
+#define RECONNECT_INTERVAL_MS 250
+
+struct eb_redis_s {
+    eb_redis_addr_t addr;
+    redisContext *ctx;
+    int64_t next_connect_ms; /* monotonic; no connect attempt before this */
+    char last_err[128];
+};
+
+static int hex_val(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Copies n bytes of a URL component into dst, decoding %XX escapes. */
+static int copy_component(char *dst, size_t size, const char *src, size_t n)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)src[i];
+
+        if (c == '%') {
+            int h, l;
+
+            if (i + 2 >= n)
+                return 0;
+            h = hex_val(src[i + 1]);
+            l = hex_val(src[i + 2]);
+            if (h < 0 || l < 0)
+                return 0;
+            c = h * 16 + l;
+            i += 2;
+        }
+        if (o + 1 >= size)
+            return 0;
+        dst[o++] = (char)c;
+    }
+    dst[o] = '\0';
+    return 1;
+}
+
+eb_err_t eb_redis_url_parse(const char *url, eb_redis_addr_t *a, char *errstr, size_t errstr_size)
+{
+    const char *p, *at, *hostend, *slash;
+    char *end;
+    long v;
+
+    memset(a, 0, sizeof(*a));
+    a->port = 6379;
+    a->timeout_ms = 1000;
+    if (!url || strncmp(url, "redis://", 8) != 0)
+        return eb__seterr(errstr, errstr_size, EB_ERR_INVALID,
+                          "must start with redis:// (rediss:// is not supported)");
+    p = url + 8;
+    slash = strchr(p, '/');
+    at = memchr(p, '@', slash ? (size_t)(slash - p) : strlen(p));
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+
+        if (!colon)
+            return eb__seterr(errstr, errstr_size, EB_ERR_INVALID,
+                              "credentials must be written :password@ or user:password@");
+        if (!copy_component(a->username, sizeof(a->username), p, (size_t)(colon - p)) ||
+            !copy_component(a->password, sizeof(a->password), colon + 1, (size_t)(at - colon - 1)))
+            return eb__seterr(errstr, errstr_size, EB_ERR_INVALID, "bad user or password");
+        p = at + 1;
+    }
+    hostend = p;
+    if (*p == '[') { /* [IPv6]:port */
+        hostend = strchr(p, ']');
+        if (!hostend)
+            return eb__seterr(errstr, errstr_size, EB_ERR_INVALID, "unclosed '[' in host");
+        if (!copy_component(a->host, sizeof(a->host), p + 1, (size_t)(hostend - p - 1)))
+            return eb__seterr(errstr, errstr_size, EB_ERR_INVALID, "host too long");
+        hostend++;
+    } else {
+        while (*hostend && *hostend != ':' && *hostend != '/')
+            hostend++;
+        if (!copy_component(a->host, sizeof(a->host), p, (size_t)(hostend - p)))
+            return eb__seterr(errstr, errstr_size, EB_ERR_INVALID, "host too long");
+    }
+    if (!a->host[0])
+        return eb__seterr(errstr, errstr_size, EB_ERR_INVALID, "missing host");
+    p = hostend;
+    if (*p == ':') {
+        errno = 0;
+        v = strtol(p + 1, &end, 10);
+        if (errno || end == p + 1 || v < 1 || v > 65535 || (*end && *end != '/'))
+            return eb__seterr(errstr, errstr_size, EB_ERR_INVALID, "port must be 1..65535");
+        a->port = (int)v;
+        p = end;
+    }
+    if (*p == '/' && p[1]) {
+        errno = 0;
+        v = strtol(p + 1, &end, 10);
+        if (errno || end == p + 1 || *end || v < 0 || v > 1000000)
+            return eb__seterr(errstr, errstr_size, EB_ERR_INVALID,
+                              "database must be a non-negative integer");
+        a->db = (int)v;
+    } else if (*p && strcmp(p, "/") != 0) {
+        return eb__seterr(errstr, errstr_size, EB_ERR_INVALID, "unexpected '%s'", p);
+    }
+    return EB_OK;
+}
+
+eb_redis_t *eb_redis_new(const eb_redis_addr_t *addr)
+{
+    eb_redis_t *r = calloc(1, sizeof(*r));
+
+    if (r)
+        r->addr = *addr;
+    return r;
+}
+
+void eb_redis_reset(eb_redis_t *r)
+{
+    if (r && r->ctx) {
+        redisFree(r->ctx);
+        r->ctx = NULL;
+    }
+}
+
+void eb_redis_destroy(eb_redis_t *r)
+{
+    if (!r)
+        return;
+    eb_redis_reset(r);
+    free(r);
+}
+
+/* Runs a setup command on a fresh context; 0 on failure with last_err set. */
+static int setup_cmd(eb_redis_t *r, redisReply *reply, const char *what)
+{
+    int ok = reply && reply->type != REDIS_REPLY_ERROR;
+
+    if (!ok)
+        snprintf(r->last_err, sizeof(r->last_err), "%s failed: %s", what,
+                 reply ? reply->str : r->ctx->errstr);
+    if (reply)
+        freeReplyObject(reply);
+    return ok;
+}
+
+static int connect_now(eb_redis_t *r)
+{
+    struct timeval tv = {r->addr.timeout_ms / 1000, (r->addr.timeout_ms % 1000) * 1000};
+
+    r->ctx = redisConnectWithTimeout(r->addr.host, r->addr.port, tv);
+    if (!r->ctx || r->ctx->err) {
+        snprintf(r->last_err, sizeof(r->last_err), "connect to %s:%d: %s", r->addr.host,
+                 r->addr.port, r->ctx ? r->ctx->errstr : "out of memory");
+        eb_redis_reset(r);
+        return 0;
+    }
+    redisSetTimeout(r->ctx, tv);
+    redisEnableKeepAlive(r->ctx);
+    if (r->addr.password[0]) {
+        redisReply *rep = r->addr.username[0] ? redisCommand(r->ctx, "AUTH %s %s", r->addr.username,
+                                                             r->addr.password)
+                                              : redisCommand(r->ctx, "AUTH %s", r->addr.password);
+
+        if (!setup_cmd(r, rep, "AUTH"))
+            goto fail;
+    }
+    if (r->addr.db != 0 && !setup_cmd(r, redisCommand(r->ctx, "SELECT %d", r->addr.db), "SELECT"))
+        goto fail;
+    return 1;
+fail:
+    eb_redis_reset(r);
+    return 0;
+}
+
+redisContext *eb_redis_ctx(eb_redis_t *r, char *errstr, size_t errstr_size)
+{
+    int64_t now;
+
+    if (r->ctx)
+        return r->ctx;
+    now = eb_time_mono_ms();
+    if (now >= r->next_connect_ms && !connect_now(r))
+        r->next_connect_ms = now + RECONNECT_INTERVAL_MS;
+    if (!r->ctx && errstr && errstr_size)
+        snprintf(errstr, errstr_size, "redis unreachable: %s",
+                 r->last_err[0] ? r->last_err : "not connected");
+    return r->ctx;
+}
+
+/* A NULL reply means the connection is unusable (I/O error or timeout). */
+static redisReply *checked(eb_redis_t *r, void *reply)
+{
+    if (!reply) {
+        snprintf(r->last_err, sizeof(r->last_err), "%s",
+                 r->ctx && r->ctx->errstr[0] ? r->ctx->errstr : "connection lost");
+        eb_redis_reset(r);
+    }
+    return reply;
+}
+
+redisReply *eb_redis_command(eb_redis_t *r, const char *fmt, ...)
+{
+    va_list ap;
+    void *reply;
+
+    if (!eb_redis_ctx(r, NULL, 0))
+        return NULL;
+    va_start(ap, fmt);
+    reply = redisvCommand(r->ctx, fmt, ap);
+    va_end(ap);
+    return checked(r, reply);
+}
+
+redisReply *eb_redis_command_argv(eb_redis_t *r, int argc, const char **argv, const size_t *argvlen)
+{
+    if (!eb_redis_ctx(r, NULL, 0))
+        return NULL;
+    return checked(r, redisCommandArgv(r->ctx, argc, argv, argvlen));
+}
+
+redisReply *eb_redis_read(eb_redis_t *r)
+{
+    void *reply = NULL;
+
+    if (!r->ctx)
+        return NULL;
+    if (redisGetReply(r->ctx, &reply) != REDIS_OK)
+        reply = NULL;
+    return checked(r, reply);
+}
+
+int eb_redis_ping(eb_redis_t *r)
+{
+    redisReply *rep = eb_redis_command(r, "PING");
+    int ok = rep && rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "PONG") == 0;
+
+    if (rep)
+        freeReplyObject(rep);
+    return ok;
+}
