@@ -1,0 +1,212 @@
+/*
+ * Shared start-up and the consumer daemons' main loop.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon.h"
+
+const char *const svc_consumer_defaults[] = {
+    /* Every member of every group lists the same assignor: mixed lists abort
+     * the dev broker, and cooperative rebalancing keeps partitions that do
+     * not move flowing during a rebalance. */
+    "partition.assignment.strategy", "cooperative-sticky",
+    /* A new group starts at the beginning: events published before the
+     * consumers first started must not be skipped. */
+    "auto.offset.reset", "earliest",
+    /* Offsets are stored by the consumer only once an event is settled;
+     * auto-commit then commits what was stored, every second. */
+    "enable.auto.commit", "true", "auto.commit.interval.ms", "1000", NULL};
+
+const char *const svc_producer_defaults[] = {
+    /* Java clients' partitioner, so a key lands on the same partition
+     * whichever client produced it. */
+    "partitioner", "murmur2_random",
+    /* Results and relay batches go out promptly; librdkafka still batches
+     * what queues up while a request is in flight. */
+    "linger.ms", "1", NULL};
+
+void svc_cli_error(const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int svc_cli_parse(const eb_conf_program_t *prog, int argc, char **argv, eb_conf_args_t *args)
+{
+    char errstr[512];
+
+    if (eb_config_parse(prog, argc, argv, args, errstr, sizeof(errstr)) != EB_OK) {
+        svc_cli_error(prog->name, "%s", errstr);
+        return SVC_EXIT_USAGE;
+    }
+    if (args->action == EB_CONF_ACTION_HELP) {
+        eb_config_write_usage(prog, stdout);
+        return SVC_EXIT_OK;
+    }
+    if (args->action == EB_CONF_ACTION_VERSION) {
+        printf("%s %s (librdkafka %s)\n", prog->name, EB_VERSION, rd_kafka_version_str());
+        return SVC_EXIT_OK;
+    }
+    return SVC_CONTINUE;
+}
+
+void svc_log_setup(const char *service, eb_common_conf_t *common)
+{
+    eb_log_level_t level = EB_LOG_INFO;
+
+    eb_common_conf_finish(common);
+    if (common->log_level)
+        eb_log_level_parse(common->log_level, &level);
+    eb_log_init(service, common->instance_id, level,
+                !common->log_format || strcmp(common->log_format, "json") == 0);
+}
+
+eb_err_t svc_redis_addr(const eb_common_conf_t *common, eb_redis_addr_t *addr, char *errstr,
+                        size_t errstr_size)
+{
+    eb_err_t err = eb_redis_url_parse(common->redis_url, addr, errstr, errstr_size);
+
+    if (err == EB_OK && common->redis_timeout_ms > 0)
+        addr->timeout_ms = (int)common->redis_timeout_ms;
+    return err;
+}
+
+eb_err_t svc_kafka_confs(const eb_common_conf_t *common, const eb_conf_args_t *args,
+                         const char *client_id, rd_kafka_conf_t **consumer,
+                         rd_kafka_conf_t **producer, char *errstr, size_t errstr_size)
+{
+    eb_kafka_props_t cprops = {svc_consumer_defaults, args->kafka_props, args->kafka_prop_count,
+                               "consumer"};
+    eb_kafka_props_t pprops = {svc_producer_defaults, args->kafka_props, args->kafka_prop_count,
+                               "producer"};
+
+    *producer = NULL;
+    if (consumer) {
+        *consumer = eb_kafka_conf_new(common, client_id, &cprops, errstr, errstr_size);
+        if (!*consumer)
+            return EB_ERR_INVALID;
+    }
+    *producer = eb_kafka_conf_new(common, client_id, &pprops, errstr, errstr_size);
+    if (!*producer) {
+        if (consumer) {
+            rd_kafka_conf_destroy(*consumer);
+            *consumer = NULL;
+        }
+        return EB_ERR_INVALID;
+    }
+    return EB_OK;
+}
+
+int svc_consumer_ready(char *reason, size_t size, void *opaque)
+{
+    eb_consumer_t *c = opaque;
+    eb_consumer_status_t st;
+
+    eb_consumer_status(c, &st);
+    if (!st.redis_up) {
+        snprintf(reason, size, "redis unreachable");
+        return 0;
+    }
+    if (!eb_kafka_reachable(eb_consumer_handle(c), 1000)) {
+        snprintf(reason, size, "kafka unreachable");
+        return 0;
+    }
+    if (!st.joined) {
+        snprintf(reason, size, "not yet a member of the consumer group");
+        return 0;
+    }
+    return 1;
+}
+
+int svc_consumer_live(char *reason, size_t size, void *opaque)
+{
+    eb_consumer_status_t st;
+
+    eb_consumer_status(opaque, &st);
+    if (eb_time_mono_ms() - st.last_loop_ms > 30000) {
+        snprintf(reason, size, "consumer loop stalled for %lld ms",
+                 (long long)(eb_time_mono_ms() - st.last_loop_ms));
+        return 0;
+    }
+    return 1;
+}
+
+int svc_consumer_daemon_main(const svc_consumer_daemon_t *d, int argc, char **argv)
+{
+    eb_conf_args_t args;
+    eb_redis_addr_t raddr;
+    rd_kafka_conf_t *cconf, *pconf;
+    eb_consumer_t *consumer = NULL;
+    eb_admin_t *admin = NULL;
+    char errstr[512];
+    int rc, port = 0;
+
+    if ((rc = svc_cli_parse(d->prog, argc, argv, &args)) != SVC_CONTINUE)
+        return rc;
+    svc_log_setup(d->service, d->common);
+    /* Everything below up to the first connection only validates: a bad
+     * setting exits 2 before the daemon touches the network. */
+    if (svc_redis_addr(d->common, &raddr, errstr, sizeof(errstr)) != EB_OK ||
+        svc_kafka_confs(d->common, &args, d->common->instance_id, &cconf, &pconf, errstr,
+                        sizeof(errstr)) != EB_OK) {
+        svc_cli_error(d->service, "%s", errstr);
+        return SVC_EXIT_USAGE;
+    }
+    if (d->start && (rc = d->start(d->opaque)) != SVC_CONTINUE) {
+        rd_kafka_conf_destroy(cconf);
+        rd_kafka_conf_destroy(pconf);
+        return rc;
+    }
+    eb_lifecycle_install_signals();
+
+    eb_consumer_opts_t opts = {
+        .group_id = d->service,
+        .instance_id = d->common->instance_id,
+        .topics = d->topics,
+        .topic_count = d->topic_count,
+        .event_types = d->event_types,
+        .event_type_count = d->event_type_count,
+        .handler = d->handler,
+        .batch_end = d->batch_end,
+        .opaque = d->opaque,
+        .redis = &raddr,
+        .retry_max = (int)d->common->retry_max,
+        .retry_backoff_ms = (int)d->common->retry_backoff_ms,
+        .batch_size = (int)d->common->batch_size,
+        .done_ttl_s = d->common->idempotency_ttl_s,
+    };
+    consumer = eb_consumer_new(cconf, pconf, &opts, errstr, sizeof(errstr));
+    if (!consumer) {
+        EB_ERROR("cannot create consumer: %s", errstr);
+        rc = SVC_EXIT_FAIL;
+        goto out;
+    }
+    eb_admin_opts_t aopts = {svc_consumer_ready, svc_consumer_live, consumer};
+    admin = eb_admin_new(&aopts);
+    if (!admin || eb_admin_listen(admin, *d->bind_addr, (int)*d->admin_port, &port, errstr,
+                                  sizeof(errstr)) != EB_OK) {
+        EB_ERROR("admin endpoint: %s", admin ? errstr : "out of memory");
+        rc = SVC_EXIT_FAIL;
+        goto out;
+    }
+    EB_INFO("%s %s started: admin on %s:%d, brokers %s", d->service, EB_VERSION, *d->bind_addr,
+            port, d->common->kafka_brokers);
+
+    rc = eb_consumer_run(consumer, &eb_stop_flag) == EB_OK ? SVC_EXIT_OK : SVC_EXIT_FAIL;
+
+out:
+    eb_consumer_destroy(consumer); /* flushes the producer */
+    eb_admin_destroy(admin);
+    if (d->stop)
+        d->stop(d->opaque);
+    EB_INFO("%s stopped", d->service);
+    eb_metrics_reset();
+    return rc;
+}

@@ -1,0 +1,224 @@
+/*
+ * Order and payment shapes: validation and JSON.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "domain.h"
+#include "eventbus/money.h"
+
+static eb_err_t reject(svc_verr_t *v, const char *code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static eb_err_t reject(svc_verr_t *v, const char *code, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+
+    v->code = code;
+    snprintf(v->field, sizeof(v->field), "%s", field);
+    va_start(ap, fmt);
+    vsnprintf(v->message, sizeof(v->message), fmt, ap);
+    va_end(ap);
+    return EB_ERR_INVALID;
+}
+
+/* A required (or optional, when dst may stay empty) string of 1..max bytes. */
+static eb_err_t take_string(const cJSON *obj, const char *name, const char *field, int required,
+                            size_t max, char *dst, svc_verr_t *v)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
+    size_t n;
+
+    if (!it || cJSON_IsNull(it)) {
+        if (required)
+            return reject(v, "MISSING_FIELD", field, "%s is required", field);
+        return EB_OK;
+    }
+    if (!cJSON_IsString(it))
+        return reject(v, "INVALID_FIELD", field, "%s must be a string", field);
+    n = strlen(it->valuestring);
+    if (n == 0 || n > max)
+        return reject(v, "INVALID_FIELD", field, "%s must be 1 to %zu bytes long", field, max);
+    memcpy(dst, it->valuestring, n + 1);
+    return EB_OK;
+}
+
+static eb_err_t take_money(const cJSON *obj, const char *name, const char *field, int64_t *dst,
+                           svc_verr_t *v)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+    if (!it)
+        return reject(v, "MISSING_FIELD", field, "%s is required", field);
+    if (!cJSON_IsNumber(it))
+        return reject(v, "INVALID_FIELD", field, "%s must be a number", field);
+    if (it->valuedouble < 0)
+        return reject(v, "INVALID_FIELD", field, "%s must not be negative", field);
+    if (eb_money_from_json(it, dst) != EB_OK)
+        return reject(v, "INVALID_FIELD", field,
+                      "%s must have at most two decimals and be below 100000000000", field);
+    return EB_OK;
+}
+
+static eb_err_t take_item(const cJSON *it, size_t i, svc_item_t *item, svc_verr_t *v)
+{
+    char field[64];
+    const cJSON *q;
+    eb_err_t err;
+
+    snprintf(field, sizeof(field), "items[%zu]", i);
+    if (!cJSON_IsObject(it))
+        return reject(v, "INVALID_FIELD", field, "%s must be an object", field);
+    snprintf(field, sizeof(field), "items[%zu].productId", i);
+    if ((err = take_string(it, "productId", field, 1, SVC_ID_MAX, item->product_id, v)))
+        return err;
+    snprintf(field, sizeof(field), "items[%zu].quantity", i);
+    q = cJSON_GetObjectItemCaseSensitive(it, "quantity");
+    if (!q)
+        return reject(v, "MISSING_FIELD", field, "%s is required", field);
+    if (!cJSON_IsNumber(q) || q->valuedouble != floor(q->valuedouble) || q->valuedouble < 1 ||
+        q->valuedouble > SVC_MAX_QUANTITY)
+        return reject(v, "INVALID_FIELD", field, "%s must be an integer from 1 to %d", field,
+                      SVC_MAX_QUANTITY);
+    item->quantity = (int64_t)q->valuedouble;
+    snprintf(field, sizeof(field), "items[%zu].price", i);
+    return take_money(it, "price", field, &item->price, v);
+}
+
+static int currency_ok(const char *c)
+{
+    if (strlen(c) != SVC_CURRENCY_LEN)
+        return 0;
+    for (int i = 0; i < SVC_CURRENCY_LEN; i++)
+        if (c[i] < 'A' || c[i] > 'Z')
+            return 0;
+    return 1;
+}
+
+eb_err_t svc_order_parse(const cJSON *obj, svc_order_mode_t mode, svc_order_t *o, svc_verr_t *v)
+{
+    const cJSON *items, *it;
+    eb_err_t err;
+    size_t i = 0;
+
+    memset(o, 0, sizeof(*o));
+    if (!cJSON_IsObject(obj))
+        return reject(v, "INVALID_JSON", "", "the order must be a JSON object");
+    if (mode == SVC_ORDER_EVENT &&
+        (err = take_string(obj, "orderId", "orderId", 1, SVC_ID_MAX, o->order_id, v)))
+        return err;
+    if ((err = take_string(obj, "userId", "userId", 1, SVC_ID_MAX, o->user_id, v)))
+        return err;
+
+    items = cJSON_GetObjectItemCaseSensitive(obj, "items");
+    if (!items)
+        return reject(v, "MISSING_FIELD", "items", "items is required");
+    if (!cJSON_IsArray(items))
+        return reject(v, "INVALID_FIELD", "items", "items must be an array");
+    cJSON_ArrayForEach(it, items)
+    {
+        if (i == SVC_MAX_ITEMS)
+            return reject(v, "INVALID_FIELD", "items", "items must have 1 to %d entries",
+                          SVC_MAX_ITEMS);
+        if ((err = take_item(it, i, &o->items[i], v)))
+            return err;
+        /* quantity <= 10^4 and price <= 10^13 fit in int64 after multiplying;
+         * the running sum is checked against the money limit each step. */
+        o->total += o->items[i].quantity * o->items[i].price;
+        if (o->total > EB_MONEY_MAX)
+            return reject(v, "INVALID_FIELD", "items",
+                          "the order total must be below 100000000000");
+        i++;
+    }
+    if (i == 0)
+        return reject(v, "INVALID_FIELD", "items", "items must have 1 to %d entries",
+                      SVC_MAX_ITEMS);
+    o->item_count = i;
+
+    if ((err = take_string(obj, "currency", "currency", mode == SVC_ORDER_EVENT, SVC_CURRENCY_LEN,
+                           o->currency, v)))
+        return err;
+    if (!o->currency[0])
+        strcpy(o->currency, SVC_DEFAULT_CURRENCY);
+    if (!currency_ok(o->currency))
+        return reject(v, "INVALID_FIELD", "currency",
+                      "currency must be a three-letter ISO 4217 code such as USD");
+
+    if (mode == SVC_ORDER_EVENT) {
+        int64_t stated;
+
+        if ((err = take_money(obj, "total", "total", &stated, v)))
+            return err;
+        if (stated != o->total)
+            return reject(v, "INVALID_FIELD", "total", "total does not match the items");
+    }
+    return EB_OK;
+}
+
+cJSON *svc_items_json(const svc_order_t *o)
+{
+    cJSON *arr = cJSON_CreateArray();
+
+    for (size_t i = 0; arr && i < o->item_count; i++) {
+        cJSON *item = cJSON_CreateObject();
+
+        if (!item || !cJSON_AddItemToArray(arr, item) ||
+            !cJSON_AddStringToObject(item, "productId", o->items[i].product_id) ||
+            !cJSON_AddNumberToObject(item, "quantity", (double)o->items[i].quantity) ||
+            !cJSON_AddItemToObject(item, "price", eb_money_to_json(o->items[i].price))) {
+            cJSON_Delete(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+static eb_err_t fail(char *errstr, size_t size, const svc_verr_t *v)
+{
+    snprintf(errstr, size, "%s", v->message);
+    return EB_ERR_INVALID;
+}
+
+eb_err_t svc_payment_parse(const cJSON *data, int failed, svc_payment_t *p, char *errstr,
+                           size_t errstr_size)
+{
+    svc_verr_t v;
+
+    memset(p, 0, sizeof(*p));
+    p->failed = failed;
+    if (!cJSON_IsObject(data)) {
+        snprintf(errstr, errstr_size, "data must be a JSON object");
+        return EB_ERR_INVALID;
+    }
+    if (take_string(data, "orderId", "orderId", 1, SVC_ID_MAX, p->order_id, &v) ||
+        take_string(data, "userId", "userId", 0, SVC_ID_MAX, p->user_id, &v) ||
+        take_money(data, "amount", "amount", &p->amount, &v) ||
+        take_string(data, "currency", "currency", 1, SVC_CURRENCY_LEN, p->currency, &v))
+        return fail(errstr, errstr_size, &v);
+    if (!currency_ok(p->currency)) {
+        snprintf(errstr, errstr_size, "currency must be a three-letter ISO 4217 code");
+        return EB_ERR_INVALID;
+    }
+    if (!failed && take_string(data, "paymentId", "paymentId", 1, SVC_ID_MAX, p->payment_id, &v))
+        return fail(errstr, errstr_size, &v);
+    if (failed && take_string(data, "reason", "reason", 1, sizeof(p->reason) - 1, p->reason, &v))
+        return fail(errstr, errstr_size, &v);
+    return EB_OK;
+}
+
+cJSON *svc_payment_json(const svc_payment_t *p)
+{
+    cJSON *d = cJSON_CreateObject();
+
+    if (!d || !cJSON_AddStringToObject(d, "orderId", p->order_id) ||
+        (!p->failed && !cJSON_AddStringToObject(d, "paymentId", p->payment_id)) ||
+        (p->user_id[0] && !cJSON_AddStringToObject(d, "userId", p->user_id)) ||
+        !cJSON_AddItemToObject(d, "amount", eb_money_to_json(p->amount)) ||
+        !cJSON_AddStringToObject(d, "currency", p->currency) ||
+        (p->failed && !cJSON_AddStringToObject(d, "reason", p->reason))) {
+        cJSON_Delete(d);
+        return NULL;
+    }
+    return d;
+}

@@ -1,0 +1,95 @@
+/*
+ * The suite's domain vocabulary: topics, event types, and the order and
+ * payment shapes with their validation.
+ *
+ * One validator serves both sides of the wire: order-service checks a
+ * POST /orders body with it (SVC_ORDER_REQUEST), and payment-service and
+ * notification-service check OrderCreated data with it (SVC_ORDER_EVENT), so
+ * producer and consumers can never disagree on what a valid order is.
+ */
+#ifndef SERVICES_COMMON_DOMAIN_H
+#define SERVICES_COMMON_DOMAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "eventbus/error.h"
+
+#define TOPIC_ORDER_CREATED     "order-created"
+#define TOPIC_PAYMENT_PROCESSED "payment-processed"
+#define TOPIC_PAYMENT_FAILED    "payment-failed"
+
+#define TYPE_ORDER_CREATED     "OrderCreated"
+#define TYPE_PAYMENT_PROCESSED "PaymentProcessed"
+#define TYPE_PAYMENT_FAILED    "PaymentFailed"
+
+#define SOURCE_ORDER_SERVICE   "/order-service"
+#define SOURCE_PAYMENT_SERVICE "/payment-service"
+
+#define SVC_ID_MAX           128 /* userId, productId, orderId: bytes */
+#define SVC_MAX_ITEMS        100
+#define SVC_MAX_QUANTITY     10000
+#define SVC_CURRENCY_LEN     3
+#define SVC_DEFAULT_CURRENCY "USD"
+
+/* Why a document was rejected: an error code for the API, the JSON path of
+ * the offending field (empty when the whole document is at fault) and a
+ * sentence for humans. */
+typedef struct svc_verr_s {
+    const char *code; /* "INVALID_JSON", "MISSING_FIELD", "INVALID_FIELD" */
+    char field[64];
+    char message[200];
+} svc_verr_t;
+
+typedef struct svc_item_s {
+    char product_id[SVC_ID_MAX + 1];
+    int64_t quantity;
+    int64_t price; /* minor units */
+} svc_item_t;
+
+typedef struct svc_order_s {
+    char order_id[SVC_ID_MAX + 1]; /* empty in a request */
+    char user_id[SVC_ID_MAX + 1];
+    char currency[SVC_CURRENCY_LEN + 1];
+    size_t item_count;
+    svc_item_t items[SVC_MAX_ITEMS];
+    int64_t total; /* minor units, the sum of quantity * price */
+} svc_order_t;
+
+typedef enum svc_order_mode_e {
+    SVC_ORDER_REQUEST, /* POST /orders: no orderId, no total, currency optional */
+    SVC_ORDER_EVENT    /* OrderCreated data: orderId, total and currency required */
+} svc_order_mode_t;
+
+/* Validates obj against the order rules of CONTRACT.md section 4 and fills
+ * out. Returns EB_OK, or EB_ERR_INVALID with the first violation in verr.
+ * In SVC_ORDER_EVENT mode the stated total must equal the computed one. */
+eb_err_t svc_order_parse(const cJSON *obj, svc_order_mode_t mode, svc_order_t *out,
+                         svc_verr_t *verr);
+
+/* Returns a new array node [{"productId","quantity","price"},...] for the
+ * items, or NULL when out of memory. */
+cJSON *svc_items_json(const svc_order_t *o);
+
+/* A payment decision, as PaymentProcessed or PaymentFailed data carry it. */
+typedef struct svc_payment_s {
+    int failed; /* 0: PaymentProcessed, 1: PaymentFailed */
+    char order_id[SVC_ID_MAX + 1];
+    char payment_id[SVC_ID_MAX + 1]; /* PaymentProcessed only */
+    char user_id[SVC_ID_MAX + 1];    /* optional: not in the contract's data table */
+    int64_t amount;
+    char currency[SVC_CURRENCY_LEN + 1];
+    char reason[256]; /* PaymentFailed only */
+} svc_payment_t;
+
+/* Validates PaymentProcessed (failed=0) or PaymentFailed (failed=1) data.
+ * Returns EB_OK or EB_ERR_INVALID with the reason in errstr. */
+eb_err_t svc_payment_parse(const cJSON *data, int failed, svc_payment_t *out, char *errstr,
+                           size_t errstr_size);
+
+/* Builds the data object of a payment event; NULL when out of memory. */
+cJSON *svc_payment_json(const svc_payment_t *p);
+
+#endif /* SERVICES_COMMON_DOMAIN_H */

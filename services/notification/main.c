@@ -1,0 +1,104 @@
+/*
+ * notification-service: consumes order and payment events and delivers
+ * exactly one notification per event (one JSON line in NOTIFY_FILE).
+ *
+ * Wiring only; rendering and delivery live in notify.c. Shutdown order
+ * (svc_consumer_daemon_main): SIGTERM sets the stop flag -> the consume loop
+ * finishes its batch (lines written are fsynced before their events are
+ * marked done) or hands it back -> offsets committed, group left -> the file
+ * is closed -> exit 0.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "../common/daemon.h"
+#include "../common/domain.h"
+#include "notify.h"
+
+typedef struct notify_conf_s {
+    int64_t admin_port;
+    const char *bind_address;
+    const char *notify_file;
+} notify_conf_t;
+
+static eb_common_conf_t common;
+static notify_conf_t conf;
+static notify_ctx_t ctx = {NULL, -1};
+
+#define N(name, type, field, def, desc)                                                            \
+    {                                                                                              \
+        name, type, offsetof(notify_conf_t, field), def, 0, 0, NULL, NULL, desc, NULL              \
+    }
+
+static const eb_conf_entry_t notify_entries[] = {
+    N("ADMIN_PORT", EB_CONF_PORT, admin_port, "3002",
+      "Port of /health, /ready and /metrics; 0 picks a free port and logs it"),
+    N("BIND_ADDRESS", EB_CONF_STRING, bind_address, "0.0.0.0",
+      "IPv4 address the admin endpoint listens on"),
+    N("NOTIFY_FILE", EB_CONF_STRING, notify_file, "notifications.jsonl",
+      "File that delivered notifications are appended to, one JSON object per line"),
+};
+
+static const eb_conf_section_t sections[] = {
+    {"notification-service", notify_entries, sizeof(notify_entries) / sizeof(notify_entries[0]),
+     &conf},
+    EB_CONF_SECTION_KAFKA(&common),
+    EB_CONF_SECTION_REDIS(&common),
+    EB_CONF_SECTION_CONSUMER(&common),
+    EB_CONF_SECTION_LOG(&common),
+};
+
+static const eb_conf_program_t prog = {
+    "notification-service",
+    "Consumes OrderCreated, PaymentProcessed and PaymentFailed events and writes exactly one "
+    "notification per event.",
+    "[options]",
+    sections,
+    sizeof(sections) / sizeof(sections[0]),
+    1,
+    0,
+};
+
+static int notify_start(void *opaque)
+{
+    notify_ctx_t *c = opaque;
+
+    c->path = conf.notify_file;
+    if (notify_open(c) != 0) {
+        svc_cli_error(prog.name, "invalid NOTIFY_FILE '%s': %s", c->path, strerror(errno));
+        return SVC_EXIT_USAGE;
+    }
+    return SVC_CONTINUE;
+}
+
+static void notify_stop(void *opaque)
+{
+    notify_close(opaque);
+}
+
+int main(int argc, char **argv)
+{
+    static const char *const topics[] = {TOPIC_ORDER_CREATED, TOPIC_PAYMENT_PROCESSED,
+                                         TOPIC_PAYMENT_FAILED};
+    static const char *const types[] = {TYPE_ORDER_CREATED, TYPE_PAYMENT_PROCESSED,
+                                        TYPE_PAYMENT_FAILED};
+    const svc_consumer_daemon_t d = {
+        .service = "notification-service",
+        .prog = &prog,
+        .common = &common,
+        .admin_port = &conf.admin_port,
+        .bind_addr = &conf.bind_address,
+        .topics = topics,
+        .topic_count = 3,
+        .event_types = types,
+        .event_type_count = 3,
+        .handler = notify_handle,
+        .batch_end = notify_sync,
+        .start = notify_start,
+        .stop = notify_stop,
+        .opaque = &ctx,
+    };
+
+    return svc_consumer_daemon_main(&d, argc, argv);
+}

@@ -1,0 +1,432 @@
+/*
+ * Order HTTP API.
+ *
+ * A request's life in libmicrohttpd: the access handler is called once with
+ * the headers (we classify the route, and refuse oversized or non-JSON
+ * bodies before reading them), then once per chunk of body (we copy it, up
+ * to HTTP_MAX_BODY), then once more with no data (we answer). The completion
+ * callback records the metrics and frees the request state.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api.h"
+#include "eventbus/envelope.h"
+#include "eventbus/log.h"
+#include "eventbus/metrics.h"
+#include "order.h"
+#include "store.h"
+
+typedef enum route_e {
+    ROUTE_ORDERS, /* /orders */
+    ROUTE_ORDER,  /* /orders/<id> */
+    ROUTE_ADMIN,  /* /health /ready /metrics */
+    ROUTE_OTHER
+} route_t;
+
+static const char *const route_labels[] = {"/orders", "/orders/{id}", NULL, "other"};
+
+struct api_s {
+    api_opts_t o;
+    eb_redis_addr_t redis_addr;
+    struct MHD_Daemon *daemon;
+    pthread_key_t redis_key;
+    eb_metric_t *m_requests, *m_duration;
+};
+
+/* Per-request state, from the first call of the access handler to the
+ * completion callback. */
+typedef struct req_s {
+    route_t route;
+    const char *label; /* route label for metrics */
+    unsigned int status;
+    int answered; /* a response was queued early; discard the body */
+    int too_large;
+    char *body;
+    size_t len, cap;
+    int64_t start_ms;
+} req_t;
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static eb_redis_t *thread_redis(api_t *a)
+{
+    eb_redis_t *r = pthread_getspecific(a->redis_key);
+
+    if (!r) {
+        r = eb_redis_new(&a->redis_addr);
+        pthread_setspecific(a->redis_key, r);
+    }
+    return r;
+}
+
+static void redis_key_destroy(void *p)
+{
+    eb_redis_destroy(p);
+}
+
+int api_redis_ping(api_t *a)
+{
+    eb_redis_t *r = thread_redis(a);
+
+    return r && eb_redis_ping(r);
+}
+
+static enum MHD_Result reply_error(req_t *q, struct MHD_Connection *conn, unsigned int status,
+                                   const char *code, const char *message, const char *field)
+{
+    const char *allow = NULL;
+
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        allow = q->route == ROUTE_ORDERS ? "POST" : "GET, HEAD";
+    q->status = status;
+    return eb_http_error(conn, status, code, message, field && field[0] ? field : NULL, allow);
+}
+
+static enum MHD_Result reply_order(req_t *q, struct MHD_Connection *conn, unsigned int status,
+                                   const order_view_t *v)
+{
+    char location[96];
+    size_t len;
+    char *body = order_render(v, &len);
+    enum MHD_Result ret;
+
+    if (!body)
+        return reply_error(q, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "INTERNAL", "out of memory",
+                           NULL);
+    snprintf(location, sizeof(location), "/orders/%s", v->order_id);
+    q->status = status;
+    ret = eb_http_reply(conn, status, body, len, status == MHD_HTTP_CREATED ? location : NULL);
+    cJSON_free(body);
+    return ret;
+}
+
+static enum MHD_Result unavailable(req_t *q, struct MHD_Connection *conn)
+{
+    return reply_error(q, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE",
+                       "the order store (Redis) is unreachable; retry later", NULL);
+}
+
+/* Content-Type must be application/json, optionally with parameters. */
+static int is_json(const char *ct)
+{
+    if (!ct || strncasecmp(ct, "application/json", 16) != 0)
+        return 0;
+    return ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ';
+}
+
+/* Order ids are UUIDs; anything else cannot exist. */
+static int plausible_id(const char *id)
+{
+    size_t n = strlen(id);
+
+    if (n == 0 || n > SVC_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)id[i]) && id[i] != '-')
+            return 0;
+    return 1;
+}
+
+/* Idempotency-Key: 1..255 visible ASCII characters. */
+static int valid_idem_key(const char *k)
+{
+    size_t n = strlen(k);
+
+    if (n == 0 || n > 255)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (k[i] < 0x21 || k[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+/* ---- handlers ----------------------------------------------------------------- */
+
+static enum MHD_Result get_order(api_t *a, req_t *q, struct MHD_Connection *conn, const char *id)
+{
+    order_view_t v;
+    redisReply *rep = NULL;
+    eb_err_t err;
+    enum MHD_Result ret;
+
+    if (!plausible_id(id))
+        return reply_error(q, conn, MHD_HTTP_NOT_FOUND, "NOT_FOUND", "no such order", NULL);
+    err = store_load(thread_redis(a), id, &v, &rep);
+    if (err == EB_ERR_NOT_FOUND)
+        return reply_error(q, conn, MHD_HTTP_NOT_FOUND, "NOT_FOUND", "no such order", NULL);
+    if (err)
+        return unavailable(q, conn);
+    ret = reply_order(q, conn, MHD_HTTP_OK, &v);
+    freeReplyObject(rep);
+    return ret;
+}
+
+static enum MHD_Result post_order(api_t *a, req_t *q, struct MHD_Connection *conn)
+{
+    const char *tp = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "traceparent");
+    const char *ikey = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key");
+    char traceparent[EB_TRACEPARENT_LEN + 1], existing[EB_UUID_LEN + 1];
+    svc_order_t *req = NULL;
+    order_new_t o;
+    order_view_t v;
+    svc_verr_t verr;
+    store_outcome_t outcome;
+    cJSON *json;
+    enum MHD_Result ret;
+    eb_err_t err;
+
+    if (ikey && !valid_idem_key(ikey))
+        return reply_error(q, conn, MHD_HTTP_BAD_REQUEST, "INVALID_FIELD",
+                           "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                           "Idempotency-Key");
+    json = cJSON_ParseWithLength(q->body ? q->body : "", q->len);
+    if (!json)
+        return reply_error(q, conn, MHD_HTTP_BAD_REQUEST, "INVALID_JSON",
+                           "the request body is not valid JSON", NULL);
+    req = malloc(sizeof(*req));
+    if (!req) {
+        cJSON_Delete(json);
+        return reply_error(q, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "INTERNAL", "out of memory",
+                           NULL);
+    }
+    if (svc_order_parse(json, SVC_ORDER_REQUEST, req, &verr) != EB_OK) {
+        cJSON_Delete(json);
+        free(req);
+        return reply_error(q, conn, MHD_HTTP_BAD_REQUEST, verr.code, verr.message, verr.field);
+    }
+    cJSON_Delete(json);
+
+    /* The trace continues from the caller's traceparent, or starts here. */
+    if (tp && eb_traceparent_valid(tp, strlen(tp)))
+        snprintf(traceparent, sizeof(traceparent), "%s", tp);
+    else
+        eb_traceparent_generate(traceparent);
+
+    if (order_new(req, &o) != EB_OK) {
+        ret =
+            reply_error(q, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "INTERNAL", "out of memory", NULL);
+        goto out;
+    }
+    err = store_create(thread_redis(a), &o, req, traceparent, ikey, a->o.idem_ttl_s, &outcome,
+                       existing);
+    if (err) {
+        ret = unavailable(q, conn);
+    } else if (outcome == STORE_CREATED) {
+        order_new_view(&o, req, &v);
+        ret = reply_order(q, conn, MHD_HTTP_CREATED, &v);
+    } else if (outcome == STORE_KEY_MISMATCH) {
+        ret = reply_error(q, conn, MHD_HTTP_UNPROCESSABLE_CONTENT, "IDEMPOTENCY_KEY_REUSED",
+                          "this Idempotency-Key was used with a different request",
+                          "Idempotency-Key");
+    } else {
+        ret = get_order(a, q, conn, existing); /* the first order, 200 */
+    }
+out:
+    order_new_close(&o);
+    free(req);
+    return ret;
+}
+
+/* ---- libmicrohttpd callbacks --------------------------------------------------- */
+
+static route_t classify(const char *url)
+{
+    if (strcmp(url, "/orders") == 0)
+        return ROUTE_ORDERS;
+    if (strncmp(url, "/orders/", 8) == 0)
+        return ROUTE_ORDER;
+    if (strcmp(url, "/health") == 0 || strcmp(url, "/ready") == 0 || strcmp(url, "/metrics") == 0)
+        return ROUTE_ADMIN;
+    return ROUTE_OTHER;
+}
+
+/* First call: decide what can be decided from the headers alone. */
+static enum MHD_Result on_headers(api_t *a, req_t *q, struct MHD_Connection *conn,
+                                  const char *method)
+{
+    const char *cl;
+
+    if (q->route != ROUTE_ORDERS || strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+        return MHD_YES;
+    if (!is_json(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type"))) {
+        q->answered = 1;
+        return reply_error(q, conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE",
+                           "Content-Type must be application/json", NULL);
+    }
+    cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoll(cl, NULL, 10) > a->o.max_body) {
+        /* Refuse before reading: the client may not even send it. */
+        q->answered = 1;
+        return reply_error(q, conn, MHD_HTTP_CONTENT_TOO_LARGE, "PAYLOAD_TOO_LARGE",
+                           "the request body is larger than HTTP_MAX_BODY", NULL);
+    }
+    return MHD_YES;
+}
+
+static void take_body(api_t *a, req_t *q, const char *data, size_t n)
+{
+    if (q->too_large || q->answered)
+        return;
+    if (q->len + n > (size_t)a->o.max_body) {
+        q->too_large = 1; /* chunked upload past the limit: stop keeping it */
+        free(q->body);
+        q->body = NULL;
+        q->len = q->cap = 0;
+        return;
+    }
+    if (q->len + n + 1 > q->cap) {
+        size_t cap = q->cap ? q->cap : 1024;
+        char *nb;
+
+        while (cap < q->len + n + 1)
+            cap *= 2;
+        nb = realloc(q->body, cap);
+        if (!nb) {
+            q->too_large = 1;
+            return;
+        }
+        q->body = nb;
+        q->cap = cap;
+    }
+    memcpy(q->body + q->len, data, n);
+    q->len += n;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    api_t *a = cls;
+    req_t *q = *con_cls;
+    int is_get;
+
+    (void)version;
+    if (!q) {
+        q = calloc(1, sizeof(*q));
+        if (!q)
+            return MHD_NO;
+        q->start_ms = eb_time_mono_ms();
+        q->route = classify(url);
+        q->label = route_labels[q->route] ? route_labels[q->route] : url;
+        *con_cls = q;
+        return on_headers(a, q, conn, method);
+    }
+    if (*upload_data_size) {
+        take_body(a, q, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (q->answered)
+        return MHD_YES;
+
+    is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    switch (q->route) {
+    case ROUTE_ORDERS:
+        if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+            return reply_error(q, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED",
+                               "use POST to create an order", NULL);
+        if (q->too_large)
+            return reply_error(q, conn, MHD_HTTP_CONTENT_TOO_LARGE, "PAYLOAD_TOO_LARGE",
+                               "the request body is larger than HTTP_MAX_BODY", NULL);
+        return post_order(a, q, conn);
+    case ROUTE_ORDER:
+        if (!is_get)
+            return reply_error(q, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED",
+                               "use GET to read an order", NULL);
+        return get_order(a, q, conn, url + 8);
+    case ROUTE_ADMIN:
+        if (eb_admin_route(a->o.admin, conn, method, url, &q->status))
+            return MHD_YES;
+        break;
+    case ROUTE_OTHER:
+        break;
+    }
+    return reply_error(q, conn, MHD_HTTP_NOT_FOUND, "NOT_FOUND", "no such route", NULL);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    api_t *a = cls;
+    req_t *q = *con_cls;
+    char code[8];
+
+    (void)conn;
+    (void)toe;
+    if (!q)
+        return;
+    if (q->status) {
+        snprintf(code, sizeof(code), "%u", q->status);
+        eb_series_add(eb_metric_series(a->m_requests, q->label, code), 1);
+        eb_series_observe(eb_metric_series(a->m_duration, q->label),
+                          (double)(eb_time_mono_ms() - q->start_ms) / 1000.0);
+    }
+    free(q->body);
+    free(q);
+    *con_cls = NULL;
+}
+
+api_t *api_start(const api_opts_t *opts, char *errstr, size_t errstr_size)
+{
+    api_t *a = calloc(1, sizeof(*a));
+    struct sockaddr_in sa;
+
+    if (!a) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    a->o = *opts;
+    a->redis_addr = *opts->redis;
+    a->m_requests = eb_metrics_counter("http_requests_total", "HTTP requests by route and status",
+                                       "route,code");
+    a->m_duration =
+        eb_metrics_histogram("http_request_duration_seconds", "HTTP request latency by route",
+                             "route", eb_metrics_latency_buckets, eb_metrics_latency_bucket_count);
+    pthread_key_create(&a->redis_key, redis_key_destroy);
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)opts->port);
+    if (inet_pton(AF_INET, opts->bind_address, &sa.sin_addr) != 1) {
+        snprintf(errstr, errstr_size, "invalid BIND_ADDRESS '%s'", opts->bind_address);
+        goto fail;
+    }
+    /* The logger must be the first option, or early messages bypass it. */
+    a->daemon = MHD_start_daemon(
+        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)opts->port, NULL, NULL,
+        on_request, a, MHD_OPTION_EXTERNAL_LOGGER, eb_http_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)opts->threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)opts->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+        MHD_OPTION_END);
+    if (!a->daemon) {
+        snprintf(errstr, errstr_size, "cannot listen on %s:%d", opts->bind_address, opts->port);
+        goto fail;
+    }
+    return a;
+fail:
+    pthread_key_delete(a->redis_key);
+    free(a);
+    return NULL;
+}
+
+int api_port(const api_t *a)
+{
+    return eb_http_daemon_port(a->daemon);
+}
+
+void api_stop(api_t *a)
+{
+    if (!a)
+        return;
+    MHD_stop_daemon(a->daemon); /* joins the workers: their Redis connections close */
+    pthread_key_delete(a->redis_key);
+    free(a);
+}

@@ -1,0 +1,49 @@
+/*
+ * The order HTTP API (CONTRACT.md section 4) on libmicrohttpd.
+ *
+ *   POST /orders        validate, store order + OrderCreated atomically, 201
+ *   GET  /orders/<id>   the order with its current status
+ *   GET  /health /ready /metrics
+ *
+ * Threads: libmicrohttpd's internal pool of HTTP_THREADS workers, each with
+ * its own Redis connection (thread-local, created on first use and closed
+ * when the worker exits), so the request path takes no lock. Nothing is
+ * logged per request at info level.
+ */
+#ifndef SERVICES_ORDER_API_H
+#define SERVICES_ORDER_API_H
+
+#include <stdint.h>
+
+#include "eventbus/admin_http.h"
+#include "eventbus/redis.h"
+
+typedef struct api_opts_s {
+    const char *bind_address;
+    int port;    /* 0: pick a free port */
+    int threads; /* worker pool size */
+    int max_connections;
+    int timeout_s;      /* idle connection timeout */
+    int64_t max_body;   /* larger bodies get 413 */
+    int64_t idem_ttl_s; /* how long an Idempotency-Key is remembered */
+    const eb_redis_addr_t *redis;
+    eb_admin_t *admin; /* serves /health /ready /metrics; not owned */
+} api_opts_t;
+
+typedef struct api_s api_t;
+
+/* Starts listening. Returns NULL with the reason in errstr. */
+api_t *api_start(const api_opts_t *opts, char *errstr, size_t errstr_size);
+
+/* The bound port (useful with port 0). */
+int api_port(const api_t *a);
+
+/* Answers PING on the calling thread's Redis connection; for /ready, which
+ * runs on an HTTP worker. Returns 1 when Redis answered. */
+int api_redis_ping(api_t *a);
+
+/* Stops accepting, finishes requests in progress, joins the workers (closing
+ * their Redis connections) and frees a. NULL is a no-op. */
+void api_stop(api_t *a);
+
+#endif /* SERVICES_ORDER_API_H */

@@ -1,0 +1,207 @@
+/*
+ * order-service: the order HTTP API, the outbox relay and the order status
+ * updater, in one process.
+ *
+ * Wiring and lifecycle only. Threads:
+ *   - libmicrohttpd's worker pool (api.c): intake, reads, admin endpoints;
+ *   - the outbox relay (relay.c): Redis outbox -> Kafka;
+ *   - the status updater (status.c): payment events -> order status;
+ *   - main: waits for SIGTERM/SIGINT.
+ *
+ * Shutdown order, once the stop flag is set:
+ *   1. stop intake: the HTTP server finishes requests in progress and closes
+ *      (every 201 sent has its event in the outbox);
+ *   2. the relay stops reading the outbox, waits up to 5 s for deliveries in
+ *      flight and acknowledges them; the rest stays in Redis for next time;
+ *   3. the status updater commits its stored offsets and leaves its group;
+ *   4. producers flush, everything is freed; exit 0.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "../common/daemon.h"
+#include "../common/domain.h"
+#include "api.h"
+#include "relay.h"
+#include "status.h"
+
+typedef struct order_conf_s {
+    int64_t http_port;
+    const char *bind_address;
+    int64_t max_body;
+    int64_t threads;
+    int64_t max_connections;
+    int64_t timeout_s;
+    int64_t idem_ttl_s;
+    int64_t outbox_batch;
+    int64_t outbox_inflight;
+    int64_t outbox_claim_idle_ms;
+} order_conf_t;
+
+static eb_common_conf_t common;
+static order_conf_t conf;
+
+#define O(name, type, field, def, min, max, desc)                                                  \
+    {                                                                                              \
+        name, type, offsetof(order_conf_t, field), def, min, max, NULL, NULL, desc, NULL           \
+    }
+
+static const eb_conf_entry_t order_entries[] = {
+    O("HTTP_PORT", EB_CONF_PORT, http_port, "3000", 0, 65535,
+      "Port of the order API (also /health /ready /metrics); 0 picks a free port and logs it"),
+    O("BIND_ADDRESS", EB_CONF_STRING, bind_address, "0.0.0.0", 0, 0,
+      "IPv4 address the API listens on"),
+    O("HTTP_MAX_BODY", EB_CONF_INT, max_body, "65536", 64, 16777216,
+      "Largest request body in bytes; larger ones get 413"),
+    O("HTTP_THREADS", EB_CONF_INT, threads, "8", 1, 256,
+      "HTTP worker threads, each with its own Redis connection"),
+    O("HTTP_MAX_CONNECTIONS", EB_CONF_INT, max_connections, "1024", 1, 65536,
+      "Concurrent connections accepted; more are refused"),
+    O("HTTP_TIMEOUT_S", EB_CONF_INT, timeout_s, "30", 1, 3600,
+      "Idle connection timeout in seconds"),
+    O("IDEMPOTENCY_KEY_TTL_S", EB_CONF_INT, idem_ttl_s, "86400", 60, 31536000,
+      "How long an Idempotency-Key is remembered, in seconds"),
+    O("OUTBOX_BATCH", EB_CONF_INT, outbox_batch, "500", 1, 10000,
+      "Outbox entries the relay reads at once"),
+    O("OUTBOX_MAX_INFLIGHT", EB_CONF_INT, outbox_inflight, "5000", 1, 100000,
+      "Outbox entries produced and not yet acknowledged by Kafka"),
+    O("OUTBOX_CLAIM_IDLE_MS", EB_CONF_INT, outbox_claim_idle_ms, "30000", 1000, 3600000,
+      "Outbox entries pending this long are taken over from a relay presumed dead"),
+};
+
+static const eb_conf_section_t sections[] = {
+    {"order-service", order_entries, sizeof(order_entries) / sizeof(order_entries[0]), &conf},
+    EB_CONF_SECTION_KAFKA(&common),
+    EB_CONF_SECTION_REDIS(&common),
+    EB_CONF_SECTION_CONSUMER(&common),
+    EB_CONF_SECTION_LOG(&common),
+};
+
+static const eb_conf_program_t prog = {
+    "order-service",
+    "The order HTTP API with a transactional outbox to Kafka, and the order status updater.",
+    "[options]",
+    sections,
+    sizeof(sections) / sizeof(sections[0]),
+    1,
+    0,
+};
+
+typedef struct order_app_s {
+    api_t *api;
+    relay_t *relay;
+    status_updater_t *status;
+} order_app_t;
+
+/* /ready: Redis answers on this worker's connection and Kafka answers the
+ * relay's producer. (The status updater joining its group is not required:
+ * intake works without it.) */
+static int order_ready(char *reason, size_t size, void *opaque)
+{
+    order_app_t *app = opaque;
+
+    if (!app->api || !api_redis_ping(app->api)) {
+        snprintf(reason, size, "redis unreachable");
+        return 0;
+    }
+    if (!eb_kafka_reachable(relay_kafka(app->relay), 1000)) {
+        snprintf(reason, size, "kafka unreachable");
+        return 0;
+    }
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    static const char *const topics[] = {TOPIC_PAYMENT_PROCESSED, TOPIC_PAYMENT_FAILED};
+    static const char *const types[] = {TYPE_PAYMENT_PROCESSED, TYPE_PAYMENT_FAILED};
+    static order_app_t app;
+    eb_conf_args_t args;
+    eb_redis_addr_t raddr;
+    rd_kafka_conf_t *relay_conf = NULL, *status_cconf = NULL, *status_pconf = NULL;
+    eb_admin_t *admin = NULL;
+    char errstr[512];
+    int rc;
+
+    if ((rc = svc_cli_parse(&prog, argc, argv, &args)) != SVC_CONTINUE)
+        return rc;
+    svc_log_setup(prog.name, &common);
+    /* Validate everything before the first connection: exit 2 on bad input. */
+    if (svc_redis_addr(&common, &raddr, errstr, sizeof(errstr)) != EB_OK ||
+        svc_kafka_confs(&common, &args, common.instance_id, NULL, &relay_conf, errstr,
+                        sizeof(errstr)) != EB_OK ||
+        svc_kafka_confs(&common, &args, common.instance_id, &status_cconf, &status_pconf, errstr,
+                        sizeof(errstr)) != EB_OK) {
+        svc_cli_error(prog.name, "%s", errstr);
+        if (relay_conf)
+            rd_kafka_conf_destroy(relay_conf);
+        return SVC_EXIT_USAGE;
+    }
+    eb_lifecycle_install_signals();
+    rc = SVC_EXIT_FAIL;
+
+    relay_opts_t ropts = {&raddr, common.instance_id, (int)conf.outbox_batch,
+                          (int)conf.outbox_inflight, (int)conf.outbox_claim_idle_ms};
+    app.relay = relay_new(relay_conf, &ropts, errstr, sizeof(errstr));
+    if (!app.relay || relay_start(app.relay) != 0) {
+        EB_ERROR("outbox relay: %s", app.relay ? "cannot start thread" : errstr);
+        rd_kafka_conf_destroy(status_cconf);
+        rd_kafka_conf_destroy(status_pconf);
+        goto out;
+    }
+
+    eb_consumer_opts_t copts = {
+        .group_id = "order-service",
+        .instance_id = common.instance_id,
+        .topics = topics,
+        .topic_count = 2,
+        .event_types = types,
+        .event_type_count = 2,
+        .handler = status_handle,
+        .redis = &raddr,
+        .retry_max = (int)common.retry_max,
+        .retry_backoff_ms = (int)common.retry_backoff_ms,
+        .batch_size = (int)common.batch_size,
+        .done_ttl_s = common.idempotency_ttl_s,
+    };
+    app.status = status_start(status_cconf, status_pconf, &copts, errstr, sizeof(errstr));
+    if (!app.status) {
+        EB_ERROR("status updater: %s", errstr);
+        goto out;
+    }
+
+    eb_admin_opts_t aopts = {order_ready, NULL, &app};
+    admin = eb_admin_new(&aopts);
+    api_opts_t hopts = {conf.bind_address,
+                        (int)conf.http_port,
+                        (int)conf.threads,
+                        (int)conf.max_connections,
+                        (int)conf.timeout_s,
+                        conf.max_body,
+                        conf.idem_ttl_s,
+                        &raddr,
+                        admin};
+    app.api = admin ? api_start(&hopts, errstr, sizeof(errstr)) : NULL;
+    if (!app.api) {
+        EB_ERROR("http: %s", admin ? errstr : "out of memory");
+        goto out;
+    }
+    EB_INFO("order-service %s started: http on %s:%d, brokers %s", EB_VERSION, conf.bind_address,
+            api_port(app.api), common.kafka_brokers);
+
+    while (!eb_stop_flag)
+        eb_lifecycle_sleep(1000);
+    rc = SVC_EXIT_OK;
+    EB_INFO("order-service stopping");
+
+out:
+    eb_lifecycle_request_stop(); /* on the error paths, stop the threads too */
+    api_stop(app.api);           /* 1. intake */
+    app.api = NULL;
+    relay_destroy(app.relay); /* 2. relay drains */
+    status_stop(app.status);  /* 3. status updater leaves its group */
+    eb_admin_destroy(admin);
+    EB_INFO("order-service stopped");
+    eb_metrics_reset();
+    return rc;
+}

@@ -1,0 +1,126 @@
+/*
+ * Orders: creation, rendering, fingerprints.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "order.h"
+
+eb_err_t order_new(const svc_order_t *req, order_new_t *o)
+{
+    cJSON *items, *data;
+    eb_event_t ev;
+
+    memset(o, 0, sizeof(*o));
+    eb_uuid_generate(o->order_id);
+    eb_time_format(eb_time_now_ms(), o->created_at);
+    eb_money_format(req->total, o->total, sizeof(o->total));
+    order_fingerprint(req, o->fingerprint);
+
+    items = svc_items_json(req);
+    if (!items)
+        return EB_ERR_NOMEM;
+    o->items_json = cJSON_PrintUnformatted(items);
+
+    /* OrderCreated data: orderId, userId, items, total, currency. The items
+     * node moves into the event and is freed with it. */
+    data = cJSON_CreateObject();
+    if (!o->items_json || !data || !cJSON_AddStringToObject(data, "orderId", o->order_id) ||
+        !cJSON_AddStringToObject(data, "userId", req->user_id) ||
+        !cJSON_AddItemToObject(data, "items", items) ||
+        !cJSON_AddItemToObject(data, "total", eb_money_to_json(req->total)) ||
+        !cJSON_AddStringToObject(data, "currency", req->currency)) {
+        if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(data, "items")))
+            cJSON_Delete(items);
+        cJSON_Delete(data);
+        return EB_ERR_NOMEM;
+    }
+    if (eb_event_init(&ev, TYPE_ORDER_CREATED, SOURCE_ORDER_SERVICE, o->order_id, NULL, data) !=
+        EB_OK) {
+        cJSON_Delete(data);
+        return EB_ERR_NOMEM;
+    }
+    memcpy(o->event_id, ev.id, sizeof(o->event_id));
+    o->event = eb_event_encode(&ev, &o->event_len);
+    eb_event_close(&ev);
+    return o->event ? EB_OK : EB_ERR_NOMEM;
+}
+
+void order_new_close(order_new_t *o)
+{
+    cJSON_free(o->items_json);
+    free(o->event);
+    memset(o, 0, sizeof(*o));
+}
+
+void order_new_view(const order_new_t *o, const svc_order_t *req, order_view_t *v)
+{
+    v->order_id = o->order_id;
+    v->status = ORDER_STATUS_PENDING;
+    v->user_id = req->user_id;
+    v->items_json = o->items_json;
+    v->total = o->total;
+    v->currency = req->currency;
+    v->created_at = o->created_at;
+}
+
+char *order_render(const order_view_t *v, size_t *len)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *out = NULL;
+
+    /* items and total are stored as JSON text and go out verbatim. */
+    if (o && cJSON_AddStringToObject(o, "orderId", v->order_id) &&
+        cJSON_AddStringToObject(o, "status", v->status) &&
+        cJSON_AddStringToObject(o, "userId", v->user_id) &&
+        cJSON_AddRawToObject(o, "items", v->items_json) &&
+        cJSON_AddRawToObject(o, "total", v->total) &&
+        cJSON_AddStringToObject(o, "currency", v->currency) &&
+        cJSON_AddStringToObject(o, "createdAt", v->created_at))
+        out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (out && len)
+        *len = strlen(out);
+    return out;
+}
+
+/* FNV-1a, 64 bits: fast, and collisions need effort a client with its own
+ * Idempotency-Key gains nothing from. */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+void order_fingerprint(const svc_order_t *req, char out[17])
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+    /* Each field with its terminating NUL, so "ab"+"c" differs from "a"+"bc". */
+    h = fnv1a(h, req->user_id, strlen(req->user_id) + 1);
+    h = fnv1a(h, req->currency, strlen(req->currency) + 1);
+    for (size_t i = 0; i < req->item_count; i++) {
+        const svc_item_t *it = &req->items[i];
+
+        h = fnv1a(h, it->product_id, strlen(it->product_id) + 1);
+        h = fnv1a(h, &it->quantity, sizeof(it->quantity));
+        h = fnv1a(h, &it->price, sizeof(it->price));
+    }
+    snprintf(out, 17, "%016" PRIx64, h);
+}
+
+const char *order_status_for_event(const char *type)
+{
+    if (strcmp(type, TYPE_PAYMENT_PROCESSED) == 0)
+        return ORDER_STATUS_PAID;
+    if (strcmp(type, TYPE_PAYMENT_FAILED) == 0)
+        return ORDER_STATUS_FAILED;
+    return NULL;
+}

@@ -1,0 +1,63 @@
+/*
+ * order-service's domain: turning a validated request into an order and its
+ * OrderCreated event, and rendering orders as JSON.
+ */
+#ifndef SERVICES_ORDER_ORDER_H
+#define SERVICES_ORDER_ORDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/domain.h"
+#include "eventbus/envelope.h"
+#include "eventbus/money.h"
+
+#define ORDER_STATUS_PENDING "PENDING"
+#define ORDER_STATUS_PAID    "PAID"
+#define ORDER_STATUS_FAILED  "PAYMENT_FAILED"
+
+/* An order as stored and shown: every field as the text that goes on the
+ * wire, so that reading an order back needs no JSON parsing. */
+typedef struct order_view_s {
+    const char *order_id;
+    const char *status;
+    const char *user_id;
+    const char *items_json; /* a JSON array */
+    const char *total;      /* a JSON number with at most two decimals */
+    const char *currency;
+    const char *created_at;
+} order_view_t;
+
+/* A new order with everything fixed before it is stored: its id, its
+ * OrderCreated event (id included) and the text of each field. */
+typedef struct order_new_s {
+    char order_id[EB_UUID_LEN + 1];
+    char created_at[EB_TIME_LEN + 1];
+    char total[EB_MONEY_TEXT_MAX];
+    char *items_json; /* malloc'd */
+    char *event;      /* malloc'd CloudEvent JSON */
+    size_t event_len;
+    char event_id[EB_UUID_LEN + 1];
+    char fingerprint[17]; /* of the request, for Idempotency-Key */
+} order_new_t;
+
+/* Builds a new order from a validated request. Returns EB_OK or
+ * EB_ERR_NOMEM. order_new_close() frees it either way. */
+eb_err_t order_new(const svc_order_t *req, order_new_t *out);
+void order_new_close(order_new_t *o);
+
+/* The view of a new order (status PENDING); its strings point into o and req. */
+void order_new_view(const order_new_t *o, const svc_order_t *req, order_view_t *v);
+
+/* Renders a view as the API's order document. Returns a malloc'd string. */
+char *order_render(const order_view_t *v, size_t *len);
+
+/* A 16-hex-digit fingerprint of what a request asks for (user, items,
+ * currency), independent of JSON formatting and key order. Two requests with
+ * the same Idempotency-Key must have the same fingerprint. */
+void order_fingerprint(const svc_order_t *req, char out[17]);
+
+/* Returns the status an order takes for a payment event type, or NULL. */
+const char *order_status_for_event(const char *type);
+
+#endif /* SERVICES_ORDER_ORDER_H */

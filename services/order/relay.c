@@ -1,0 +1,504 @@
+/*
+ * Outbox relay. See relay.h for the design.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eventbus/envelope.h"
+#include "eventbus/lifecycle.h"
+#include "eventbus/log.h"
+#include "eventbus/metrics.h"
+#include "eventbus/producer.h"
+#include "relay.h"
+#include "store.h"
+
+#define BUCKETS        4096 /* in-flight table, power of two */
+#define RETRY_MIN_MS   250
+#define RETRY_MAX_MS   5000
+#define DRAIN_MS       5000
+#define GAUGE_EVERY_MS 1000
+#define CLAIM_COUNT    200
+
+/* One outbox entry between XREADGROUP and XACK. */
+typedef struct entry_s {
+    struct entry_s *hnext; /* in-flight table chain */
+    struct entry_s *qnext; /* ack or retry queue */
+    uint64_t ms, seq;      /* the stream id */
+    char id[48];
+    char *topic, *key, *value, *traceparent;
+    size_t value_len;
+} entry_t;
+
+typedef struct queue_s {
+    entry_t *head, *tail;
+    size_t len;
+} queue_t;
+
+struct relay_s {
+    relay_opts_t o;
+    eb_redis_addr_t redis_addr;
+    char consumer[128];
+    eb_redis_t *redis;
+    eb_producer_t *producer;
+    pthread_t thread;
+    int started;
+
+    entry_t *table[BUCKETS];
+    size_t inflight;
+    queue_t acks;  /* delivered, to XACK + XDEL */
+    queue_t retry; /* delivery failed, to produce again */
+    int64_t retry_at, retry_backoff;
+    int64_t next_claim, next_gauge, redis_backoff_until;
+    int group_ready;
+
+    eb_series_t *pending_gauge;
+};
+
+/* ---- in-flight table ------------------------------------------------------ */
+
+static int parse_id(const char *id, uint64_t *ms, uint64_t *seq)
+{
+    return sscanf(id, "%" SCNu64 "-%" SCNu64, ms, seq) == 2;
+}
+
+static entry_t **slot(relay_t *r, uint64_t ms, uint64_t seq)
+{
+    return &r->table[(ms * 31 + seq) & (BUCKETS - 1)];
+}
+
+static entry_t *lookup(relay_t *r, uint64_t ms, uint64_t seq)
+{
+    for (entry_t *e = *slot(r, ms, seq); e; e = e->hnext)
+        if (e->ms == ms && e->seq == seq)
+            return e;
+    return NULL;
+}
+
+static void entry_free(entry_t *e)
+{
+    free(e->topic);
+    free(e->key);
+    free(e->value);
+    free(e->traceparent);
+    free(e);
+}
+
+static void forget(relay_t *r, entry_t *e)
+{
+    for (entry_t **p = slot(r, e->ms, e->seq); *p; p = &(*p)->hnext) {
+        if (*p == e) {
+            *p = e->hnext;
+            r->inflight--;
+            break;
+        }
+    }
+    entry_free(e);
+}
+
+static void enqueue(queue_t *q, entry_t *e)
+{
+    e->qnext = NULL;
+    if (q->tail)
+        q->tail->qnext = e;
+    else
+        q->head = e;
+    q->tail = e;
+    q->len++;
+}
+
+/* ---- producing ---------------------------------------------------------------- */
+
+static void on_delivery(void *msg_opaque, eb_err_t err, const char *reason, void *opaque)
+{
+    relay_t *r = opaque;
+    entry_t *e = msg_opaque;
+
+    if (err == EB_OK) {
+        enqueue(&r->acks, e);
+        r->retry_backoff = RETRY_MIN_MS;
+        return;
+    }
+    EB_WARN("outbox entry %s (%s) not delivered: %s; will retry", e->id, e->key, reason);
+    if (!r->retry.len)
+        r->retry_at = eb_time_mono_ms() + r->retry_backoff;
+    if (r->retry_backoff < RETRY_MAX_MS)
+        r->retry_backoff *= 2;
+    enqueue(&r->retry, e);
+}
+
+static void produce(relay_t *r, entry_t *e)
+{
+    eb_header_t h = {"traceparent", e->traceparent, e->traceparent ? strlen(e->traceparent) : 0};
+    eb_record_t rec = {e->topic,
+                       EB_PARTITION_ANY,
+                       e->key,
+                       strlen(e->key),
+                       e->value,
+                       e->value_len,
+                       e->traceparent ? &h : NULL,
+                       e->traceparent ? 1u : 0u,
+                       NULL};
+    char errstr[256];
+
+    if (eb_producer_send(r->producer, &rec, e, errstr, sizeof(errstr)) != EB_OK) {
+        EB_WARN("outbox entry %s: %s; will retry", e->id, errstr);
+        if (!r->retry.len)
+            r->retry_at = eb_time_mono_ms() + r->retry_backoff;
+        enqueue(&r->retry, e);
+    }
+}
+
+static char *dup_field(const redisReply *v)
+{
+    char *s = malloc(v->len + 1);
+
+    if (s) {
+        memcpy(s, v->str, v->len);
+        s[v->len] = '\0';
+    }
+    return s;
+}
+
+/* Takes one [id, [field, value, ...]] element; produces it unless it is
+ * already in flight here. Malformed entries are logged and acknowledged. */
+static void take_entry(relay_t *r, const redisReply *el)
+{
+    const redisReply *id, *fields;
+    uint64_t ms, seq;
+    entry_t *e;
+
+    if (el->type != REDIS_REPLY_ARRAY || el->elements != 2)
+        return;
+    id = el->element[0];
+    fields = el->element[1];
+    if (id->type != REDIS_REPLY_STRING || !parse_id(id->str, &ms, &seq) ||
+        id->len >= sizeof(e->id) || lookup(r, ms, seq))
+        return;
+    if (fields->type != REDIS_REPLY_ARRAY)
+        return; /* deleted since it was read: nothing to publish */
+    e = calloc(1, sizeof(*e));
+    if (!e)
+        return; /* stays pending; claimed again later */
+    e->ms = ms;
+    e->seq = seq;
+    memcpy(e->id, id->str, id->len + 1);
+    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+        const char *k = fields->element[i]->str;
+        const redisReply *v = fields->element[i + 1];
+
+        if (strcmp(k, "topic") == 0)
+            e->topic = dup_field(v);
+        else if (strcmp(k, "key") == 0)
+            e->key = dup_field(v);
+        else if (strcmp(k, "value") == 0) {
+            e->value = dup_field(v);
+            e->value_len = v->len;
+        } else if (strcmp(k, "traceparent") == 0)
+            e->traceparent = dup_field(v);
+    }
+    e->hnext = *slot(r, ms, seq);
+    *slot(r, ms, seq) = e;
+    r->inflight++;
+    if (!e->topic || !e->key || !e->value) {
+        EB_ERROR("outbox entry %s is malformed (needs topic, key, value); dropping it", e->id);
+        enqueue(&r->acks, e);
+        return;
+    }
+    produce(r, e);
+}
+
+static void take_entries(relay_t *r, const redisReply *list)
+{
+    for (size_t i = 0; list && list->type == REDIS_REPLY_ARRAY && i < list->elements; i++)
+        take_entry(r, list->element[i]);
+}
+
+/* ---- Redis side --------------------------------------------------------------- */
+
+static int redis_failed(relay_t *r, const char *what, redisReply *rep)
+{
+    EB_WARN("outbox relay: %s: %s", what,
+            rep && rep->type == REDIS_REPLY_ERROR ? rep->str : "redis unreachable");
+    if (rep)
+        freeReplyObject(rep);
+    r->redis_backoff_until = eb_time_mono_ms() + 500;
+    return -1;
+}
+
+static int ensure_group(relay_t *r)
+{
+    /* "0": entries written before the group existed are published too. */
+    redisReply *rep = eb_redis_command(r->redis, "XGROUP CREATE %s %s 0 MKSTREAM",
+                                       STORE_OUTBOX_STREAM, STORE_RELAY_GROUP);
+
+    if (!rep || (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "BUSYGROUP", 9) != 0))
+        return redis_failed(r, "creating the relay group", rep);
+    freeReplyObject(rep);
+    r->group_ready = 1;
+    return 0;
+}
+
+/* Reads entries delivered to this consumer before (after a restart with the
+ * same INSTANCE_ID). */
+static int read_own_pending(relay_t *r)
+{
+    char after[48] = "0";
+
+    for (;;) {
+        redisReply *rep = eb_redis_command(
+            r->redis, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s", STORE_RELAY_GROUP,
+            r->consumer, r->o.batch, STORE_OUTBOX_STREAM, after);
+        const redisReply *entries;
+
+        if (!rep || rep->type == REDIS_REPLY_ERROR)
+            return redis_failed(r, "reading own pending entries", rep);
+        entries =
+            rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 && rep->element[0]->elements == 2
+                ? rep->element[0]->element[1]
+                : NULL;
+        if (!entries || entries->elements == 0) {
+            freeReplyObject(rep);
+            return 0;
+        }
+        take_entries(r, entries);
+        snprintf(after, sizeof(after), "%s",
+                 entries->element[entries->elements - 1]->element[0]->str);
+        freeReplyObject(rep);
+    }
+}
+
+/* Takes over entries pending longer than claim_idle_ms, whoever had them. */
+static int autoclaim(relay_t *r)
+{
+    char start[48] = "0-0";
+
+    for (int round = 0; round < 50; round++) {
+        redisReply *rep = eb_redis_command(r->redis, "XAUTOCLAIM %s %s %s %d %s COUNT %d",
+                                           STORE_OUTBOX_STREAM, STORE_RELAY_GROUP, r->consumer,
+                                           r->o.claim_idle_ms, start, CLAIM_COUNT);
+
+        if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 2)
+            return redis_failed(r, "XAUTOCLAIM", rep);
+        take_entries(r, rep->element[1]);
+        snprintf(start, sizeof(start), "%s", rep->element[0]->str);
+        freeReplyObject(rep);
+        if (strcmp(start, "0-0") == 0)
+            break;
+    }
+    return 0;
+}
+
+/* Reads new entries; blocks up to block_ms when there is nothing else to do. */
+static int read_new(relay_t *r, int block_ms)
+{
+    int count = r->o.batch;
+    redisReply *rep;
+
+    if ((size_t)count > (size_t)r->o.max_inflight - r->inflight)
+        count = (int)((size_t)r->o.max_inflight - r->inflight);
+    if (count <= 0)
+        return 0;
+    if (block_ms > 0)
+        rep =
+            eb_redis_command(r->redis, "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s >",
+                             STORE_RELAY_GROUP, r->consumer, count, block_ms, STORE_OUTBOX_STREAM);
+    else
+        rep = eb_redis_command(r->redis, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s >",
+                               STORE_RELAY_GROUP, r->consumer, count, STORE_OUTBOX_STREAM);
+    if (!rep || rep->type == REDIS_REPLY_ERROR) {
+        /* NOGROUP: the stream was deleted (e.g. FLUSHALL); create it again. */
+        if (rep && rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOGROUP", 7) == 0)
+            r->group_ready = 0;
+        return redis_failed(r, "XREADGROUP", rep);
+    }
+    size_t before = r->inflight;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 && rep->element[0]->elements == 2)
+        take_entries(r, rep->element[0]->element[1]);
+    freeReplyObject(rep);
+    return (int)(r->inflight - before);
+}
+
+/* XACK + XDEL every delivered entry, in one pipeline. */
+static int flush_acks(relay_t *r)
+{
+    size_t n = r->acks.len, i = 0;
+    const char **argv;
+    redisContext *ctx;
+    redisReply *a, *d;
+    int ok;
+
+    if (n == 0)
+        return 0;
+    ctx = eb_redis_ctx(r->redis, NULL, 0);
+    argv = malloc((n + 3) * sizeof(*argv));
+    if (!ctx || !argv) {
+        free(argv);
+        return redis_failed(r, "acknowledging delivered entries", NULL);
+    }
+    argv[0] = "XACK";
+    argv[1] = STORE_OUTBOX_STREAM;
+    argv[2] = STORE_RELAY_GROUP;
+    for (entry_t *e = r->acks.head; e; e = e->qnext)
+        argv[3 + i++] = e->id;
+    redisAppendCommandArgv(ctx, (int)(n + 3), argv, NULL);
+    argv[1] = "XDEL";
+    argv[2] = STORE_OUTBOX_STREAM;
+    redisAppendCommandArgv(ctx, (int)(n + 2), argv + 1, NULL);
+    free(argv);
+    a = eb_redis_read(r->redis);
+    d = a ? eb_redis_read(r->redis) : NULL;
+    ok = a && d && a->type == REDIS_REPLY_INTEGER && d->type == REDIS_REPLY_INTEGER;
+    if (a)
+        freeReplyObject(a);
+    if (!ok)
+        return redis_failed(r, "XACK/XDEL", d);
+    while (r->acks.head) {
+        entry_t *e = r->acks.head;
+
+        r->acks.head = e->qnext;
+        forget(r, e);
+    }
+    r->acks.tail = NULL;
+    r->acks.len = 0;
+    return 0;
+}
+
+static void produce_retries(relay_t *r)
+{
+    queue_t q = r->retry;
+
+    if (!q.len || eb_time_mono_ms() < r->retry_at)
+        return;
+    memset(&r->retry, 0, sizeof(r->retry));
+    while (q.head) {
+        entry_t *e = q.head;
+
+        q.head = e->qnext;
+        produce(r, e);
+    }
+}
+
+static void update_gauge(relay_t *r)
+{
+    redisReply *rep;
+
+    if (eb_time_mono_ms() < r->next_gauge)
+        return;
+    r->next_gauge = eb_time_mono_ms() + GAUGE_EVERY_MS;
+    rep = eb_redis_command(r->redis, "XLEN %s", STORE_OUTBOX_STREAM);
+    if (rep && rep->type == REDIS_REPLY_INTEGER)
+        eb_series_set(r->pending_gauge, (double)rep->integer);
+    if (rep)
+        freeReplyObject(rep);
+}
+
+/* ---- the thread ---------------------------------------------------------------- */
+
+static void *relay_main(void *arg)
+{
+    relay_t *r = arg;
+    int recovered = 0;
+
+    EB_INFO("outbox relay started as %s", r->consumer);
+    while (!eb_stop_flag) {
+        int64_t now = eb_time_mono_ms();
+        int got = 0, busy;
+
+        if (now < r->redis_backoff_until) {
+            eb_producer_poll(r->producer, 50);
+            continue;
+        }
+        if (!r->group_ready && ensure_group(r) != 0)
+            continue;
+        if (!recovered) {
+            if (read_own_pending(r) != 0)
+                continue;
+            recovered = 1;
+        }
+        if (now >= r->next_claim) {
+            if (autoclaim(r) != 0)
+                continue;
+            r->next_claim = now + r->o.claim_idle_ms / 2;
+        }
+        produce_retries(r);
+        busy = r->inflight > 0 || r->acks.len > 0;
+        got = read_new(r, busy ? 0 : 100);
+        /* Wait briefly for delivery reports only when nothing new came in. */
+        eb_producer_poll(r->producer, got > 0 || !busy ? 0 : 2);
+        flush_acks(r);
+        update_gauge(r);
+    }
+
+    /* Drain: what is in flight gets its delivery report and acknowledgement;
+     * what was never read stays in the stream for the next start. */
+    int64_t deadline = eb_time_mono_ms() + DRAIN_MS;
+    while ((r->inflight > r->retry.len) && eb_time_mono_ms() < deadline) {
+        eb_producer_poll(r->producer, 50);
+        if (flush_acks(r) != 0)
+            break;
+    }
+    EB_INFO("outbox relay stopped (%zu entries left pending for the next start)", r->inflight);
+    return NULL;
+}
+
+relay_t *relay_new(rd_kafka_conf_t *pconf, const relay_opts_t *opts, char *errstr,
+                   size_t errstr_size)
+{
+    relay_t *r = calloc(1, sizeof(*r));
+
+    if (!r) {
+        rd_kafka_conf_destroy(pconf);
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    r->o = *opts;
+    r->redis_addr = *opts->redis;
+    snprintf(r->consumer, sizeof(r->consumer), "%s", opts->consumer);
+    r->retry_backoff = RETRY_MIN_MS;
+    r->pending_gauge = eb_metric_series(
+        eb_metrics_gauge("outbox_pending", "Outbox entries not yet acknowledged by Kafka", NULL));
+    r->redis = eb_redis_new(&r->redis_addr);
+    r->producer = eb_producer_new(pconf, on_delivery, r, errstr, errstr_size);
+    if (!r->redis || !r->producer) {
+        relay_destroy(r);
+        return NULL;
+    }
+    return r;
+}
+
+int relay_start(relay_t *r)
+{
+    if (pthread_create(&r->thread, NULL, relay_main, r) != 0)
+        return -1;
+    r->started = 1;
+    return 0;
+}
+
+rd_kafka_t *relay_kafka(relay_t *r)
+{
+    return eb_producer_handle(r->producer);
+}
+
+void relay_destroy(relay_t *r)
+{
+    if (!r)
+        return;
+    if (r->started)
+        pthread_join(r->thread, NULL);
+    /* Reports still outstanding arrive as failures here and land in the
+     * retry queue; they stay pending in Redis for the next start. */
+    eb_producer_destroy(r->producer, 0);
+    for (size_t i = 0; i < BUCKETS; i++) {
+        while (r->table[i]) {
+            entry_t *e = r->table[i];
+
+            r->table[i] = e->hnext;
+            entry_free(e);
+        }
+    }
+    eb_redis_destroy(r->redis);
+    free(r);
+}

@@ -1,0 +1,49 @@
+/*
+ * The outbox relay: publishes what POST /orders stored in the outbox stream.
+ *
+ * One thread owns a Redis connection and an idempotent producer. It reads
+ * the stream as member <instance> of consumer group "relay", produces every
+ * entry, and acknowledges and deletes entries (XACK + XDEL, batched) only
+ * from the delivery report. So an entry leaves the outbox only once the
+ * broker has it; a crash in between publishes it again, byte for byte, with
+ * the same event id, and idempotent consumers drop the repeat.
+ *
+ * Recovery: at start the relay re-reads its own pending entries; every
+ * claim interval it takes over entries another (dead) relay left pending
+ * longer than OUTBOX_CLAIM_IDLE_MS (XAUTOCLAIM). Claiming its own old entries
+ * in the same sweep keeps them from looking abandoned during a long Kafka
+ * outage. Failed deliveries are produced again after a backoff.
+ */
+#ifndef SERVICES_ORDER_RELAY_H
+#define SERVICES_ORDER_RELAY_H
+
+#include <librdkafka/rdkafka.h>
+
+#include "eventbus/redis.h"
+
+typedef struct relay_s relay_t;
+
+typedef struct relay_opts_s {
+    const eb_redis_addr_t *redis;
+    const char *consumer; /* member name in the relay group: INSTANCE_ID */
+    int batch;            /* entries read per XREADGROUP */
+    int max_inflight;     /* entries produced and not yet acknowledged */
+    int claim_idle_ms;    /* pending longer than this: abandoned */
+} relay_opts_t;
+
+/* Creates the relay and its producer (takes pconf in every case). Starts no
+ * thread. Returns NULL with the reason in errstr. */
+relay_t *relay_new(rd_kafka_conf_t *pconf, const relay_opts_t *opts, char *errstr,
+                   size_t errstr_size);
+
+/* Starts the relay thread. It runs until eb_stop_flag is set, then waits up
+ * to 5 s for in-flight deliveries and acknowledges them. Returns 0 or -1. */
+int relay_start(relay_t *r);
+
+/* Joins the thread (if started) and frees everything. NULL is a no-op. */
+void relay_destroy(relay_t *r);
+
+/* The producer's handle, for readiness probes from other threads. */
+rd_kafka_t *relay_kafka(relay_t *r);
+
+#endif /* SERVICES_ORDER_RELAY_H */

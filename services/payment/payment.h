@@ -1,0 +1,33 @@
+/*
+ * payment-service's domain: deciding a payment, and the consumer handler
+ * that makes the decision once per order.
+ */
+#ifndef SERVICES_PAYMENT_PAYMENT_H
+#define SERVICES_PAYMENT_PAYMENT_H
+
+#include <stdint.h>
+
+#include "../common/domain.h"
+#include "eventbus/consumer.h"
+
+#define PAYMENT_REASON_LIMIT "amount exceeds limit"
+
+typedef struct payment_ctx_s {
+    int64_t limit; /* PAYMENT_LIMIT in minor units */
+} payment_ctx_t;
+
+/* Decides the payment of order o against limit (minor units): an order whose
+ * total is above the limit fails with PAYMENT_REASON_LIMIT, any other is
+ * processed under a new payment id. Pure apart from the id. */
+void payment_decide(const svc_order_t *o, int64_t limit, svc_payment_t *out);
+
+/* The OrderCreated handler (eb_handler_t; opaque is a payment_ctx_t).
+ *
+ * The decision is stored in Redis (SET NX, key payment:decision:<orderId>)
+ * before it is published. A redelivered OrderCreated, or a second
+ * OrderCreated for the same order, finds the stored decision and publishes it
+ * again unchanged, with the same event id, so there is one decision per
+ * order, ever, and consumers downstream recognise the repeat. */
+eb_err_t payment_handle(eb_work_t *w, void *opaque);
+
+#endif /* SERVICES_PAYMENT_PAYMENT_H */

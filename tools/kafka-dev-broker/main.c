@@ -1,0 +1,322 @@
+/*
+ * kafka-dev-broker: librdkafka's mock cluster as a standalone process.
+ *
+ * An in-memory Kafka cluster speaking the real protocol over TCP on
+ * 127.0.0.1, for development, the demo and the tests. It creates the suite's
+ * topics (with their dead-letter topics) before any client can auto-create
+ * them with the wrong partition count, prints the bootstrap servers as the
+ * first line on stdout, and runs until SIGTERM or SIGINT.
+ *
+ * Not for production: nothing is persisted, each partition keeps at most
+ * 5 MiB, there is no SASL/SSL and no leader failover
+ * (../shared/notes/mock-cluster.md has the measured limits).
+ *
+ * With --control PATH it also serves a UNIX socket for fault injection, one
+ * command per line, each answered "ok" or "error: <why>":
+ *   down <broker-id|all>     disconnect and refuse connections
+ *   up <broker-id|all>       accept connections again
+ *   rtt <broker-id|all> <ms> delay every response
+ *   leader <topic> <partition> <broker-id>
+ * Mock calls block until the mock thread ran them, so they are made from the
+ * main thread, never from a signal handler.
+ */
+#define _GNU_SOURCE /* accept4 */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include "../../services/common/daemon.h"
+
+#define MAX_CLIENTS  8
+#define LINE_MAX_LEN 512
+
+typedef struct broker_conf_s {
+    int64_t brokers;
+    int64_t partitions;
+    const char *control;
+} broker_conf_t;
+
+static eb_common_conf_t common;
+static broker_conf_t conf;
+
+static const eb_conf_entry_t broker_entries[] = {
+    {"KAFKA_DEV_BROKERS", EB_CONF_INT, offsetof(broker_conf_t, brokers), "1", 1, 16, NULL, NULL,
+     "Number of brokers (ids 1..N)", "brokers"},
+    {"KAFKA_DEV_PARTITIONS", EB_CONF_INT, offsetof(broker_conf_t, partitions), "6", 1, 256, NULL,
+     NULL, "Partitions of every topic created", "partitions"},
+    {"KAFKA_DEV_CONTROL", EB_CONF_PATH, offsetof(broker_conf_t, control), "", 0, 0, NULL, "(none)",
+     "UNIX socket path for fault-injection commands", "control"},
+};
+
+static const eb_conf_section_t sections[] = {
+    {"kafka-dev-broker", broker_entries, sizeof(broker_entries) / sizeof(broker_entries[0]), &conf},
+    EB_CONF_SECTION_LOG(&common),
+};
+
+static const eb_conf_program_t prog = {
+    "kafka-dev-broker",
+    "An in-memory Kafka cluster (librdkafka's mock cluster) for development and tests. Creates "
+    "the suite's topics, prints the bootstrap servers as its first stdout line and runs until "
+    "SIGTERM. Not for production.",
+    "[--brokers N] [--partitions P] [--control PATH]",
+    sections,
+    sizeof(sections) / sizeof(sections[0]),
+    0,
+    0,
+};
+
+/* Every topic of CONTRACT.md section 3, dead-letter topics included. */
+static const char *const topics[] = {
+    "order-created",     "payment-processed",     "payment-failed",
+    "order-created-dlq", "payment-processed-dlq", "payment-failed-dlq",
+};
+
+typedef struct client_s {
+    int fd;
+    char buf[LINE_MAX_LEN];
+    size_t len;
+} client_t;
+
+/* Parses "all" as -1 or a broker id within 1..brokers. */
+static int parse_broker(const char *s, int32_t *id)
+{
+    char *end;
+    long v;
+
+    if (s && strcmp(s, "all") == 0) {
+        *id = -1;
+        return 1;
+    }
+    if (!s)
+        return 0;
+    v = strtol(s, &end, 10);
+    if (*end || v < 1 || v > conf.brokers)
+        return 0;
+    *id = (int32_t)v;
+    return 1;
+}
+
+/* Runs one control command; writes the answer into out. */
+static void run_command(rd_kafka_mock_cluster_t *mc, char *line, char *out, size_t size)
+{
+    char *save = NULL, *cmd = strtok_r(line, " \t", &save);
+    char *a1 = strtok_r(NULL, " \t", &save), *a2 = strtok_r(NULL, " \t", &save);
+    char *a3 = strtok_r(NULL, " \t", &save), *extra = strtok_r(NULL, " \t", &save);
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    int32_t id;
+
+    if (!cmd) {
+        snprintf(out, size, "error: empty command");
+        return;
+    }
+    if (strcmp(cmd, "down") == 0 || strcmp(cmd, "up") == 0) {
+        if (!parse_broker(a1, &id) || a2) {
+            snprintf(out, size, "error: usage: %s <broker-id 1..%lld|all>", cmd,
+                     (long long)conf.brokers);
+            return;
+        }
+        err = cmd[0] == 'd' ? rd_kafka_mock_broker_set_down(mc, id)
+                            : rd_kafka_mock_broker_set_up(mc, id);
+    } else if (strcmp(cmd, "rtt") == 0) {
+        char *end = NULL;
+        long ms = a2 ? strtol(a2, &end, 10) : -1;
+
+        if (!parse_broker(a1, &id) || !a2 || *end || ms < 0 || ms > 600000 || a3) {
+            snprintf(out, size, "error: usage: rtt <broker-id|all> <ms 0..600000>");
+            return;
+        }
+        err = rd_kafka_mock_broker_set_rtt(mc, id, (int)ms);
+    } else if (strcmp(cmd, "leader") == 0) {
+        char *end = NULL;
+        long part = a2 ? strtol(a2, &end, 10) : -1;
+        int known = 0;
+
+        for (size_t i = 0; a1 && i < sizeof(topics) / sizeof(topics[0]); i++)
+            known |= strcmp(a1, topics[i]) == 0;
+        /* set_leader would create an unknown topic: refuse typos instead. */
+        if (!known || !a2 || *end || part < 0 || part >= conf.partitions ||
+            !parse_broker(a3, &id) || id < 0 || extra) {
+            snprintf(out, size,
+                     "error: usage: leader <topic> <partition 0..%lld> <broker-id 1..%lld>",
+                     (long long)conf.partitions - 1, (long long)conf.brokers);
+            return;
+        }
+        err = rd_kafka_mock_partition_set_leader(mc, a1, (int32_t)part, id);
+    } else {
+        snprintf(out, size, "error: unknown command '%s' (down, up, rtt, leader)", cmd);
+        return;
+    }
+    if (err)
+        snprintf(out, size, "error: %s", rd_kafka_err2str(err));
+    else
+        snprintf(out, size, "ok");
+    EB_INFO("control: %s %s%s%s%s%s -> %s", cmd, a1 ? a1 : "", a2 ? " " : "", a2 ? a2 : "",
+            a3 ? " " : "", a3 ? a3 : "", out);
+}
+
+static int control_listen(const char *path)
+{
+    struct sockaddr_un sa;
+    int fd;
+
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    strcpy(sa.sun_path, path);
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 8) != 0) {
+        int e = errno;
+
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads what a client sent and answers each complete line. Returns 0 when
+ * the client is gone. */
+static int serve_client(rd_kafka_mock_cluster_t *mc, client_t *c)
+{
+    char answer[300];
+    ssize_t n = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+    char *nl;
+
+    if (n <= 0)
+        return 0;
+    c->len += (size_t)n;
+    c->buf[c->len] = '\0';
+    while ((nl = strchr(c->buf, '\n'))) {
+        *nl = '\0';
+        if (nl > c->buf && nl[-1] == '\r')
+            nl[-1] = '\0';
+        run_command(mc, c->buf, answer, sizeof(answer) - 1);
+        strcat(answer, "\n");
+        if (write(c->fd, answer, strlen(answer)) < 0)
+            return 0;
+        c->len -= (size_t)(nl + 1 - c->buf);
+        memmove(c->buf, nl + 1, c->len + 1);
+    }
+    if (c->len == sizeof(c->buf) - 1) /* a line longer than any command */
+        return 0;
+    return 1;
+}
+
+static void serve(rd_kafka_mock_cluster_t *mc, int lfd)
+{
+    client_t clients[MAX_CLIENTS];
+    int nclients = 0;
+
+    while (!eb_stop_flag) {
+        struct pollfd pfd[MAX_CLIENTS + 1];
+        int n = 0;
+
+        if (lfd >= 0)
+            pfd[n++] = (struct pollfd){lfd, POLLIN, 0};
+        for (int i = 0; i < nclients; i++)
+            pfd[n++] = (struct pollfd){clients[i].fd, POLLIN, 0};
+        if (poll(pfd, (nfds_t)n, 200) <= 0)
+            continue;
+        for (int i = nclients - 1; i >= 0; i--) {
+            if (pfd[(lfd >= 0) + i].revents && !serve_client(mc, &clients[i])) {
+                close(clients[i].fd);
+                clients[i] = clients[--nclients];
+            }
+        }
+        if (lfd >= 0 && (pfd[0].revents & POLLIN)) {
+            int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+            if (fd >= 0 && nclients < MAX_CLIENTS)
+                clients[nclients++] = (client_t){fd, {0}, 0};
+            else if (fd >= 0)
+                close(fd);
+        }
+    }
+    for (int i = 0; i < nclients; i++)
+        close(clients[i].fd);
+}
+
+int main(int argc, char **argv)
+{
+    rd_kafka_mock_cluster_t *mc;
+    rd_kafka_conf_t *kconf;
+    eb_conf_args_t args;
+    rd_kafka_t *rk;
+    char errstr[512];
+    int rc, lfd = -1;
+
+    if ((rc = svc_cli_parse(&prog, argc, argv, &args)) != SVC_CONTINUE)
+        return rc;
+    svc_log_setup(prog.name, &common);
+    eb_lifecycle_install_signals();
+
+    /* The mock cluster hangs off a client instance it uses for bookkeeping. */
+    kconf = eb_kafka_conf_new(&common, "kafka-dev-broker", NULL, errstr, sizeof(errstr));
+    if (!kconf) {
+        svc_cli_error(prog.name, "%s", errstr);
+        return SVC_EXIT_FAIL;
+    }
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, errstr, sizeof(errstr));
+    if (!rk) {
+        rd_kafka_conf_destroy(kconf);
+        svc_cli_error(prog.name, "%s", errstr);
+        return SVC_EXIT_FAIL;
+    }
+    mc = rd_kafka_mock_cluster_new(rk, (int)conf.brokers);
+    if (!mc) {
+        svc_cli_error(prog.name, "cannot create the mock cluster");
+        rd_kafka_destroy(rk);
+        return SVC_EXIT_FAIL;
+    }
+    for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
+        rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(
+            mc, topics[i], (int)conf.partitions, conf.brokers < 3 ? (int)conf.brokers : 3);
+
+        if (err)
+            EB_WARN("creating topic %s: %s", topics[i], rd_kafka_err2str(err));
+    }
+    if (conf.control && conf.control[0]) {
+        lfd = control_listen(conf.control);
+        if (lfd < 0) {
+            svc_cli_error(prog.name, "invalid KAFKA_DEV_CONTROL '%s': %s", conf.control,
+                          strerror(errno));
+            rd_kafka_mock_cluster_destroy(mc);
+            rd_kafka_destroy(rk);
+            return SVC_EXIT_USAGE;
+        }
+    }
+
+    /* The contract: bootstrap servers are the first line on stdout. */
+    printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
+    fflush(stdout);
+    EB_INFO("mock cluster up: %lld broker(s), %zu topics x %lld partitions, bootstrap %s%s%s",
+            (long long)conf.brokers, sizeof(topics) / sizeof(topics[0]), (long long)conf.partitions,
+            rd_kafka_mock_cluster_bootstraps(mc), lfd >= 0 ? ", control " : "",
+            lfd >= 0 ? conf.control : "");
+
+    serve(mc, lfd);
+
+    EB_INFO("stopping");
+    if (lfd >= 0) {
+        close(lfd);
+        unlink(conf.control);
+    }
+    /* The cluster must go before its client instance (librdkafka asserts). */
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(rk);
+    return SVC_EXIT_OK;
+}
