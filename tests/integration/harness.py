@@ -1,0 +1,375 @@
+"""Integration test harness: the suite's real processes on 127.0.0.1.
+
+A Stack starts redis-server and kafka-dev-broker on free ports, then the
+daemons as separate processes talking to them over TCP, exactly as a user
+runs them. Every process is tracked by PID and stopped in tearDown, SIGKILL
+as the last resort. Nothing listens or connects outside 127.0.0.1.
+
+Waiting is always polling for a condition with a deadline (wait_until),
+never a bare sleep.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+BIN = os.environ.get("EB_BIN_DIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "bin")
+
+# Test-friendly client settings (../shared/notes/mock-cluster.md): short
+# session timeouts so rebalances take seconds, short fetch waits because the
+# mock does not wake a waiting fetch, fast reconnects.
+CLIENT_PROPERTIES = """\
+consumer.session.timeout.ms=6000
+consumer.heartbeat.interval.ms=1000
+consumer.fetch.wait.max.ms=10
+reconnect.backoff.max.ms=1000
+"""
+
+
+def free_port():
+    """A TCP port that was free a moment ago on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Abort(Exception):
+    """Raised by a wait_until predicate to stop waiting at once."""
+
+
+def wait_until(what, predicate, timeout=30.0, interval=0.1):
+    """Polls predicate until it returns a truthy value; fails after timeout.
+    An exception from predicate counts as "not yet", except Abort."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+        except Abort as e:
+            raise AssertionError("gave up waiting for %s: %s" % (what, e))
+        except Exception as e:  # the condition may raise while not yet true
+            last = e
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(interval)
+    raise AssertionError("timed out after %.0fs waiting for %s (last: %r)" % (timeout, what, last))
+
+
+class Proc:
+    """One started process with its log file."""
+
+    def __init__(self, name, argv, env, log_path, stdout=None):
+        self.name = name
+        self.log_path = log_path
+        self.log = open(log_path, "ab")
+        self.popen = subprocess.Popen(argv, env=env, stdout=stdout or self.log, stderr=self.log,
+                                      stdin=subprocess.DEVNULL)
+        self.pid = self.popen.pid
+        self.crashed = False  # set when a test kills it on purpose
+
+    def alive(self):
+        return self.popen.poll() is None
+
+    def log_text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def log_lines(self):
+        """The JSON log lines the process wrote so far."""
+        out = []
+        for line in self.log_text().splitlines():
+            if line.startswith("{"):
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    pass
+        return out
+
+    def signal(self, sig):
+        if self.alive():
+            os.kill(self.pid, sig)
+
+    def stop(self, timeout=10.0):
+        """SIGTERM and wait; returns (exit code, seconds taken)."""
+        start = time.monotonic()
+        self.signal(signal.SIGCONT)  # in case a test paused it
+        self.signal(signal.SIGTERM)
+        try:
+            rc = self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            rc = self.popen.wait()
+        self.log.close()
+        return rc, time.monotonic() - start
+
+    def kill(self):
+        """SIGKILL, as a crash would; its exit code is not checked later."""
+        self.crashed = True
+        if self.alive():
+            self.popen.kill()
+        self.popen.wait()
+        self.log.close()
+
+
+class Stack:
+    """Redis, the dev broker and any daemons, for one test class."""
+
+    def __init__(self, brokers=None, partitions=None):
+        """brokers, partitions: kafka-dev-broker flags; None keeps its defaults."""
+        self.dir = tempfile.mkdtemp(prefix="eventbus-it-")
+        self.procs = []
+        self.brokers = brokers
+        self.partitions = partitions
+        self.redis = None
+        self.broker = None
+        self.bootstrap = None
+        self.redis_port = None
+        self.props = os.path.join(self.dir, "client.properties")
+        with open(self.props, "w") as f:
+            f.write(CLIENT_PROPERTIES)
+
+    # ---- infrastructure ----------------------------------------------------
+
+    def start_redis(self, port=None):
+        for _ in range(5):
+            self.redis_port = port or free_port()
+            p = self._spawn("redis", ["redis-server", "--port", str(self.redis_port), "--bind",
+                                      "127.0.0.1", "--save", "", "--appendonly", "no",
+                                      "--dir", self.dir], env=os.environ.copy())
+            try:
+                wait_until("redis to answer", lambda: self.redis_cli("PING") == "PONG", 10)
+                self.redis = p
+                return p
+            except AssertionError:
+                p.kill()
+                if port:
+                    raise
+        raise AssertionError("could not start redis-server")
+
+    def redis_cli(self, *args):
+        out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.redis_port)]
+                             + [str(a) for a in args], capture_output=True, text=True,
+                             timeout=10)
+        return out.stdout.strip()
+
+    def redis_url(self):
+        return "redis://127.0.0.1:%d/0" % self.redis_port
+
+    def start_broker(self, extra=()):
+        out_path = os.path.join(self.dir, "broker.out")
+        out = open(out_path, "wb")
+        argv = [os.path.join(BIN, "kafka-dev-broker")]
+        if self.brokers:
+            argv += ["--brokers", str(self.brokers)]
+        if self.partitions:
+            argv += ["--partitions", str(self.partitions)]
+        argv += list(extra)
+        p = self._spawn("broker", argv, env=os.environ.copy(), stdout=out)
+        out.close()
+
+        def first_line():
+            with open(out_path) as f:
+                line = f.readline()
+            return line.strip() if line.endswith("\n") else None
+
+        self.bootstrap = wait_until("broker bootstrap line", first_line, 10)
+        self.broker = p
+        return p
+
+    def start_infra(self):
+        self.start_redis()
+        self.start_broker()
+
+    # ---- daemons -----------------------------------------------------------
+
+    def env(self, **extra):
+        env = os.environ.copy()
+        for k in list(env):
+            if k.startswith(("KAFKA_", "REDIS_", "HTTP_", "ADMIN_", "PAYMENT_", "NOTIFY_",
+                             "RETRY_", "LOG_", "INSTANCE_ID", "OUTBOX_", "CONSUMER_")):
+                del env[k]
+        env.update({
+            "KAFKA_BROKERS": self.bootstrap or "127.0.0.1:1",
+            "KAFKA_CONFIG_FILE": self.props,
+            "REDIS_URL": self.redis_url() if self.redis_port else "redis://127.0.0.1:1/0",
+            "BIND_ADDRESS": "127.0.0.1",
+            "LOG_LEVEL": "debug",
+        })
+        env.update({k: str(v) for k, v in extra.items()})
+        return env
+
+    def start_daemon(self, binary, name=None, **env):
+        name = name or binary
+        env.setdefault("INSTANCE_ID", name)
+        if binary == "order-service":
+            env.setdefault("HTTP_PORT", 0)
+        else:
+            env.setdefault("ADMIN_PORT", 0)
+        p = self._spawn(name, [os.path.join(BIN, binary)], env=self.env(**env))
+
+        def logged_port():
+            # HTTP_PORT/ADMIN_PORT 0: the daemon picks a port and logs it.
+            m = re.search(r"(?:http|admin) on 127\.0\.0\.1:(\d+)", p.log_text())
+            if not m and not p.alive():
+                raise Abort("%s exited with %s: %s" % (name, p.popen.returncode, p.log_text()))
+            return m
+
+        m = wait_until("%s to log its port" % name, logged_port, 15)
+        p.port = int(m.group(1))
+        p.url = "http://127.0.0.1:%d" % p.port
+        return p
+
+    def start_order(self, name="order-service", **env):
+        return self.start_daemon("order-service", name, **env)
+
+    def start_payment(self, name="payment-1", **env):
+        return self.start_daemon("payment-service", name, **env)
+
+    def start_notification(self, name="notification-service", **env):
+        env.setdefault("NOTIFY_FILE", os.path.join(self.dir, "notifications.jsonl"))
+        p = self.start_daemon("notification-service", name, **env)
+        p.notify_file = env["NOTIFY_FILE"]
+        return p
+
+    def wait_ready(self, proc, timeout=30):
+        return wait_until("%s /ready" % proc.name,
+                          lambda: http("GET", proc.url + "/ready")[0] == 200, timeout, 0.2)
+
+    def wait_assigned(self, proc, timeout=45):
+        """Waits until proc logged a partition assignment (it joined its group)."""
+        return wait_until("%s to be assigned partitions" % proc.name,
+                          lambda: any("partitions assigned" in l.get("msg", "")
+                                      for l in proc.log_lines()), timeout, 0.2)
+
+    # ---- Kafka helpers (kcat over TCP) -----------------------------------------
+
+    def kafka_records(self, topic, timeout=20):
+        """Every record of topic from the beginning: dicts with partition,
+        offset, key, value (str) and headers (dict)."""
+        fmt = "%p\t%o\t%k\t%h\t%s\n"
+        out = subprocess.run(["kcat", "-b", self.bootstrap, "-C", "-t", topic, "-o", "beginning",
+                              "-e", "-q", "-f", fmt], capture_output=True, text=True,
+                             timeout=timeout)
+        records = []
+        for line in out.stdout.splitlines():
+            parts = line.split("\t", 4)
+            if len(parts) != 5:
+                continue
+            headers = {}
+            if parts[3]:
+                for kv in parts[3].split(","):
+                    k, _, v = kv.partition("=")
+                    headers[k] = v
+            records.append({"partition": int(parts[0]), "offset": int(parts[1]), "key": parts[2],
+                            "headers": headers, "value": parts[4]})
+        return records
+
+    def kafka_produce(self, topic, key, value, headers=(), partition=None):
+        argv = ["kcat", "-b", self.bootstrap, "-P", "-t", topic, "-K", "\x1f"]
+        for h in headers:
+            argv += ["-H", h]
+        if partition is not None:
+            argv += ["-p", str(partition)]
+        subprocess.run(argv, input=(key + "\x1f" + value + "\n").encode(), check=True, timeout=20)
+
+    # ---- lifecycle ---------------------------------------------------------------
+
+    def _spawn(self, name, argv, env, stdout=None):
+        log = os.path.join(self.dir, "%s.log" % name)
+        p = Proc(name, argv, env, log, stdout)
+        self.procs.append(p)
+        return p
+
+    def stop(self):
+        """Stops every process still running, daemons before infrastructure.
+        Returns {name: exit code} of the processes that did not exit 0 (a
+        leak report under ASan, a crash, a hang), except those a test killed."""
+        bad = {}
+        infra = [p for p in (self.broker, self.redis) if p]
+        for p in [p for p in self.procs if p not in infra] + infra:
+            if p.alive():
+                rc, _ = p.stop()
+            else:
+                rc = p.popen.returncode
+                if not p.log.closed:
+                    p.log.close()
+            if rc != 0 and not p.crashed:
+                bad[p.name] = rc
+        return bad
+
+    def dump_logs(self):
+        for p in self.procs:
+            try:
+                text = p.log_text()
+            except OSError:
+                continue
+            print("----- %s (pid %d) -----\n%s" % (p.name, p.pid, text[-6000:]))
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def http(method, url, body=None, headers=None, timeout=10):
+    """Returns (status, headers, parsed JSON body or text)."""
+    data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None and "Content-Type" not in (headers or {}):
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            status, hdrs, raw = r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        status, hdrs, raw = e.code, dict(e.headers), e.read()
+    text = raw.decode("utf-8", "replace")
+    try:
+        return status, hdrs, json.loads(text)
+    except ValueError:
+        return status, hdrs, text
+
+
+def order_body(user="u1", qty=2, price=50, currency=None, items=None):
+    body = {"userId": user, "items": items or [{"productId": "p1", "quantity": qty,
+                                                 "price": price}]}
+    if currency:
+        body["currency"] = currency
+    return body
+
+
+def read_notifications(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+class StackTestCase(unittest.TestCase):
+    """Base class: one Stack per test class, logs printed when a test fails."""
+
+    stack = None
+
+    @classmethod
+    def tearDownClass(cls):
+        if not cls.stack:
+            return
+        bad = cls.stack.stop()
+        if bad:
+            cls.stack.dump_logs()
+            raise AssertionError("processes did not exit cleanly: %r" % bad)
+        cls.stack.cleanup()
+
+    def run(self, result=None):
+        failures = len(result.failures) + len(result.errors) if result else 0
+        out = super().run(result)
+        if result and len(result.failures) + len(result.errors) > failures and self.stack:
+            self.stack.dump_logs()
+        return out

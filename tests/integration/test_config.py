@@ -1,0 +1,173 @@
+"""Every executable: --help, --version, and bad settings exit 2 with one clear
+line naming the setting, before any connection is made.
+
+"Before any connection" is checked, not assumed: KAFKA_BROKERS and REDIS_URL
+point at a listening socket of the test that counts connection attempts.
+"""
+
+import os
+import socket
+import subprocess
+import tempfile
+import threading
+import unittest
+
+from harness import BIN
+
+DAEMONS = ["order-service", "payment-service", "notification-service"]
+ALL = DAEMONS + ["kafka-dev-broker", "eventbus-dlq"]
+
+COMMON_VARS = ["KAFKA_BROKERS", "KAFKA_CONFIG_FILE", "REDIS_URL", "LOG_LEVEL", "LOG_FORMAT",
+               "INSTANCE_ID", "RETRY_MAX", "RETRY_BACKOFF_MS"]
+OWN_VARS = {
+    "order-service": ["HTTP_PORT", "HTTP_MAX_BODY"],
+    "payment-service": ["ADMIN_PORT", "PAYMENT_LIMIT"],
+    "notification-service": ["ADMIN_PORT", "NOTIFY_FILE"],
+}
+
+
+class Tripwire:
+    """A listening socket that counts who connects to it."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.count = 0
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+                self.count += 1
+                c.close()
+            except OSError:
+                pass
+
+    def close(self):
+        self.stop = True
+        self.thread.join()
+        self.sock.close()
+
+
+class ConfigTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.trip = Tripwire()
+        cls.tmp = tempfile.mkdtemp(prefix="eventbus-config-")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.trip.close()
+
+    def run_bin(self, name, args=(), **env):
+        e = {k: v for k, v in os.environ.items()
+             if not k.startswith(("KAFKA_", "REDIS_", "HTTP_", "ADMIN_", "PAYMENT_", "NOTIFY_",
+                                  "RETRY_", "LOG_", "INSTANCE_ID"))}
+        e.update({"KAFKA_BROKERS": "127.0.0.1:%d" % self.trip.port,
+                  "REDIS_URL": "redis://127.0.0.1:%d/0" % self.trip.port,
+                  "NOTIFY_FILE": os.path.join(self.tmp, "n.jsonl")})
+        e.update(env)
+        return subprocess.run([os.path.join(BIN, name)] + list(args), env=e, capture_output=True,
+                              text=True, timeout=20)
+
+    def test_help_lists_every_setting_with_its_default(self):
+        for name in ALL:
+            with self.subTest(name):
+                r = self.run_bin(name, ["--help"])
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn("Usage: " + name, r.stdout)
+                for var in OWN_VARS.get(name, []) + (COMMON_VARS if name in DAEMONS else []):
+                    self.assertIn(var, r.stdout)
+                self.assertIn("default:", r.stdout)
+        r = self.run_bin("order-service", ["--help"])
+        self.assertRegex(r.stdout, r"HTTP_PORT\s+--http-port\s+default: 3000")
+        r = self.run_bin("payment-service", ["--help"])
+        self.assertRegex(r.stdout, r"PAYMENT_LIMIT\s+--payment-limit\s+default: 10000.00")
+        r = self.run_bin("kafka-dev-broker", ["--help"])
+        for flag in ("--brokers", "--partitions", "--control"):
+            self.assertIn(flag, r.stdout)
+
+    def test_version(self):
+        for name in ALL:
+            with self.subTest(name):
+                r = self.run_bin(name, ["--version"])
+                self.assertEqual(r.returncode, 0)
+                self.assertRegex(r.stdout, r"^%s \d+\.\d+\.\d+" % name)
+
+    def assert_usage_error(self, r, mentions):
+        self.assertEqual(r.returncode, 2, "stdout=%r stderr=%r" % (r.stdout, r.stderr))
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertIn(mentions, lines[0])
+
+    def test_bad_settings_exit_2_naming_the_setting(self):
+        bad_props = os.path.join(self.tmp, "bad.properties")
+        with open(bad_props, "w") as f:
+            f.write("# comment\nsession.timeout.ms=6000\nno.such.property=1\n")
+        cases = [
+            ("order-service", [], {"HTTP_PORT": "abc"}, "HTTP_PORT"),
+            ("order-service", [], {"HTTP_PORT": "70000"}, "HTTP_PORT"),
+            ("order-service", [], {"HTTP_MAX_BODY": "0"}, "HTTP_MAX_BODY"),
+            ("order-service", ["--http-port", "x1"], {}, "--http-port"),
+            ("order-service", ["--http-port=-5"], {}, "--http-port"),
+            ("order-service", ["--no-such-flag"], {}, "--no-such-flag"),
+            ("order-service", ["stray"], {}, "stray"),
+            ("order-service", [], {"REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
+            ("order-service", [], {"REDIS_URL": "redis://127.0.0.1:99999/0"}, "REDIS_URL"),
+            ("order-service", [], {"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
+            ("order-service", [], {"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
+            ("order-service", [], {"KAFKA_CONFIG_FILE": "/nonexistent/kafka.properties"},
+             "KAFKA_CONFIG_FILE"),
+            ("order-service", [], {"KAFKA_CONFIG_FILE": bad_props}, "no.such.property"),
+            ("order-service", ["-X", "no.such.property=1"], {}, "no.such.property"),
+            ("order-service", [], {"BIND_ADDRESS": ""}, "BIND_ADDRESS"),
+            ("payment-service", [], {"PAYMENT_LIMIT": "12.345"}, "PAYMENT_LIMIT"),
+            ("payment-service", [], {"PAYMENT_LIMIT": "lots"}, "PAYMENT_LIMIT"),
+            ("payment-service", [], {"PAYMENT_LIMIT": "-1"}, "PAYMENT_LIMIT"),
+            ("payment-service", [], {"ADMIN_PORT": "-1"}, "ADMIN_PORT"),
+            ("payment-service", [], {"RETRY_MAX": "-1"}, "RETRY_MAX"),
+            ("payment-service", [], {"RETRY_BACKOFF_MS": "soon"}, "RETRY_BACKOFF_MS"),
+            ("payment-service", [], {"KAFKA_CONFIG_FILE": bad_props}, "no.such.property"),
+            ("notification-service", [], {"NOTIFY_FILE": "/nonexistent-dir/n.jsonl"},
+             "NOTIFY_FILE"),
+            ("notification-service", [], {"INSTANCE_ID": ""}, "INSTANCE_ID"),
+            ("notification-service", [], {"ADMIN_PORT": "http"}, "ADMIN_PORT"),
+            ("kafka-dev-broker", ["--brokers", "0"], {}, "--brokers"),
+            ("kafka-dev-broker", ["--partitions", "many"], {}, "--partitions"),
+            ("eventbus-dlq", ["list"], {}, "usage"),
+            ("eventbus-dlq", ["purge", "x-dlq"], {}, "usage"),
+            ("eventbus-dlq", ["list", "x-dlq", "--dry-run"], {}, "replay only"),
+        ]
+        for name, args, env, mentions in cases:
+            with self.subTest(name=name, args=args, env=env):
+                before = self.trip.count
+                r = self.run_bin(name, args, **env)
+                self.assert_usage_error(r, mentions)
+                self.assertEqual(self.trip.count, before,
+                                 "%s connected somewhere before rejecting its settings" % name)
+
+    def test_readme_configuration_reference_is_generated_from_the_tables(self):
+        root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+        r = subprocess.run([os.path.join(root, "scripts", "gen-config-doc.sh"), "--check", BIN],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_flag_overrides_environment(self):
+        # A valid environment value, an invalid flag: the flag wins, so exit 2.
+        r = self.run_bin("payment-service", ["--payment-limit", "1.001"], PAYMENT_LIMIT="5")
+        self.assert_usage_error(r, "--payment-limit")
+        # An invalid environment value, a valid flag: still rejected, because
+        # every source is validated.
+        r = self.run_bin("payment-service", ["--payment-limit", "5"], PAYMENT_LIMIT="x")
+        self.assert_usage_error(r, "PAYMENT_LIMIT")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,6 @@
+# Integration tests: real processes over TCP. name, timeout in seconds.
+eb_integration_test(config 60)
+eb_integration_test(dev_broker 90)
+eb_integration_test(http_api 120)
+eb_integration_test(flow 240)
+eb_integration_test(balance 240)
