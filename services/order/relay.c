@@ -355,6 +355,7 @@ static int flush_acks(relay_t *r)
         freeReplyObject(a);
     if (!ok)
         return redis_failed(r, "XACK/XDEL", d);
+    freeReplyObject(d);
     while (r->acks.head) {
         entry_t *e = r->acks.head;
 
