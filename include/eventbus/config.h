@@ -77,7 +77,8 @@ typedef struct eb_conf_program_s {
 typedef enum eb_conf_action_e {
     EB_CONF_ACTION_RUN = 0,
     EB_CONF_ACTION_HELP,
-    EB_CONF_ACTION_VERSION
+    EB_CONF_ACTION_VERSION,
+    EB_CONF_ACTION_MARKDOWN /* --help-markdown: the settings as a Markdown table */
 } eb_conf_action_t;
 
 /* Parse results that are not settings: positional arguments and -X props.

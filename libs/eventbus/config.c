@@ -230,6 +230,8 @@ eb_err_t eb_config_parse(const eb_conf_program_t *prog, int argc, char **argv, e
             only_positional = 1;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             args->action = EB_CONF_ACTION_HELP;
+        } else if (strcmp(a, "--help-markdown") == 0) {
+            args->action = EB_CONF_ACTION_MARKDOWN;
         } else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
             if (args->action != EB_CONF_ACTION_HELP)
                 args->action = EB_CONF_ACTION_VERSION;

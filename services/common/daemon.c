@@ -50,6 +50,10 @@ int svc_cli_parse(const eb_conf_program_t *prog, int argc, char **argv, eb_conf_
         eb_config_write_usage(prog, stdout);
         return SVC_EXIT_OK;
     }
+    if (args->action == EB_CONF_ACTION_MARKDOWN) {
+        eb_config_write_markdown(prog, stdout);
+        return SVC_EXIT_OK;
+    }
     if (args->action == EB_CONF_ACTION_VERSION) {
         printf("%s %s (librdkafka %s)\n", prog->name, EB_VERSION, rd_kafka_version_str());
         return SVC_EXIT_OK;
