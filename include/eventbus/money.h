@@ -39,6 +39,10 @@ eb_err_t eb_money_parse(const char *text, int64_t *minor);
  * bytes). Returns the length written. */
 size_t eb_money_format(int64_t minor, char *buf, size_t size);
 
+/* Writes minor with exactly two decimals ("12.60"), for text meant for
+ * people. Returns the length written. */
+size_t eb_money_format_fixed(int64_t minor, char *buf, size_t size);
+
 /* Returns a new cJSON number node that prints exactly as eb_money_format()
  * would, or NULL when out of memory. */
 cJSON *eb_money_to_json(int64_t minor);

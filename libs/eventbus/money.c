@@ -74,7 +74,8 @@ eb_err_t eb_money_parse(const char *text, int64_t *minor)
     return EB_OK;
 }
 
-size_t eb_money_format(int64_t minor, char *buf, size_t size)
+/* Writes minor as units and cents; fixed: always two decimals. */
+static size_t format(int64_t minor, char *buf, size_t size, int fixed)
 {
     /* Work on the magnitude as unsigned so INT64_MIN cannot overflow. */
     uint64_t mag = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
@@ -82,13 +83,25 @@ size_t eb_money_format(int64_t minor, char *buf, size_t size)
     const char *sign = minor < 0 ? "-" : "";
     int n;
 
-    if (cents == 0)
+    if (fixed)
+        n = snprintf(buf, size, "%s%" PRIu64 ".%02" PRIu64, sign, units, cents);
+    else if (cents == 0)
         n = snprintf(buf, size, "%s%" PRIu64, sign, units);
     else if (cents % 10 == 0)
         n = snprintf(buf, size, "%s%" PRIu64 ".%" PRIu64, sign, units, cents / 10);
     else
         n = snprintf(buf, size, "%s%" PRIu64 ".%02" PRIu64, sign, units, cents);
     return n < 0 ? 0 : (size_t)n;
+}
+
+size_t eb_money_format(int64_t minor, char *buf, size_t size)
+{
+    return format(minor, buf, size, 0);
+}
+
+size_t eb_money_format_fixed(int64_t minor, char *buf, size_t size)
+{
+    return format(minor, buf, size, 1);
 }
 
 cJSON *eb_money_to_json(int64_t minor)

@@ -49,7 +49,7 @@ char *notify_render(const eb_event_t *ev, const char *sent_at, size_t *len, char
             free(order);
             return NULL;
         }
-        eb_money_format(order->total, amount, sizeof(amount));
+        eb_money_format_fixed(order->total, amount, sizeof(amount));
         snprintf(message, sizeof(message),
                  "Your order %s has been received: %zu item%s, total %s %s.", order->order_id,
                  order->item_count, order->item_count == 1 ? "" : "s", amount, order->currency);
@@ -65,7 +65,7 @@ char *notify_render(const eb_event_t *ev, const char *sent_at, size_t *len, char
         }
         if (svc_payment_parse(ev->data, failed, &pay, errstr, errstr_size) != EB_OK)
             return NULL;
-        eb_money_format(pay.amount, amount, sizeof(amount));
+        eb_money_format_fixed(pay.amount, amount, sizeof(amount));
         if (failed)
             snprintf(message, sizeof(message), "Payment of %s %s for order %s failed: %s.", amount,
                      pay.currency, pay.order_id, pay.reason);
