@@ -67,6 +67,12 @@ eb_producer_t *eb_producer_new(rd_kafka_conf_t *conf, eb_delivery_cb_t *cb, void
 eb_err_t eb_producer_send(eb_producer_t *p, const eb_record_t *rec, void *msg_opaque, char *errstr,
                           size_t errstr_size);
 
+/* Like eb_producer_send(), but when the local queue is full it serves
+ * delivery reports (on the calling thread, which must be the polling one)
+ * until there is room or timeout_ms passed. */
+eb_err_t eb_producer_send_wait(eb_producer_t *p, const eb_record_t *rec, void *msg_opaque,
+                               int timeout_ms, char *errstr, size_t errstr_size);
+
 /* Serves delivery reports for up to timeout_ms. Returns the number served. */
 int eb_producer_poll(eb_producer_t *p, int timeout_ms);
 

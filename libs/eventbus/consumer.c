@@ -277,11 +277,8 @@ eb_err_t eb_work_publish_raw(eb_work_t *w, const char *topic, const char *key, c
     char errstr[256];
     eb_err_t err;
 
-    /* A full local queue drains as the broker acknowledges: wait for room. */
-    while ((err = eb_producer_send(c->producer, &rec, ticket(c, w), errstr, sizeof(errstr))) ==
-               EB_ERR_KAFKA &&
-           strstr(errstr, "queue full"))
-        eb_producer_poll(c->producer, 10);
+    err = eb_producer_send_wait(c->producer, &rec, ticket(c, w), c->o.publish_timeout_ms, errstr,
+                                sizeof(errstr));
     if (err)
         return eb_work_fail(w, err, "publish to %s: %s", topic, errstr);
     w->pending++;
@@ -849,10 +846,8 @@ static void dead_letter(eb_consumer_t *c, volatile sig_atomic_t *stop)
                            h};
         eb_err_t err;
 
-        while ((err = eb_producer_send(c->producer, &rec, ticket(c, w), errstr, sizeof(errstr))) ==
-                   EB_ERR_KAFKA &&
-               strstr(errstr, "queue full"))
-            eb_producer_poll(c->producer, 10);
+        err = eb_producer_send_wait(c->producer, &rec, ticket(c, w), c->o.publish_timeout_ms,
+                                    errstr, sizeof(errstr));
         rd_kafka_headers_destroy(h);
         if (err) {
             snprintf(w->reason, sizeof(w->reason), "dead letter to %s: %s", topic, errstr);

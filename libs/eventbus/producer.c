@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "eb_int.h"
+#include "eventbus/envelope.h"
 #include "eventbus/kafka.h"
 #include "eventbus/log.h"
 #include "eventbus/metrics.h"
@@ -98,8 +99,9 @@ eb_producer_t *eb_producer_new(rd_kafka_conf_t *conf, eb_delivery_cb_t *cb, void
     return p;
 }
 
-eb_err_t eb_producer_send(eb_producer_t *p, const eb_record_t *rec, void *msg_opaque, char *errstr,
-                          size_t errstr_size)
+/* Queues rec; *full is set when librdkafka's local queue had no room. */
+static eb_err_t produce_one(eb_producer_t *p, const eb_record_t *rec, void *msg_opaque, int *full,
+                            char *errstr, size_t errstr_size)
 {
     rd_kafka_headers_t *h = NULL;
     rd_kafka_resp_err_t err;
@@ -121,12 +123,34 @@ eb_err_t eb_producer_send(eb_producer_t *p, const eb_record_t *rec, void *msg_op
         return EB_OK; /* librdkafka owns h now */
     if (h)
         rd_kafka_headers_destroy(h);
-    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+    *full = err == RD_KAFKA_RESP_ERR__QUEUE_FULL;
+    if (*full)
         return eb__seterr(errstr, errstr_size, EB_ERR_KAFKA, "local produce queue full");
     if (err == RD_KAFKA_RESP_ERR__FATAL)
         return eb__seterr(errstr, errstr_size, EB_ERR_KAFKA, "producer fatal error");
     return eb__seterr(errstr, errstr_size, EB_ERR_INVALID, "%s: %s", rec->topic,
                       rd_kafka_err2str(err));
+}
+
+eb_err_t eb_producer_send(eb_producer_t *p, const eb_record_t *rec, void *msg_opaque, char *errstr,
+                          size_t errstr_size)
+{
+    int full;
+
+    return produce_one(p, rec, msg_opaque, &full, errstr, errstr_size);
+}
+
+eb_err_t eb_producer_send_wait(eb_producer_t *p, const eb_record_t *rec, void *msg_opaque,
+                               int timeout_ms, char *errstr, size_t errstr_size)
+{
+    int64_t deadline = eb_time_mono_ms() + timeout_ms;
+    int full;
+    eb_err_t err;
+
+    while ((err = produce_one(p, rec, msg_opaque, &full, errstr, errstr_size)) != EB_OK && full &&
+           eb_time_mono_ms() < deadline)
+        rd_kafka_poll(p->rk, 10); /* delivery reports make room */
+    return err;
 }
 
 int eb_producer_poll(eb_producer_t *p, int timeout_ms)

@@ -53,6 +53,7 @@ struct relay_s {
     int64_t retry_at, retry_backoff;
     int64_t next_claim, next_gauge, redis_backoff_until;
     int group_ready;
+    int redis_down; /* the last Redis call failed */
 
     eb_series_t *pending_gauge;
 };
@@ -218,10 +219,13 @@ static void take_entries(relay_t *r, const redisReply *list)
 
 /* ---- Redis side --------------------------------------------------------------- */
 
+/* Logs the first failure of an outage (not every retry) and backs off. */
 static int redis_failed(relay_t *r, const char *what, redisReply *rep)
 {
-    EB_WARN("outbox relay: %s: %s", what,
-            rep && rep->type == REDIS_REPLY_ERROR ? rep->str : "redis unreachable");
+    if (!r->redis_down || (rep && rep->type == REDIS_REPLY_ERROR))
+        EB_WARN("outbox relay: %s: %s; retrying", what,
+                rep && rep->type == REDIS_REPLY_ERROR ? rep->str : "redis unreachable");
+    r->redis_down = 1;
     if (rep)
         freeReplyObject(rep);
     r->redis_backoff_until = eb_time_mono_ms() + 500;
@@ -427,6 +431,10 @@ static void *relay_main(void *arg)
         produce_retries(r);
         busy = r->inflight > 0 || r->acks.len > 0;
         got = read_new(r, busy ? 0 : 100);
+        if (got >= 0 && r->redis_down) {
+            EB_INFO("outbox relay: redis reachable again");
+            r->redis_down = 0;
+        }
         /* Wait briefly for delivery reports only when nothing new came in. */
         eb_producer_poll(r->producer, got > 0 || !busy ? 0 : 2);
         flush_acks(r);
