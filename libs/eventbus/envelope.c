@@ -43,13 +43,23 @@ int64_t eb_time_mono_ms(void)
 
 void eb_time_format(int64_t ms, char *out)
 {
-    time_t secs = (time_t)(ms / 1000);
+    /* Floor division, so times before 1970 keep a positive millisecond part. */
+    int64_t rem = ((ms % 1000) + 1000) % 1000;
+    time_t secs = (time_t)((ms - rem) / 1000);
     struct tm tm;
 
     gmtime_r(&secs, &tm);
     snprintf(out, EB_TIME_LEN + 1, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
              (tm.tm_year + 1900) % 10000, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-             tm.tm_sec, (int)(ms % 1000));
+             tm.tm_sec, (int)rem);
+}
+
+static int days_in_month(int year, int month)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+    return month == 2 && leap ? 29 : days[month - 1];
 }
 
 /* Reads n digits at *p into *v and advances. Returns 0 if they are not. */
@@ -75,7 +85,7 @@ int eb_time_valid(const char *s)
     if (!digits(&s, 2, &h) || *s++ != ':' || !digits(&s, 2, &mi) || *s++ != ':' ||
         !digits(&s, 2, &se))
         return 0;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 60)
         return 0;
     if (*s == '.') {
         s++;

@@ -223,7 +223,9 @@ void eb_series_observe(eb_series_t *s, double v)
 
 double eb_series_value(const eb_series_t *s)
 {
-    return s ? u2d(atomic_load_explicit(&((eb_series_t *)s)->bits, memory_order_relaxed)) : 0;
+    if (!s || s->buckets) /* a histogram has no single value */
+        return 0;
+    return u2d(atomic_load_explicit(&((eb_series_t *)s)->bits, memory_order_relaxed));
 }
 
 /* ---- rendering ---------------------------------------------------------- */

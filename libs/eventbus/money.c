@@ -29,8 +29,10 @@ eb_err_t eb_money_from_json(const cJSON *item, int64_t *minor)
     if (fabs(scaled) > (double)EB_MONEY_MAX)
         return EB_ERR_INVALID;
     rounded = nearbyint(scaled);
-    /* The tolerance grows with magnitude: ulp(1e13) is about 0.002. */
-    if (fabs(scaled - rounded) > 1e-6 + fabs(scaled) * 1e-15)
+    /* A number with two decimals, once parsed and scaled, is within a few
+     * units in the last place of an integer (0.29 * 100 = 28.999999999999996);
+     * anything further off has more decimals (50.120000001). */
+    if (fabs(scaled - rounded) > 1e-12 + fabs(scaled) * 1e-15)
         return EB_ERR_INVALID;
     *minor = (int64_t)rounded;
     return EB_OK;
@@ -68,7 +70,7 @@ eb_err_t eb_money_parse(const char *text, int64_t *minor)
             cents *= 10;
         digits += frac;
     }
-    if (*p != '\0' || digits == 0)
+    if (*p != '\0' || digits == 0 || units * 100 + cents > EB_MONEY_MAX)
         return EB_ERR_INVALID;
     *minor = (units * 100 + cents) * (neg ? -1 : 1);
     return EB_OK;

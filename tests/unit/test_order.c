@@ -1,0 +1,329 @@
+/*
+ * Unit tests for services/order/order.c: a new order and its OrderCreated
+ * event, the order document, request fingerprints and status transitions.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "order/order.h"
+
+/* A request as svc_order_parse() leaves it; off the stack (100 items). */
+static svc_order_t *req;
+
+static int setup(void **state)
+{
+    req = calloc(1, sizeof(*req));
+    return req ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    free(req);
+    req = NULL;
+    return 0;
+}
+
+static void parse_request(const char *json, svc_order_t *out)
+{
+    cJSON *obj = cJSON_Parse(json);
+    svc_verr_t v;
+
+    if (!obj)
+        fail_msg("test JSON does not parse: %s", json);
+    if (svc_order_parse(obj, SVC_ORDER_REQUEST, out, &v) != EB_OK)
+        fail_msg("request rejected: %s %s %s", v.code, v.field, v.message);
+    cJSON_Delete(obj);
+}
+
+static int is_uuid(const char *s)
+{
+    if (strlen(s) != EB_UUID_LEN)
+        return 0;
+    for (int i = 0; i < EB_UUID_LEN; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return 0;
+        } else if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+#define REQUEST                                                                                    \
+    "{\"userId\":\"u-1\",\"items\":[{\"productId\":\"p1\",\"quantity\":2,\"price\":10.25},"        \
+    "{\"productId\":\"p2\",\"quantity\":1,\"price\":0.5}],\"currency\":\"EUR\"}"
+
+static void new_order_fields(void **state)
+{
+    order_new_t o;
+    char fp[17];
+
+    parse_request(REQUEST, req);
+    assert_int_equal(order_new(req, &o), EB_OK);
+    assert_true(is_uuid(o.order_id));
+    assert_int_equal(strlen(o.created_at), EB_TIME_LEN);
+    assert_true(eb_time_valid(o.created_at));
+    /* 2 * 10.25 + 0.50 = 21.00 */
+    assert_string_equal(o.total, "21");
+    assert_non_null(o.items_json);
+    assert_string_equal(o.items_json, "[{\"productId\":\"p1\",\"quantity\":2,\"price\":10.25},"
+                                      "{\"productId\":\"p2\",\"quantity\":1,\"price\":0.5}]");
+    order_fingerprint(req, fp);
+    assert_string_equal(o.fingerprint, fp);
+    assert_true(is_uuid(o.event_id));
+    assert_string_not_equal(o.event_id, o.order_id);
+    assert_non_null(o.event);
+    assert_int_equal(o.event_len, strlen(o.event));
+    order_new_close(&o);
+    assert_null(o.event);
+    assert_null(o.items_json);
+}
+
+static void new_order_event_decodes(void **state)
+{
+    const cJSON *data, *it;
+    order_new_t o;
+    eb_event_t ev;
+    svc_order_t *back = malloc(sizeof(*back));
+    svc_verr_t v;
+    char err[256] = "";
+    cJSON *items;
+    int64_t total = 0;
+
+    assert_non_null(back);
+    parse_request(REQUEST, req);
+    assert_int_equal(order_new(req, &o), EB_OK);
+    if (eb_event_decode(o.event, o.event_len, &ev, err, sizeof(err)) != EB_OK)
+        fail_msg("OrderCreated does not decode: %s", err);
+    assert_string_equal(ev.type, "OrderCreated");
+    assert_string_equal(ev.source, "/order-service");
+    assert_string_equal(ev.subject, o.order_id);
+    assert_string_equal(ev.id, o.event_id);
+    assert_string_equal(ev.correlationid, ev.id); /* an order starts a chain */
+    assert_string_equal(ev.causationid, ev.id);
+    assert_true(eb_time_valid(ev.time));
+
+    data = ev.data;
+    assert_true(cJSON_IsObject(data));
+    it = cJSON_GetObjectItemCaseSensitive(data, "orderId");
+    assert_true(cJSON_IsString(it));
+    assert_string_equal(it->valuestring, o.order_id);
+    it = cJSON_GetObjectItemCaseSensitive(data, "userId");
+    assert_true(cJSON_IsString(it));
+    assert_string_equal(it->valuestring, "u-1");
+    it = cJSON_GetObjectItemCaseSensitive(data, "currency");
+    assert_true(cJSON_IsString(it));
+    assert_string_equal(it->valuestring, "EUR");
+    it = cJSON_GetObjectItemCaseSensitive(data, "total");
+    assert_int_equal(eb_money_from_json(it, &total), EB_OK);
+    assert_int_equal(total, 2100);
+    items = cJSON_Parse(o.items_json);
+    assert_true(cJSON_Compare(cJSON_GetObjectItemCaseSensitive(data, "items"), items, 1));
+    cJSON_Delete(items);
+
+    /* What order-service publishes, the consumers accept. */
+    assert_int_equal(svc_order_parse(data, SVC_ORDER_EVENT, back, &v), EB_OK);
+    assert_string_equal(back->order_id, o.order_id);
+    assert_string_equal(back->user_id, "u-1");
+    assert_int_equal(back->item_count, 2);
+    assert_int_equal(back->total, 2100);
+
+    eb_event_close(&ev);
+    order_new_close(&o);
+    free(back);
+}
+
+static void new_orders_are_distinct(void **state)
+{
+    order_new_t a, b;
+
+    parse_request(REQUEST, req);
+    assert_int_equal(order_new(req, &a), EB_OK);
+    assert_int_equal(order_new(req, &b), EB_OK);
+    assert_string_not_equal(a.order_id, b.order_id);
+    assert_string_not_equal(a.event_id, b.event_id);
+    assert_string_equal(a.fingerprint, b.fingerprint);
+    order_new_close(&a);
+    order_new_close(&b);
+}
+
+static void new_order_view(void **state)
+{
+    order_view_t v;
+    order_new_t o;
+
+    parse_request(REQUEST, req);
+    assert_int_equal(order_new(req, &o), EB_OK);
+    order_new_view(&o, req, &v);
+    assert_string_equal(v.order_id, o.order_id);
+    assert_string_equal(v.status, "PENDING");
+    assert_string_equal(v.user_id, "u-1");
+    assert_ptr_equal(v.items_json, o.items_json);
+    assert_string_equal(v.total, "21");
+    assert_string_equal(v.currency, "EUR");
+    assert_string_equal(v.created_at, o.created_at);
+    order_new_close(&o);
+}
+
+static void render_exact(void **state)
+{
+    order_view_t v = {
+        .order_id = "o-1",
+        .status = "PAID",
+        .user_id = "u-1",
+        .items_json = "[{\"productId\":\"p1\",\"quantity\":2,\"price\":10.25}]",
+        .total = "20.5",
+        .currency = "USD",
+        .created_at = "2026-11-21T13:17:14.839Z",
+    };
+    size_t len = 0;
+    char *text = order_render(&v, &len);
+
+    assert_non_null(text);
+    assert_string_equal(text, "{\"orderId\":\"o-1\",\"status\":\"PAID\",\"userId\":\"u-1\","
+                              "\"items\":[{\"productId\":\"p1\",\"quantity\":2,\"price\":10.25}],"
+                              "\"total\":20.5,\"currency\":\"USD\","
+                              "\"createdAt\":\"2026-11-21T13:17:14.839Z\"}");
+    assert_int_equal(len, strlen(text));
+    cJSON_free(text);
+
+    /* Strings are escaped; items and total go out verbatim. */
+    v.user_id = "u\"1\\";
+    v.total = "100";
+    text = order_render(&v, NULL);
+    assert_non_null(text);
+    assert_string_equal(text, "{\"orderId\":\"o-1\",\"status\":\"PAID\",\"userId\":\"u\\\"1\\\\\","
+                              "\"items\":[{\"productId\":\"p1\",\"quantity\":2,\"price\":10.25}],"
+                              "\"total\":100,\"currency\":\"USD\","
+                              "\"createdAt\":\"2026-11-21T13:17:14.839Z\"}");
+    cJSON_free(text);
+}
+
+static void fingerprint(const char *json, char out[17])
+{
+    svc_order_t *o = malloc(sizeof(*o));
+
+    assert_non_null(o);
+    parse_request(json, o);
+    order_fingerprint(o, out);
+    free(o);
+}
+
+static void fingerprint_equal_for_equal_requests(void **state)
+{
+    char a[17], b[17], c[17];
+
+    fingerprint(REQUEST, a);
+    assert_int_equal(strlen(a), 16);
+    for (int i = 0; i < 16; i++)
+        assert_true(isxdigit((unsigned char)a[i]) && !isupper((unsigned char)a[i]));
+    /* Formatting, key order and number spelling do not matter. */
+    fingerprint("{ \"currency\" : \"EUR\", \"items\" : [ {\"price\":10.250,\"productId\":\"p1\","
+                "\"quantity\":2.0}, {\"quantity\":1,\"price\":0.50,\"productId\":\"p2\"} ],"
+                " \"userId\" : \"u-1\" }",
+                b);
+    assert_string_equal(a, b);
+    /* The default currency is the same as stating it. */
+    fingerprint("{\"userId\":\"u\",\"items\":[{\"productId\":\"p\",\"quantity\":1,\"price\":1}]}",
+                b);
+    fingerprint("{\"userId\":\"u\",\"items\":[{\"productId\":\"p\",\"quantity\":1,\"price\":1}],"
+                "\"currency\":\"USD\"}",
+                c);
+    assert_string_equal(b, c);
+}
+
+static void fingerprint_known_value(void **state)
+{
+    char fp[17];
+
+    /* FNV-1a 64 over "u-1\0" "EUR\0" then per item productId "\0", quantity
+     * and price as int64 in host order (little-endian here), computed
+     * independently. The value is stored with Idempotency-Keys, so it must
+     * not change between versions. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    fingerprint(REQUEST, fp);
+    assert_string_equal(fp, "f15bbdc6a544d15d");
+#else
+    (void)fp;
+    skip();
+#endif
+}
+
+static void fingerprint_differs(void **state)
+{
+    static const char *const other[] = {
+        /* user */
+        "{\"userId\":\"u-2\",\"items\":[{\"productId\":\"p1\",\"quantity\":2,\"price\":10.25},"
+        "{\"productId\":\"p2\",\"quantity\":1,\"price\":0.5}],\"currency\":\"EUR\"}",
+        /* product */
+        "{\"userId\":\"u-1\",\"items\":[{\"productId\":\"p3\",\"quantity\":2,\"price\":10.25},"
+        "{\"productId\":\"p2\",\"quantity\":1,\"price\":0.5}],\"currency\":\"EUR\"}",
+        /* quantity */
+        "{\"userId\":\"u-1\",\"items\":[{\"productId\":\"p1\",\"quantity\":3,\"price\":10.25},"
+        "{\"productId\":\"p2\",\"quantity\":1,\"price\":0.5}],\"currency\":\"EUR\"}",
+        /* price */
+        "{\"userId\":\"u-1\",\"items\":[{\"productId\":\"p1\",\"quantity\":2,\"price\":10.26},"
+        "{\"productId\":\"p2\",\"quantity\":1,\"price\":0.5}],\"currency\":\"EUR\"}",
+        /* currency */
+        "{\"userId\":\"u-1\",\"items\":[{\"productId\":\"p1\",\"quantity\":2,\"price\":10.25},"
+        "{\"productId\":\"p2\",\"quantity\":1,\"price\":0.5}],\"currency\":\"USD\"}",
+        /* one item fewer */
+        "{\"userId\":\"u-1\",\"items\":[{\"productId\":\"p1\",\"quantity\":2,\"price\":10.25}],"
+        "\"currency\":\"EUR\"}",
+        /* one item more */
+        "{\"userId\":\"u-1\",\"items\":[{\"productId\":\"p1\",\"quantity\":2,\"price\":10.25},"
+        "{\"productId\":\"p2\",\"quantity\":1,\"price\":0.5},"
+        "{\"productId\":\"p2\",\"quantity\":1,\"price\":0.5}],\"currency\":\"EUR\"}",
+        /* same total, different split */
+        "{\"userId\":\"u-1\",\"items\":[{\"productId\":\"p1\",\"quantity\":1,\"price\":20.5},"
+        "{\"productId\":\"p2\",\"quantity\":1,\"price\":0.5}],\"currency\":\"EUR\"}",
+        /* a product id boundary moved: "p1"+"p2" vs "p1p"+"2" */
+        "{\"userId\":\"u-1\",\"items\":[{\"productId\":\"p1p\",\"quantity\":2,\"price\":10.25},"
+        "{\"productId\":\"2\",\"quantity\":1,\"price\":0.5}],\"currency\":\"EUR\"}",
+    };
+    char base[17], fp[17];
+
+    fingerprint(REQUEST, base);
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        fingerprint(other[i], fp);
+        if (strcmp(fp, base) == 0)
+            fail_msg("same fingerprint %s for a different request:\n%s", fp, other[i]);
+    }
+}
+
+static void status_for_event(void **state)
+{
+    assert_string_equal(order_status_for_event("PaymentProcessed"), "PAID");
+    assert_string_equal(order_status_for_event("PaymentFailed"), "PAYMENT_FAILED");
+    assert_null(order_status_for_event("OrderCreated"));
+    assert_null(order_status_for_event(""));
+    assert_null(order_status_for_event("paymentprocessed"));
+    assert_null(order_status_for_event("PaymentProcessedX"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(new_order_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(new_order_event_decodes, setup, teardown),
+        cmocka_unit_test_setup_teardown(new_orders_are_distinct, setup, teardown),
+        cmocka_unit_test_setup_teardown(new_order_view, setup, teardown),
+        cmocka_unit_test_setup_teardown(render_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(fingerprint_equal_for_equal_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(fingerprint_known_value, setup, teardown),
+        cmocka_unit_test_setup_teardown(fingerprint_differs, setup, teardown),
+        cmocka_unit_test_setup_teardown(status_for_event, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,162 @@
+/*
+ * Unit tests for services/payment/payment.c: the payment decision against
+ * PAYMENT_LIMIT.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "payment/payment.h"
+
+static svc_order_t *order;
+
+static int setup(void **state)
+{
+    order = calloc(1, sizeof(*order));
+    if (!order)
+        return -1;
+    strcpy(order->order_id, "o-1");
+    strcpy(order->user_id, "u-1");
+    strcpy(order->currency, "EUR");
+    order->item_count = 1;
+    strcpy(order->items[0].product_id, "p1");
+    order->items[0].quantity = 1;
+    order->items[0].price = 1000000;
+    order->total = 1000000; /* 10000.00 */
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    free(order);
+    order = NULL;
+    return 0;
+}
+
+static int is_uuid(const char *s)
+{
+    if (strlen(s) != 36)
+        return 0;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return 0;
+        } else if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void assert_copied(const svc_payment_t *p, int64_t amount)
+{
+    assert_string_equal(p->order_id, "o-1");
+    assert_string_equal(p->user_id, "u-1");
+    assert_string_equal(p->currency, "EUR");
+    assert_int_equal(p->amount, amount);
+}
+
+static void at_limit_is_processed(void **state)
+{
+    svc_payment_t p;
+
+    memset(&p, 0x55, sizeof(p));
+    payment_decide(order, 1000000, &p);
+    assert_int_equal(p.failed, 0);
+    assert_true(is_uuid(p.payment_id));
+    assert_string_equal(p.reason, "");
+    assert_copied(&p, 1000000);
+}
+
+static void below_limit_is_processed(void **state)
+{
+    svc_payment_t p;
+
+    order->total = 999999;
+    payment_decide(order, 1000000, &p);
+    assert_int_equal(p.failed, 0);
+    assert_true(is_uuid(p.payment_id));
+    assert_string_equal(p.reason, "");
+    assert_copied(&p, 999999);
+
+    order->total = 0;
+    payment_decide(order, 0, &p);
+    assert_int_equal(p.failed, 0);
+    assert_true(is_uuid(p.payment_id));
+    assert_copied(&p, 0);
+}
+
+static void above_limit_fails(void **state)
+{
+    svc_payment_t p;
+
+    memset(&p, 0x55, sizeof(p));
+    order->total = 1000001;
+    payment_decide(order, 1000000, &p);
+    assert_int_equal(p.failed, 1);
+    assert_string_equal(p.payment_id, "");
+    assert_string_equal(p.reason, "amount exceeds limit");
+    assert_string_equal(p.reason, PAYMENT_REASON_LIMIT);
+    assert_copied(&p, 1000001);
+
+    order->total = 1;
+    payment_decide(order, 0, &p);
+    assert_int_equal(p.failed, 1);
+    assert_string_equal(p.payment_id, "");
+    assert_copied(&p, 1);
+}
+
+static void payment_ids_are_fresh(void **state)
+{
+    svc_payment_t a, b;
+
+    payment_decide(order, 1000000, &a);
+    payment_decide(order, 1000000, &b);
+    assert_string_not_equal(a.payment_id, b.payment_id);
+}
+
+static void decision_survives_the_wire(void **state)
+{
+    static const int64_t totals[] = {1000000, 1000001};
+
+    for (size_t i = 0; i < 2; i++) {
+        svc_payment_t p, back;
+        char err[256] = "";
+        cJSON *data, *parsed;
+        char *text;
+
+        order->total = totals[i];
+        payment_decide(order, 1000000, &p);
+        data = svc_payment_json(&p);
+        assert_non_null(data);
+        text = cJSON_PrintUnformatted(data);
+        parsed = cJSON_Parse(text);
+        assert_non_null(parsed);
+        if (svc_payment_parse(parsed, p.failed, &back, err, sizeof(err)) != EB_OK)
+            fail_msg("decision does not parse back: %s: %s", text, err);
+        assert_memory_equal(&back, &p, sizeof(p));
+        cJSON_Delete(parsed);
+        cJSON_free(text);
+        cJSON_Delete(data);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(at_limit_is_processed, setup, teardown),
+        cmocka_unit_test_setup_teardown(below_limit_is_processed, setup, teardown),
+        cmocka_unit_test_setup_teardown(above_limit_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(payment_ids_are_fresh, setup, teardown),
+        cmocka_unit_test_setup_teardown(decision_survives_the_wire, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,198 @@
+/*
+ * Unit tests for retry.c (backoff with full jitter, the random source) and
+ * for the UTF-8 check of eb_int.h.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "eb_int.h"
+
+static void ceiling_doubles_to_cap(void **state)
+{
+    /* base 200 ms, cap 10 s: 200 * 2^(n-1), capped. */
+    static const int64_t want[] = {200, 400, 800, 1600, 3200, 6400, 10000, 10000};
+
+    for (int n = 1; n <= 8; n++)
+        assert_int_equal(eb__backoff_ceiling(n, 200, 10000), want[n - 1]);
+    assert_int_equal(eb__backoff_ceiling(100, 200, 10000), 10000);
+    assert_int_equal(eb__backoff_ceiling(1000000, 200, 10000), 10000);
+}
+
+static void ceiling_edge_cases(void **state)
+{
+    /* Attempts below 1 count as the first retry. */
+    assert_int_equal(eb__backoff_ceiling(0, 200, 10000), 200);
+    assert_int_equal(eb__backoff_ceiling(-3, 200, 10000), 200);
+    /* A base above the cap is capped. */
+    assert_int_equal(eb__backoff_ceiling(1, 20000, 10000), 10000);
+    /* Exactly reaching the cap. */
+    assert_int_equal(eb__backoff_ceiling(3, 2500, 10000), 10000);
+    assert_int_equal(eb__backoff_ceiling(2, 2500, 10000), 5000);
+    /* base 1: powers of two. */
+    assert_int_equal(eb__backoff_ceiling(11, 1, 600000), 1024);
+    /* The configured maximum base (600 s) stays at the cap. */
+    assert_int_equal(eb__backoff_ceiling(50, 600000, 10000), 10000);
+}
+
+static void delay_bounds(void **state)
+{
+    static const int64_t ceiling[] = {200, 400, 800, 1600, 3200, 6400, 10000, 10000};
+
+    for (int n = 1; n <= 8; n++) {
+        assert_int_equal(eb__backoff_delay(n, 200, 10000, 0.0), 0);
+        assert_int_equal(eb__backoff_delay(n, 200, 10000, 0.999999), ceiling[n - 1]);
+    }
+}
+
+static void delay_midpoints(void **state)
+{
+    /* rnd spreads uniformly over [0, ceiling]: floor(rnd * (ceiling + 1)). */
+    assert_int_equal(eb__backoff_delay(1, 200, 10000, 0.5), 100);
+    assert_int_equal(eb__backoff_delay(2, 200, 10000, 0.25), 100);
+    assert_int_equal(eb__backoff_delay(7, 200, 10000, 0.5), 5000);
+    assert_int_equal(eb__backoff_delay(3, 200, 10000, 0.1), 80);
+    /* Out-of-contract rnd values still stay within [0, ceiling]. */
+    assert_int_equal(eb__backoff_delay(1, 200, 10000, 1.0), 200);
+}
+
+static void delay_never_above_cap(void **state)
+{
+    for (int n = 1; n <= 40; n++) {
+        int64_t c = eb__backoff_ceiling(n, 200, 10000);
+
+        assert_true(c <= 10000);
+        for (int k = 0; k <= 1000; k++) {
+            double rnd = k / 1000.0 * 0.999999;
+            int64_t d = eb__backoff_delay(n, 200, 10000, rnd);
+
+            if (d < 0 || d > c)
+                fail_msg("attempt %d rnd %f: delay %lld outside [0, %lld]", n, rnd, (long long)d,
+                         (long long)c);
+        }
+    }
+}
+
+static void random_unit_range(void **state)
+{
+    double sum = 0, lo = 1, hi = 0;
+    int below_half = 0;
+    const int n = 20000;
+
+    for (int i = 0; i < n; i++) {
+        double r = eb__random_unit();
+
+        if (!(r >= 0.0 && r < 1.0))
+            fail_msg("eb__random_unit returned %f", r);
+        sum += r;
+        below_half += r < 0.5;
+        lo = r < lo ? r : lo;
+        hi = r > hi ? r : hi;
+    }
+    /* 20000 uniform draws: the mean is 0.5 +- 0.002 (1 sigma), so these
+     * bounds fail only if the generator is broken. */
+    assert_true(sum / n > 0.45 && sum / n < 0.55);
+    assert_true(below_half > n * 45 / 100 && below_half < n * 55 / 100);
+    assert_true(lo < 0.01);
+    assert_true(hi > 0.99);
+}
+
+/* ---- UTF-8 ---------------------------------------------------------------- */
+
+typedef struct {
+    const char *bytes;
+    size_t len;
+    const char *what;
+} utf8_case_t;
+
+#define U(s, what)                                                                                 \
+    {                                                                                              \
+        s, sizeof(s) - 1, what                                                                     \
+    }
+
+static void utf8_valid_cases(void **state)
+{
+    static const utf8_case_t good[] = {
+        U("", "empty"),
+        U("hello, world", "ASCII"),
+        U("a\0b", "NUL is a valid code point"),
+        U("\x7f", "U+007F"),
+        U("\xc2\x80", "U+0080, smallest 2-byte"),
+        U("caf\xc3\xa9", "2-byte e acute"),
+        U("\xdf\xbf", "U+07FF, largest 2-byte"),
+        U("\xe0\xa0\x80", "U+0800, smallest 3-byte"),
+        U("\xe2\x82\xac", "3-byte euro sign"),
+        U("\xed\x9f\xbf", "U+D7FF, just below the surrogates"),
+        U("\xee\x80\x80", "U+E000, just above the surrogates"),
+        U("\xef\xbf\xbf", "U+FFFF"),
+        U("\xf0\x90\x80\x80", "U+10000, smallest 4-byte"),
+        U("\xf0\x9f\x98\x80", "4-byte emoji"),
+        U("\xf4\x8f\xbf\xbf", "U+10FFFF, the last code point"),
+        U("x\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80y", "mixed"),
+    };
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        if (!eb__utf8_valid(good[i].bytes, good[i].len))
+            fail_msg("rejected %s", good[i].what);
+}
+
+static void utf8_invalid_cases(void **state)
+{
+    static const utf8_case_t bad[] = {
+        U("\x80", "lone continuation byte"),
+        U("a\xbf", "continuation byte after ASCII"),
+        U("\xc3\x28", "2-byte lead with an ASCII second byte"),
+        U("\xc0\x80", "overlong NUL"),
+        U("\xc0\xaf", "overlong '/'"),
+        U("\xc1\xbf", "overlong U+007F"),
+        U("\xe0\x80\xaf", "overlong 3-byte '/'"),
+        U("\xe0\x9f\xbf", "overlong U+07FF"),
+        U("\xf0\x80\x80\xaf", "overlong 4-byte '/'"),
+        U("\xf0\x8f\xbf\xbf", "overlong U+FFFF"),
+        U("\xed\xa0\x80", "surrogate U+D800"),
+        U("\xed\xbf\xbf", "surrogate U+DFFF"),
+        U("\xed\xa0\xbd\xed\xb8\x80", "CESU-8 surrogate pair"),
+        U("\xc3", "truncated 2-byte"),
+        U("\xe2\x82", "truncated 3-byte"),
+        U("\xf0\x9f\x98", "truncated 4-byte"),
+        U("ok\xe2", "truncated at the end"),
+        U("\xe2\x82\x28", "3-byte with a bad third byte"),
+        U("\xf4\x90\x80\x80", "U+110000"),
+        U("\xf5\x80\x80\x80", "lead byte F5"),
+        U("\xf7\xbf\xbf\xbf", "lead byte F7"),
+        U("\xf8\x88\x80\x80\x80", "5-byte form"),
+        U("\xfc\x84\x80\x80\x80\x80", "6-byte form"),
+        U("\xfe", "byte FE"),
+        U("\xff", "byte FF"),
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (eb__utf8_valid(bad[i].bytes, bad[i].len))
+            fail_msg("accepted %s", bad[i].what);
+}
+
+static void utf8_respects_length(void **state)
+{
+    /* Only len bytes are looked at. */
+    assert_false(eb__utf8_valid("\xc3\xa9", 1));
+    assert_true(eb__utf8_valid("\xc3\xa9\xff", 2));
+    assert_true(eb__utf8_valid("\xff", 0));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ceiling_doubles_to_cap), cmocka_unit_test(ceiling_edge_cases),
+        cmocka_unit_test(delay_bounds),           cmocka_unit_test(delay_midpoints),
+        cmocka_unit_test(delay_never_above_cap),  cmocka_unit_test(random_unit_range),
+        cmocka_unit_test(utf8_valid_cases),       cmocka_unit_test(utf8_invalid_cases),
+        cmocka_unit_test(utf8_respects_length),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
