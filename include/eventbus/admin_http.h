@@ -27,8 +27,11 @@ extern "C" {
 #endif
 
 /* Decides readiness. Returns 1 when ready; else 0 with a short reason (e.g.
- * "redis unreachable") in reason. Called on an HTTP thread: must be
- * thread-safe and should answer in well under a second. */
+ * "redis unreachable") in reason. Called on an HTTP thread and should answer
+ * in well under a second. On the dedicated server of eb_admin_listen() every
+ * call comes from the same single thread, so the callback may use resources
+ * owned by that thread (a Redis connection); through eb_admin_route() it runs
+ * on whichever worker serves the request. */
 typedef int(eb_ready_cb_t)(char *reason, size_t reason_size, void *opaque);
 
 /* Reports liveness. Returns 1 while the component makes progress; else 0

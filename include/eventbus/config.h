@@ -125,13 +125,14 @@ typedef struct eb_common_conf_s {
     int64_t retry_backoff_ms;      /* RETRY_BACKOFF_MS */
     int64_t batch_size;            /* CONSUMER_BATCH_SIZE */
     int64_t idempotency_ttl_s;     /* IDEMPOTENCY_TTL_S */
+    int64_t claim_lease_ms;        /* IDEMPOTENCY_LEASE_MS */
     char instance_buf[128];        /* storage for a computed INSTANCE_ID */
 } eb_common_conf_t;
 
 #define EB_CONF_KAFKA_COUNT    2 /* KAFKA_BROKERS, KAFKA_CONFIG_FILE */
 #define EB_CONF_REDIS_COUNT    2 /* REDIS_URL, REDIS_TIMEOUT_MS */
 #define EB_CONF_LOG_COUNT      3 /* LOG_LEVEL, LOG_FORMAT, INSTANCE_ID */
-#define EB_CONF_CONSUMER_COUNT 4 /* RETRY_MAX, RETRY_BACKOFF_MS, CONSUMER_BATCH_SIZE, ... */
+#define EB_CONF_CONSUMER_COUNT 5 /* RETRY_MAX, RETRY_BACKOFF_MS, CONSUMER_BATCH_SIZE, ... */
 
 extern const eb_conf_entry_t eb_conf_kafka_entries[EB_CONF_KAFKA_COUNT];
 extern const eb_conf_entry_t eb_conf_redis_entries[EB_CONF_REDIS_COUNT];

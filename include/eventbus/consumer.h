@@ -66,6 +66,11 @@ typedef eb_err_t(eb_handler_t)(eb_work_t *work, void *opaque);
  * May be NULL. Runs on the consumer thread. */
 typedef eb_err_t(eb_batch_end_cb_t)(void *opaque);
 
+/* Called on the consumer thread at every turn of the loop (at least every
+ * 100 ms), before a batch is taken: housekeeping such as reopening a file
+ * after SIGHUP. May be NULL. */
+typedef void(eb_tick_cb_t)(void *opaque);
+
 typedef struct eb_consumer_opts_s {
     const char *group_id;      /* consumer group, also the idempotency namespace */
     const char *instance_id;   /* names this member in claims and logs */
@@ -75,7 +80,8 @@ typedef struct eb_consumer_opts_s {
     size_t event_type_count;
     eb_handler_t *handler;
     eb_batch_end_cb_t *batch_end;
-    void *opaque;                 /* passed to handler and batch_end */
+    eb_tick_cb_t *tick;
+    void *opaque;                 /* passed to handler, batch_end and tick */
     const eb_redis_addr_t *redis; /* Redis for idempotency and handlers; required */
     int retry_max;                /* attempts after the first before the DLQ */
     int retry_backoff_ms;         /* first backoff; doubles, full jitter */

@@ -11,6 +11,7 @@
  *   redis       a Redis connection that reconnects with bounded timeouts
  *   producer    idempotent producer with delivery reports
  *   consumer    group consumer: batch, idempotency, retry, DLQ, offsets
+ *   idempotency event ids handled per consumer group, in Redis
  *   dlq         dead-letter headers (Spring Kafka compatible)
  *   metrics     Prometheus registry and text rendering
  *   admin_http  /health /ready /metrics and JSON replies
@@ -25,6 +26,7 @@
 #include "eventbus/dlq.h"
 #include "eventbus/envelope.h"
 #include "eventbus/error.h"
+#include "eventbus/idempotency.h"
 #include "eventbus/kafka.h"
 #include "eventbus/lifecycle.h"
 #include "eventbus/log.h"

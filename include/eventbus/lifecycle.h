@@ -18,8 +18,13 @@ extern "C" {
 /* Non-zero once SIGTERM or SIGINT arrived (or eb_lifecycle_request_stop()). */
 extern volatile sig_atomic_t eb_stop_flag;
 
-/* Installs SIGTERM/SIGINT handlers that set eb_stop_flag and ignores SIGPIPE
- * (a client hanging up must not kill a server). Call once from main(). */
+/* Non-zero after SIGHUP: daemons that write files reopen them (logrotate's
+ * convention) and clear it. */
+extern volatile sig_atomic_t eb_reopen_flag;
+
+/* Installs SIGTERM/SIGINT handlers that set eb_stop_flag, a SIGHUP handler
+ * that sets eb_reopen_flag, and ignores SIGPIPE (a client hanging up must
+ * not kill a server). Call once from main(). */
 void eb_lifecycle_install_signals(void);
 
 /* Sets eb_stop_flag from code, e.g. after a fatal error in a thread. */

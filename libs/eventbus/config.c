@@ -51,6 +51,8 @@ const eb_conf_entry_t eb_conf_consumer_entries[EB_CONF_CONSUMER_COUNT] = {
           "Messages handled per turn of the consumer loop (Redis work is pipelined per batch)"),
     ENTRY("IDEMPOTENCY_TTL_S", EB_CONF_INT, idempotency_ttl_s, "604800", 60, 31536000, NULL, NULL,
           "How long a handled event id is remembered, in seconds"),
+    ENTRY("IDEMPOTENCY_LEASE_MS", EB_CONF_INT, claim_lease_ms, "15000", 1000, 3600000, NULL, NULL,
+          "How long a claim on an event lives; a crashed instance's claims expire after it"),
 };
 
 void eb_common_conf_finish(eb_common_conf_t *conf)

@@ -45,7 +45,7 @@
 #include "eventbus/producer.h"
 
 #define DEFAULT_BATCH           500
-#define DEFAULT_LEASE_MS        30000
+#define DEFAULT_LEASE_MS        15000
 #define DEFAULT_DONE_TTL_S      (7 * 24 * 3600)
 #define DEFAULT_PUBLISH_TIMEOUT 30000
 #define DEFAULT_BACKOFF_CAP     10000
@@ -832,7 +832,7 @@ static void dead_letter(eb_consumer_t *c, volatile sig_atomic_t *stop)
         info.group = c->o.group_id;
         info.fqcn = w->fqcn ? w->fqcn : EB_DLT_FQCN_PERMANENT;
         info.message = w->reason;
-        info.attempts = w->attempt;
+        info.attempts = w->attempt > 0 ? w->attempt : 1; /* seen once, found unreadable */
         info.failed_at_ms = eb_time_now_ms();
         h = eb_dlq_headers(orig, &info);
         eb_record_t rec = {topic,
@@ -1024,6 +1024,8 @@ eb_err_t eb_consumer_run(eb_consumer_t *c, volatile sig_atomic_t *stop)
     EB_INFO("consumer %s started on %zu topic(s)", c->o.group_id, c->o.topic_count);
     while (!*stop && !c->fatal) {
         atomic_store(&c->last_loop_ms, eb_time_mono_ms());
+        if (c->o.tick)
+            c->o.tick(c->o.opaque);
         resume_due(c);
         if (collect(c) == 0)
             continue;

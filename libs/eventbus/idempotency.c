@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "eb_int.h"
+#include "eventbus/idempotency.h"
 #include "eventbus/redis.h"
 
 #define DONE_VALUE "done"
@@ -99,4 +100,10 @@ eb_err_t eb__idem_finish(eb_redis_t *r, const char *group, const char *token,
         freeReplyObject(rep);
     }
     return err;
+}
+
+eb_err_t eb_idempotency_mark_done(eb_redis_t *r, const char *group, const char *const *ids,
+                                  size_t n, int64_t ttl_s)
+{
+    return eb__idem_finish(r, group, "", ids, n, ttl_s, NULL, 0);
 }

@@ -7,11 +7,18 @@
 #include "eventbus/lifecycle.h"
 
 volatile sig_atomic_t eb_stop_flag = 0;
+volatile sig_atomic_t eb_reopen_flag = 0;
 
 static void on_stop_signal(int sig)
 {
     (void)sig;
     eb_stop_flag = 1;
+}
+
+static void on_hangup(int sig)
+{
+    (void)sig;
+    eb_reopen_flag = 1;
 }
 
 void eb_lifecycle_install_signals(void)
@@ -23,6 +30,8 @@ void eb_lifecycle_install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_hangup;
+    sigaction(SIGHUP, &sa, NULL);
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = SIG_IGN;
