@@ -110,15 +110,15 @@ eb_err_t svc_kafka_confs(const eb_common_conf_t *common, const eb_conf_args_t *a
 
 int svc_consumer_ready(char *reason, size_t size, void *opaque)
 {
-    eb_consumer_t *c = opaque;
+    svc_probe_t *probe = opaque;
     eb_consumer_status_t st;
 
-    eb_consumer_status(c, &st);
-    if (!st.redis_up) {
+    eb_consumer_status(probe->consumer, &st);
+    if (!eb_redis_ping(probe->redis)) {
         snprintf(reason, size, "redis unreachable");
         return 0;
     }
-    if (!eb_kafka_reachable(eb_consumer_handle(c), 1000)) {
+    if (!eb_kafka_reachable(eb_consumer_handle(probe->consumer), 1000)) {
         snprintf(reason, size, "kafka unreachable");
         return 0;
     }
@@ -131,9 +131,10 @@ int svc_consumer_ready(char *reason, size_t size, void *opaque)
 
 int svc_consumer_live(char *reason, size_t size, void *opaque)
 {
+    svc_probe_t *probe = opaque;
     eb_consumer_status_t st;
 
-    eb_consumer_status(opaque, &st);
+    eb_consumer_status(probe->consumer, &st);
     if (eb_time_mono_ms() - st.last_loop_ms > 30000) {
         snprintf(reason, size, "consumer loop stalled for %lld ms",
                  (long long)(eb_time_mono_ms() - st.last_loop_ms));
@@ -149,6 +150,7 @@ int svc_consumer_daemon_main(const svc_consumer_daemon_t *d, int argc, char **ar
     rd_kafka_conf_t *cconf, *pconf;
     eb_consumer_t *consumer = NULL;
     eb_admin_t *admin = NULL;
+    svc_probe_t probe = {NULL, NULL};
     char errstr[512];
     int rc, port = 0;
 
@@ -163,12 +165,12 @@ int svc_consumer_daemon_main(const svc_consumer_daemon_t *d, int argc, char **ar
         svc_cli_error(d->service, "%s", errstr);
         return SVC_EXIT_USAGE;
     }
-    if (d->start && (rc = d->start(d->opaque)) != SVC_CONTINUE) {
+    eb_lifecycle_install_signals();
+    if (d->start && (rc = d->start(d->opaque, &raddr)) != SVC_CONTINUE) {
         rd_kafka_conf_destroy(cconf);
         rd_kafka_conf_destroy(pconf);
         return rc;
     }
-    eb_lifecycle_install_signals();
 
     eb_consumer_opts_t opts = {
         .group_id = d->service,
@@ -179,12 +181,14 @@ int svc_consumer_daemon_main(const svc_consumer_daemon_t *d, int argc, char **ar
         .event_type_count = d->event_type_count,
         .handler = d->handler,
         .batch_end = d->batch_end,
+        .tick = d->tick,
         .opaque = d->opaque,
         .redis = &raddr,
         .retry_max = (int)d->common->retry_max,
         .retry_backoff_ms = (int)d->common->retry_backoff_ms,
         .batch_size = (int)d->common->batch_size,
         .done_ttl_s = d->common->idempotency_ttl_s,
+        .claim_lease_ms = (int)d->common->claim_lease_ms,
     };
     consumer = eb_consumer_new(cconf, pconf, &opts, errstr, sizeof(errstr));
     if (!consumer) {
@@ -192,8 +196,10 @@ int svc_consumer_daemon_main(const svc_consumer_daemon_t *d, int argc, char **ar
         rc = SVC_EXIT_FAIL;
         goto out;
     }
-    eb_admin_opts_t aopts = {svc_consumer_ready, svc_consumer_live, consumer};
-    admin = eb_admin_new(&aopts);
+    probe.consumer = consumer;
+    probe.redis = eb_redis_new(&raddr);
+    eb_admin_opts_t aopts = {svc_consumer_ready, svc_consumer_live, &probe};
+    admin = probe.redis ? eb_admin_new(&aopts) : NULL;
     if (!admin || eb_admin_listen(admin, *d->bind_addr, (int)*d->admin_port, &port, errstr,
                                   sizeof(errstr)) != EB_OK) {
         EB_ERROR("admin endpoint: %s", admin ? errstr : "out of memory");
@@ -207,7 +213,8 @@ int svc_consumer_daemon_main(const svc_consumer_daemon_t *d, int argc, char **ar
 
 out:
     eb_consumer_destroy(consumer); /* flushes the producer */
-    eb_admin_destroy(admin);
+    eb_admin_destroy(admin);       /* joins the admin thread, which used probe.redis */
+    eb_redis_destroy(probe.redis);
     if (d->stop)
         d->stop(d->opaque);
     EB_INFO("%s stopped", d->service);

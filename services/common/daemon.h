@@ -43,11 +43,20 @@ eb_err_t svc_kafka_confs(const eb_common_conf_t *common, const eb_conf_args_t *a
                          const char *client_id, rd_kafka_conf_t **consumer,
                          rd_kafka_conf_t **producer, char *errstr, size_t errstr_size);
 
-/* Readiness of a consumer group member: joined its group, Redis answering
- * and Kafka reachable. opaque is the eb_consumer_t. */
+/* What a consumer daemon's probes look at. The Redis connection is the
+ * admin HTTP thread's own (the consumer's belongs to the consumer thread). */
+typedef struct svc_probe_s {
+    eb_consumer_t *consumer;
+    eb_redis_t *redis;
+} svc_probe_t;
+
+/* Readiness of a consumer group member (opaque: svc_probe_t): Redis answers
+ * PING, a broker answers a metadata request, and the member has joined its
+ * group. Runs on the admin thread. */
 int svc_consumer_ready(char *reason, size_t size, void *opaque);
 
-/* Liveness of a consumer: its loop turned within the last 30 s. */
+/* Liveness of a consumer (opaque: svc_probe_t): its loop turned within the
+ * last 30 s. */
 int svc_consumer_live(char *reason, size_t size, void *opaque);
 
 /* Everything a consumer daemon (payment, notification) differs in. */
@@ -63,9 +72,11 @@ typedef struct svc_consumer_daemon_s {
     size_t event_type_count;
     eb_handler_t *handler;
     eb_batch_end_cb_t *batch_end;
-    /* Called after settings are valid and before connecting; may open files.
-     * Returns SVC_CONTINUE or an exit code (SVC_EXIT_USAGE for bad settings). */
-    int (*start)(void *opaque);
+    eb_tick_cb_t *tick;
+    /* Called after settings are valid, signals are installed and before the
+     * consumer connects; may open files and use Redis (addr). Returns
+     * SVC_CONTINUE or an exit code (SVC_EXIT_USAGE for bad settings). */
+    int (*start)(void *opaque, const eb_redis_addr_t *redis);
     /* Called after the consumer stopped, before exit. May be NULL. */
     void (*stop)(void *opaque);
     void *opaque;
