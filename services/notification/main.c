@@ -60,15 +60,36 @@ static const eb_conf_program_t prog = {
     0,
 };
 
-static int notify_start(void *opaque)
+/* Opens NOTIFY_FILE, then recovers from a crash before consuming: the
+ * events of the last lines written are marked handled (notify_recover). Waits
+ * for Redis if it is down: consuming before recovery could repeat lines. */
+static int notify_start(void *opaque, const eb_redis_addr_t *raddr)
 {
     notify_ctx_t *c = opaque;
+    eb_redis_t *r;
+    size_t n = 0;
+    eb_err_t err;
 
     c->path = conf.notify_file;
     if (notify_open(c) != 0) {
         svc_cli_error(prog.name, "invalid NOTIFY_FILE '%s': %s", c->path, strerror(errno));
         return SVC_EXIT_USAGE;
     }
+    r = eb_redis_new(raddr);
+    while (r && (err = notify_recover(c, r, "notification-service", common.idempotency_ttl_s,
+                                      &n)) == EB_ERR_REDIS) {
+        EB_WARN("waiting for redis to recover %s", c->path);
+        if (eb_lifecycle_sleep(1000))
+            break;
+    }
+    eb_redis_destroy(r);
+    if (!r || eb_stop_flag || err != EB_OK) {
+        if (!eb_stop_flag)
+            EB_ERROR("recovering %s: %s", c->path, r ? eb_err2str(err) : "out of memory");
+        notify_close(c);
+        return eb_stop_flag ? SVC_EXIT_OK : SVC_EXIT_FAIL;
+    }
+    EB_INFO("%s: %zu recent notification(s) recorded as delivered", c->path, n);
     return SVC_CONTINUE;
 }
 
@@ -95,6 +116,7 @@ int main(int argc, char **argv)
         .event_type_count = 3,
         .handler = notify_handle,
         .batch_end = notify_sync,
+        .tick = notify_tick,
         .start = notify_start,
         .stop = notify_stop,
         .opaque = &ctx,

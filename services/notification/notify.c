@@ -11,6 +11,8 @@
 #include <uuid/uuid.h>
 
 #include "../common/domain.h"
+#include "eventbus/idempotency.h"
+#include "eventbus/lifecycle.h"
 #include "eventbus/log.h"
 #include "eventbus/money.h"
 #include "notify.h"
@@ -122,6 +124,24 @@ void notify_close(notify_ctx_t *ctx)
     ctx->fd = -1;
 }
 
+/* Reopens the file after SIGHUP; on failure keeps the old descriptor. */
+void notify_tick(void *opaque)
+{
+    notify_ctx_t *ctx = opaque;
+    int old = ctx->fd;
+
+    if (!eb_reopen_flag)
+        return;
+    eb_reopen_flag = 0;
+    if (notify_open(ctx) != 0) {
+        EB_ERROR("reopening %s: %s; still writing to the old file", ctx->path, strerror(errno));
+        ctx->fd = old;
+        return;
+    }
+    close(old);
+    EB_INFO("reopened %s", ctx->path);
+}
+
 eb_err_t notify_handle(eb_work_t *w, void *opaque)
 {
     notify_ctx_t *ctx = opaque;
@@ -157,4 +177,89 @@ eb_err_t notify_sync(void *opaque)
         return EB_ERR_IO;
     }
     return EB_OK;
+}
+
+/* Collects the eventId of every whole line in buf (len bytes). */
+static size_t collect_ids(char *buf, size_t len, char ***ids)
+{
+    size_t n = 0, cap = 0;
+
+    *ids = NULL;
+    for (char *line = buf, *end; line < buf + len; line = end + 1) {
+        cJSON *o, *id;
+
+        end = memchr(line, '\n', (size_t)(buf + len - line));
+        if (!end)
+            break; /* a torn last line was never a delivered notification */
+        o = cJSON_ParseWithLength(line, (size_t)(end - line));
+        id = cJSON_GetObjectItemCaseSensitive(o, "eventId");
+        if (cJSON_IsString(id)) {
+            if (n == cap) {
+                char **grown = realloc(*ids, (cap = cap ? cap * 2 : 256) * sizeof(char *));
+
+                if (!grown) {
+                    cJSON_Delete(o);
+                    break;
+                }
+                *ids = grown;
+            }
+            (*ids)[n] = strdup(id->valuestring);
+            if ((*ids)[n])
+                n++;
+        }
+        cJSON_Delete(o);
+    }
+    return n;
+}
+
+eb_err_t notify_recover(notify_ctx_t *ctx, eb_redis_t *r, const char *group, int64_t ttl_s,
+                        size_t *recovered)
+{
+    int fd = open(ctx->path, O_RDONLY | O_CLOEXEC);
+    off_t size, from;
+    char *buf, *start, **ids = NULL;
+    size_t n = 0, len;
+    ssize_t got;
+    eb_err_t err = EB_OK;
+
+    *recovered = 0;
+    if (fd < 0)
+        return EB_ERR_IO;
+    size = lseek(fd, 0, SEEK_END);
+    from = size > NOTIFY_RECOVER_BYTES ? size - NOTIFY_RECOVER_BYTES : 0;
+    buf = size > 0 ? malloc((size_t)(size - from)) : NULL;
+    if (size <= 0 || !buf) {
+        close(fd);
+        free(buf);
+        return size < 0 ? EB_ERR_IO : EB_OK;
+    }
+    got = pread(fd, buf, (size_t)(size - from), from);
+    close(fd);
+    if (got != size - from) {
+        free(buf);
+        return EB_ERR_IO;
+    }
+    /* Not from the start of the file: the first line is partial. */
+    start = buf;
+    len = (size_t)got;
+    if (from > 0) {
+        char *nl = memchr(buf, '\n', len);
+
+        len = nl ? len - (size_t)(nl + 1 - buf) : 0;
+        start = nl ? nl + 1 : buf;
+    }
+    n = collect_ids(start, len, &ids);
+    for (size_t i = 0; i < n && err == EB_OK; i += 500)
+        err = eb_idempotency_mark_done(r, group, (const char *const *)ids + i,
+                                       n - i < 500 ? n - i : 500, ttl_s);
+    /* End a torn last line so the next notification starts on its own. */
+    if (err == EB_OK && buf[got - 1] != '\n' && write(ctx->fd, "\n", 1) != 1)
+        err = EB_ERR_IO;
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+    free(buf);
+    if (err == EB_OK)
+        *recovered = n;
+    return err;
 }

@@ -9,6 +9,7 @@
 
 #include "eventbus/consumer.h"
 #include "eventbus/envelope.h"
+#include "eventbus/redis.h"
 
 typedef struct notify_ctx_s {
     const char *path; /* NOTIFY_FILE */
@@ -30,11 +31,26 @@ void notify_id(const char *event_id, char *out);
 int notify_open(notify_ctx_t *ctx);
 void notify_close(notify_ctx_t *ctx);
 
+/* Crash recovery, run once before consuming. A crash (kill -9) can leave
+ * lines written whose events were not yet marked done; the next handler of
+ * those events would write them again. The recovery reads the last
+ * NOTIFY_RECOVER_BYTES of the file and marks the event ids found there done
+ * for group, so exactly one line per event survives crashes. It also ends a
+ * torn last line. Returns EB_OK, EB_ERR_REDIS (retry later) or EB_ERR_IO. */
+#define NOTIFY_RECOVER_BYTES (1024 * 1024)
+eb_err_t notify_recover(notify_ctx_t *ctx, eb_redis_t *r, const char *group, int64_t ttl_s,
+                        size_t *recovered);
+
 /* The handler for OrderCreated, PaymentProcessed and PaymentFailed
  * (eb_handler_t; opaque is a notify_ctx_t): appends one line per event with a
  * single write(2). Idempotency (one line per event id) comes from the
- * consumer's claims and done-marks. */
+ * consumer's claims and done-marks. A failed write is EB_ERR_TRANSIENT:
+ * retried, then dead-lettered. */
 eb_err_t notify_handle(eb_work_t *w, void *opaque);
+
+/* Reopens the file if SIGHUP asked for it (eb_tick_cb_t), so logrotate can
+ * move it away without waiting for the next event. */
+void notify_tick(void *opaque);
 
 /* Makes the lines written in this batch durable before their events are
  * marked done (eb_batch_end_cb_t). */
