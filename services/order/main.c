@@ -163,6 +163,7 @@ int main(int argc, char **argv)
         .retry_backoff_ms = (int)common.retry_backoff_ms,
         .batch_size = (int)common.batch_size,
         .done_ttl_s = common.idempotency_ttl_s,
+        .claim_lease_ms = (int)common.claim_lease_ms,
     };
     app.status = status_start(status_cconf, status_pconf, &copts, errstr, sizeof(errstr));
     if (!app.status) {

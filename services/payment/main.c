@@ -56,10 +56,11 @@ static const eb_conf_program_t prog = {
     0,
 };
 
-static int payment_start(void *opaque)
+static int payment_start(void *opaque, const eb_redis_addr_t *redis)
 {
     payment_ctx_t *c = opaque;
 
+    (void)redis;
     c->limit = conf.limit;
     return SVC_CONTINUE;
 }
