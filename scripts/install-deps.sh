@@ -14,6 +14,8 @@ packages=(
     librdkafka-dev libmicrohttpd-dev libcjson-dev uuid-dev libhiredis-dev libcmocka-dev
     # servers and tools the tests and the demo run
     redis-server kcat curl python3 procps
+    # the integration tests' independent Kafka client
+    python3-kafka
 )
 for arg in "$@"; do
     case "$arg" in

@@ -21,6 +21,14 @@ import time
 import unittest
 import urllib.error
 import urllib.request
+import warnings
+
+# kafka-python (Debian's python3-kafka) vendors an old six that warns on
+# import under Python 3.11; import it here, quietly, before unittest turns
+# warnings on.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import kafka  # noqa: F401
 
 BIN = os.environ.get("EB_BIN_DIR") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "bin")
@@ -251,36 +259,57 @@ class Stack:
                           lambda: any("partitions assigned" in l.get("msg", "")
                                       for l in proc.log_lines()), timeout, 0.2)
 
-    # ---- Kafka helpers (kcat over TCP) -----------------------------------------
+    # ---- Kafka helpers (kafka-python, an independent client) -----------------
 
     def kafka_records(self, topic, timeout=20):
-        """Every record of topic from the beginning: dicts with partition,
-        offset, key, value (str) and headers (dict)."""
-        fmt = "%p\t%o\t%k\t%h\t%s\n"
-        out = subprocess.run(["kcat", "-b", self.bootstrap, "-C", "-t", topic, "-o", "beginning",
-                              "-e", "-q", "-f", fmt], capture_output=True, text=True,
-                             timeout=timeout)
-        records = []
-        for line in out.stdout.splitlines():
-            parts = line.split("\t", 4)
-            if len(parts) != 5:
-                continue
-            headers = {}
-            if parts[3]:
-                for kv in parts[3].split(","):
-                    k, _, v = kv.partition("=")
-                    headers[k] = v
-            records.append({"partition": int(parts[0]), "offset": int(parts[1]), "key": parts[2],
-                            "headers": headers, "value": parts[4]})
-        return records
+        """Every record of topic from the beginning to its end now: dicts with
+        partition, offset, timestamp, key (str), value (str), raw (value
+        bytes) and headers ({name: bytes}, the last value of each name) and
+        header_list (every (name, bytes) in order)."""
+        from kafka import KafkaConsumer, TopicPartition
+        c = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                          group_id=None, request_timeout_ms=timeout * 1000 + 1000)
+        try:
+            parts = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or [])]
+            if not parts:
+                return []
+            c.assign(parts)
+            c.seek_to_beginning(*parts)
+            end = c.end_offsets(parts)
+            records = []
+            deadline = time.monotonic() + timeout
+            while any(c.position(tp) < end[tp] for tp in parts):
+                if time.monotonic() > deadline:
+                    raise AssertionError("timed out reading %s" % topic)
+                for tp, recs in c.poll(timeout_ms=500).items():
+                    for r in recs:
+                        if r.offset >= end[tp]:
+                            continue
+                        records.append({
+                            "partition": r.partition, "offset": r.offset,
+                            "timestamp": r.timestamp,
+                            "key": (r.key or b"").decode("utf-8", "replace"),
+                            "raw": r.value or b"",
+                            "value": (r.value or b"").decode("utf-8", "replace"),
+                            "headers": {k: v for k, v in r.headers},
+                            "header_list": list(r.headers)})
+            return records
+        finally:
+            c.close()
 
     def kafka_produce(self, topic, key, value, headers=(), partition=None):
-        argv = ["kcat", "-b", self.bootstrap, "-P", "-t", topic, "-K", "\x1f"]
-        for h in headers:
-            argv += ["-H", h]
-        if partition is not None:
-            argv += ["-p", str(partition)]
-        subprocess.run(argv, input=(key + "\x1f" + value + "\n").encode(), check=True, timeout=20)
+        """Produces one record and returns (partition, offset, timestamp)."""
+        from kafka import KafkaProducer
+        p = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+        try:
+            md = p.send(topic, key=key.encode() if isinstance(key, str) else key,
+                        value=value.encode() if isinstance(value, str) else value,
+                        headers=[(k, v.encode() if isinstance(v, str) else v)
+                                 for k, v in headers],
+                        partition=partition).get(timeout=20)
+            return md.partition, md.offset, md.timestamp
+        finally:
+            p.close()
 
     # ---- lifecycle ---------------------------------------------------------------
 

@@ -114,7 +114,7 @@ class FlowTest(StackTestCase):
         created = wait_until("OrderCreated on order-created", lambda: find("order-created"))
         paid = wait_until("PaymentProcessed", lambda: find("payment-processed"))
         for rec in (created, paid):
-            self.assertEqual(rec["headers"].get("traceparent"), TRACEPARENT)
+            self.assertEqual(rec["headers"].get("traceparent"), TRACEPARENT.encode())
         # Money on the wire: a JSON number with at most two decimals.
         self.assertRegex(created["value"], r'"total":101(,|})')
         self.assertRegex(created["value"], r'"price":50\.5(,|})')
@@ -156,7 +156,7 @@ class FlowTest(StackTestCase):
         self.assertEqual(ev["data"]["amount"], 12345.67)
         self.assertEqual(ev["data"]["currency"], "USD")
         # A trace starts at order-service when the request brings none.
-        self.assertRegex(rec[0]["headers"].get("traceparent", ""),
+        self.assertRegex(rec[0]["headers"].get("traceparent", b"").decode(),
                          r"^00-[0-9a-f]{32}-[0-9a-f]{16}-01$")
 
     def test_metrics_count_the_flow(self):

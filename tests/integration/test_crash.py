@@ -1,0 +1,279 @@
+"""Crashes and outages in the middle of a stream of orders lose nothing and
+double nothing.
+
+A steady stream of POST /orders runs while the test kill -9s a payment
+instance, notification-service and order-service (restarting each), or
+pauses Redis with SIGSTOP. Afterwards: every accepted order (every 201) is
+decided exactly once, every event is notified exactly once, and nothing valid
+went to a dead-letter topic. The time each consumer took to resume is printed.
+"""
+
+import collections
+import json
+import signal
+import threading
+import time
+import unittest
+
+from harness import StackTestCase, Stack, http, order_body, read_notifications, wait_until
+
+FAST = {"IDEMPOTENCY_LEASE_MS": 3000, "OUTBOX_CLAIM_IDLE_MS": 3000}
+
+
+class Stream(threading.Thread):
+    """Posts orders at a steady rate; remembers every one answered 201."""
+
+    def __init__(self, url_fn, rate=40):
+        super().__init__(daemon=True)
+        self.url_fn = url_fn
+        self.interval = 1.0 / rate
+        self.accepted = {}  # orderId -> expected final status
+        self.answers = collections.Counter()
+        self.slow = []  # (seconds, status) of answers slower than 2 s
+        self.stopped = threading.Event()
+
+    def run(self):
+        i = 0
+        while not self.stopped.is_set():
+            i += 1
+            price = 20000 if i % 10 == 0 else 10 + i % 7  # every 10th is declined
+            start = time.monotonic()
+            try:
+                status, _, body = http("POST", self.url_fn() + "/orders",
+                                       order_body("stream-%d" % i, 1, price), timeout=5)
+            except OSError:
+                status, body = "conn-error", None
+            took = time.monotonic() - start
+            self.answers[status] += 1
+            if took > 2:
+                self.slow.append((took, status))
+            if status == 201:
+                self.accepted[body["orderId"]] = "PAID" if price <= 10000 else "PAYMENT_FAILED"
+            self.stopped.wait(max(0, self.interval - took))
+
+    def stop(self):
+        self.stopped.set()
+        self.join()
+
+
+class Invariants:
+    """The checks every fault test ends with."""
+
+    def check_everything_settles_once(self, accepted, timeout=120):
+        s = self.stack
+        url = self.order.url
+
+        def settled():
+            pending = [oid for oid in accepted
+                       if http("GET", url + "/orders/" + oid)[2].get("status") == "PENDING"]
+            return not pending or None
+        wait_until("every accepted order to be decided", settled, timeout, 1.0)
+        for oid, expected in accepted.items():
+            self.assertEqual(http("GET", url + "/orders/" + oid)[2]["status"], expected, oid)
+
+        # One decision per order: one distinct payment event id per order
+        # (a record may be published twice after a crash, with the same id).
+        decisions = collections.defaultdict(set)
+        for topic in ("payment-processed", "payment-failed"):
+            for r in s.kafka_records(topic):
+                decisions[r["key"]].add(json.loads(r["value"])["id"])
+        for oid in accepted:
+            self.assertEqual(len(decisions[oid]), 1, "order %s decided %d times" %
+                             (oid, len(decisions[oid])))
+
+        # Exactly one notification per event, two per accepted order.
+        path = self.notify_file
+
+        def notified():
+            got = {n["orderId"] for n in read_notifications(path) for _ in (0,)
+                   if n["orderId"] in accepted}
+            counts = collections.Counter(n["orderId"] for n in read_notifications(path))
+            return all(counts[oid] >= 2 for oid in accepted) or None
+        wait_until("two notifications per accepted order", notified, timeout, 1.0)
+        notes = read_notifications(path)
+        per_event = collections.Counter(n["eventId"] for n in notes)
+        dup = [e for e, c in per_event.items() if c > 1]
+        self.assertEqual(dup, [], "events notified more than once")
+        per_order = collections.Counter(n["orderId"] for n in notes)
+        for oid in accepted:
+            self.assertEqual(per_order[oid], 2, oid)
+
+        # No dead letters for valid orders.
+        for topic in ("order-created-dlq", "payment-processed-dlq", "payment-failed-dlq"):
+            self.assertEqual([r["key"] for r in s.kafka_records(topic)
+                              if r["key"] in accepted], [], topic)
+
+
+def first_log_after(proc, t0, needle):
+    """Seconds from wall-clock t0 to the first log line of proc containing
+    needle, or None."""
+    for l in proc.log_lines():
+        if needle in l.get("msg", ""):
+            ts = time.mktime(time.strptime(l["time"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+            ts += int(l["time"][20:23]) / 1000
+            if ts >= t0:
+                return ts - t0
+    return None
+
+
+class KillTest(StackTestCase, Invariants):
+
+    @classmethod
+    def setUpClass(cls):
+        s = cls.stack = Stack()
+        try:
+            s.start_infra()
+            cls.order_port = None
+            cls.order = s.start_order(INSTANCE_ID="order-1", **FAST)
+            cls.order_port = cls.order.port
+            cls.pay = [s.start_payment("payment-1", **FAST), s.start_payment("payment-2", **FAST)]
+            cls.notify = s.start_notification(**FAST)
+            cls.notify_file = cls.notify.notify_file
+            for p in [cls.order, cls.notify] + cls.pay:
+                s.wait_assigned(p)
+            s.wait_ready(cls.order)
+        except Exception:
+            s.dump_logs()
+            s.stop()
+            raise
+
+    def test_kill_9_and_restart_each_daemon_mid_stream(self):
+        s = self.stack
+        stream = Stream(lambda: self.order.url)
+        stream.start()
+        report = []
+        try:
+            time.sleep(3)  # the stream runs; then the faults, one after another
+
+            t0 = time.time()
+            self.pay[0].kill()
+            restarted = s.start_payment("payment-1b", **FAST)
+            wait_until("the restarted payment instance to join",
+                       lambda: "partitions assigned" in restarted.log_text(), 60, 0.5)
+            report.append("payment-service kill -9: replacement assigned after %.1fs"
+                          % first_log_after(restarted, t0, "partitions assigned"))
+            time.sleep(2)
+
+            t0 = time.time()
+            self.notify.kill()
+            KillTest.notify = s.start_notification("notification-2", NOTIFY_FILE=self.notify_file,
+                                                   **FAST)
+            wait_until("notification-service to rejoin",
+                       lambda: "notification written" in self.notify.log_text(), 60, 0.5)
+            report.append("notification-service kill -9: writing again after %.1fs"
+                          % first_log_after(self.notify, t0, "notification written"))
+            time.sleep(2)
+
+            t0 = time.time()
+            self.order.kill()
+            KillTest.order = s.start_order("order-service-2", INSTANCE_ID="order-1",
+                                           HTTP_PORT=self.order_port, **FAST)
+            s.wait_ready(self.order)
+            report.append("order-service kill -9: ready again after %.1fs" % (time.time() - t0))
+            time.sleep(3)
+        finally:
+            stream.stop()
+        print("\n" + "\n".join(report) + "\nanswers: %r" % dict(stream.answers))
+        self.assertGreater(len(stream.accepted), 100)
+        self.check_everything_settles_once(stream.accepted)
+
+
+class RedisPauseTest(StackTestCase, Invariants):
+
+    @classmethod
+    def setUpClass(cls):
+        s = cls.stack = Stack()
+        try:
+            s.start_infra()
+            cls.order = s.start_order(**FAST)
+            cls.pay = s.start_payment("payment-1", **FAST)
+            cls.notify = s.start_notification(**FAST)
+            cls.notify_file = cls.notify.notify_file
+            for p in (cls.order, cls.pay, cls.notify):
+                s.wait_assigned(p)
+            s.wait_ready(cls.order)
+            s.wait_ready(cls.pay)
+        except Exception:
+            s.dump_logs()
+            s.stop()
+            raise
+
+    def test_redis_paused_mid_stream(self):
+        s = self.stack
+        stream = Stream(lambda: self.order.url)
+        stream.start()
+        try:
+            time.sleep(3)
+            s.redis.signal(signal.SIGSTOP)
+            t0 = time.monotonic()
+            # Consumers report not-ready while Redis does not answer.
+            wait_until("payment-service /ready 503", lambda: http(
+                "GET", self.pay.url + "/ready", timeout=5)[0] == 503, 10, 0.2)
+            time.sleep(max(0, 5 - (time.monotonic() - t0)))
+            s.redis.signal(signal.SIGCONT)
+            t1 = time.time()
+            wait_until("payment-service ready again", lambda: http(
+                "GET", self.pay.url + "/ready")[0] == 200, 30, 0.2)
+            time.sleep(3)
+        finally:
+            stream.stop()
+        print("\nanswers while Redis was paused: %r; slowest: %s" % (
+            dict(stream.answers), max(stream.slow) if stream.slow else "none over 2 s"))
+        self.assertGreater(stream.answers[503], 0, "intake never noticed Redis was paused")
+        self.assertEqual(stream.slow, [], "intake answered slower than 2 s")
+        self.assertEqual(stream.answers["conn-error"], 0)
+        self.check_everything_settles_once(stream.accepted)
+        resumed = first_log_after(self.pay, t1, "payment decision")
+        print("payment-service decided again %.1fs after Redis came back" % (resumed or -1))
+
+
+class StaleClaimTest(StackTestCase):
+    """A claim left by a crashed instance expires by itself, and while one
+    partition waits for it the others keep flowing."""
+
+    @classmethod
+    def setUpClass(cls):
+        s = cls.stack = Stack()
+        try:
+            s.start_infra()
+            cls.pay = s.start_payment("payment-1", IDEMPOTENCY_LEASE_MS=3000)
+            s.wait_assigned(cls.pay)
+        except Exception:
+            s.dump_logs()
+            s.stop()
+            raise
+
+    def test_claim_of_a_crashed_instance_expires(self):
+        s = self.stack
+
+        def order_created(oid, eid):
+            return json.dumps({
+                "specversion": "1.0", "id": eid, "source": "/test", "type": "OrderCreated",
+                "time": "2026-11-21T10:30:00.000Z", "datacontenttype": "application/json",
+                "subject": oid, "correlationid": eid, "causationid": eid,
+                "data": {"orderId": oid, "userId": "u", "items": [
+                    {"productId": "p", "quantity": 1, "price": 5}], "total": 5,
+                    "currency": "USD"}})
+
+        # A ghost instance claimed this event 4 s ago (lease: 8 s left).
+        s.redis_cli("SET", "idem:payment-service:ev-stuck", "claim:ghost:1", "PX", 8000)
+        t0 = time.monotonic()
+        s.kafka_produce("order-created", "o-stuck", order_created("o-stuck", "ev-stuck"),
+                        partition=0)
+        for i in range(10):
+            s.kafka_produce("order-created", "o-free-%d" % i,
+                            order_created("o-free-%d" % i, "ev-free-%d" % i), partition=1 + i % 5)
+
+        def decided(oid):
+            return any(r["key"] == oid for r in s.kafka_records("payment-processed"))
+        wait_until("orders on other partitions to be decided", lambda: all(
+            decided("o-free-%d" % i) for i in range(10)), 20, 0.3)
+        self.assertFalse(decided("o-stuck"), "the claimed event was handled under a live claim")
+        wait_until("the stuck event once its claim expired", lambda: decided("o-stuck"), 30, 0.3)
+        self.assertGreaterEqual(time.monotonic() - t0, 7.0)
+        recs = [r for r in s.kafka_records("payment-processed") if r["key"] == "o-stuck"]
+        self.assertEqual(len(recs), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()

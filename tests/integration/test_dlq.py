@@ -1,0 +1,278 @@
+"""Dead letters: poison messages, exhausted retries, the eventbus-dlq tool.
+
+Faults are real: poison records are produced to the broker by an independent
+client (kafka-python); a failing notification store is /dev/full behind the
+NOTIFY_FILE path (ENOSPC on every write), switched in and out with SIGHUP as
+logrotate would.
+"""
+
+import collections
+import json
+import os
+import re
+import signal
+import struct
+import subprocess
+import unittest
+
+from harness import BIN, StackTestCase, Stack, http, order_body, read_notifications, wait_until
+
+GROUPS_ON_ORDER_CREATED = {"payment-service", "notification-service"}
+DLT = "kafka_dlt-"
+
+
+def cloud_event(type_, data, id_):
+    return json.dumps({"specversion": "1.0", "id": id_, "source": "/test", "type": type_,
+                       "time": "2026-11-21T10:30:00.123Z", "datacontenttype": "application/json",
+                       "subject": "o-" + id_, "data": data})
+
+
+POISON = [
+    # (key, value, words expected in kafka_dlt-exception-message)
+    ("poison-json", "this is not json {", "not JSON"),
+    ("poison-ce", json.dumps({"orderId": "x", "hello": "world"}), "not a CloudEvent"),
+    ("poison-type", cloud_event("OrderShipped", {"orderId": "x"}, "poison-type-id"),
+     "unknown event type"),
+    ("poison-data", cloud_event("OrderCreated", {"orderId": "o-poison-data-id", "userId": "u",
+                                                 "items": [], "total": 0, "currency": "USD"},
+                                "poison-data-id"), "items"),
+]
+
+
+class PoisonTest(StackTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        s = cls.stack = Stack()
+        try:
+            s.start_infra()
+            cls.order = s.start_order()
+            cls.payment = s.start_payment()
+            cls.notify = s.start_notification()
+            for p in (cls.order, cls.payment, cls.notify):
+                s.wait_assigned(p)
+            s.wait_ready(cls.order)
+        except Exception:
+            s.dump_logs()
+            s.stop()
+            raise
+
+    def test_1_poison_reaches_the_dlq_once_per_group_with_every_header(self):
+        before = [http("POST", self.order.url + "/orders", order_body("before%d" % i))[2]
+                  ["orderId"] for i in range(5)]
+        sent = {}
+        for i, (key, value, _) in enumerate(POISON):
+            sent[key] = self.stack.kafka_produce(
+                "order-created", key, value, headers=[("x-test", "poison"), ("x-bin", b"\x00\x01")],
+                partition=i % 6)
+        after = [http("POST", self.order.url + "/orders", order_body("after%d" % i))[2]
+                 ["orderId"] for i in range(5)]
+
+        def dead_letters():
+            recs = [r for r in self.stack.kafka_records("order-created-dlq")
+                    if r["key"] in sent]
+            return recs if len(recs) >= 2 * len(POISON) else None
+        recs = wait_until("a dead letter per poison message and group", dead_letters, 40, 0.5)
+        originals = {(r["partition"], r["offset"]): r for r in
+                     self.stack.kafka_records("order-created") if r["key"] in sent}
+
+        seen = collections.Counter()
+        by_key = {p[0]: p for p in POISON}
+        for r in recs:
+            key, value, words = by_key[r["key"]]
+            partition, offset, _ = sent[key]
+            h = r["headers"]
+            seen[(key, h[DLT + "original-consumer-group"].decode())] += 1
+            self.assertEqual(r["raw"], value.encode())
+            self.assertEqual(r["partition"], partition)
+            # The original headers come first, byte for byte.
+            self.assertEqual(r["header_list"][:2], [("x-test", b"poison"), ("x-bin", b"\x00\x01")])
+            self.assertEqual(h[DLT + "original-topic"], b"order-created")
+            self.assertEqual(struct.unpack(">i", h[DLT + "original-partition"])[0], partition)
+            self.assertEqual(struct.unpack(">q", h[DLT + "original-offset"])[0], offset)
+            self.assertEqual(struct.unpack(">q", h[DLT + "original-timestamp"])[0],
+                             originals[(partition, offset)]["timestamp"])
+            self.assertEqual(h[DLT + "exception-fqcn"], b"eventbus.PermanentError")
+            self.assertIn(words, h[DLT + "exception-message"].decode())
+            self.assertRegex(h["eventbus-attempts"].decode(), r"^[1-9]\d*$")
+            self.assertRegex(h["eventbus-failed-at"].decode(),
+                             r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        self.assertEqual(set(seen), {(k, g) for k in sent for g in GROUPS_ON_ORDER_CREATED})
+        self.assertEqual(set(seen.values()), {1}, "a poison message was dead-lettered twice")
+
+        # Valid orders around the poison kept flowing.
+        def all_paid():
+            return all(http("GET", self.order.url + "/orders/" + o)[2]["status"] == "PAID"
+                       for o in before + after)
+        wait_until("valid orders around the poison to be paid", all_paid, 30, 0.3)
+        # Nothing valid went to a DLQ.
+        self.assertEqual([r for r in self.stack.kafka_records("order-created-dlq")
+                          if r["key"] in before + after], [])
+
+    def test_2_dlq_tool_lists_dead_letters_with_decoded_headers(self):
+        # After test_1, which produced the poison.
+        wait_until("dead letters", lambda: len([r for r in self.stack.kafka_records(
+            "order-created-dlq") if r["key"].startswith("poison")]) >= 8, 40, 0.5)
+        out = subprocess.run([os.path.join(BIN, "eventbus-dlq"), "list", "order-created-dlq"],
+                             env=self.stack.env(), capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        lines = [json.loads(l) for l in out.stdout.splitlines()]
+        poison = [l for l in lines if l["key"].startswith("poison")]
+        self.assertEqual(len(poison), 8)
+        for l in poison:
+            d = l["deadLetter"]
+            self.assertEqual(d["kafka_dlt-original-topic"], "order-created")
+            self.assertIsInstance(d["kafka_dlt-original-partition"], int)
+            self.assertIsInstance(d["kafka_dlt-original-offset"], int)
+            self.assertEqual(d["kafka_dlt-exception-fqcn"], "eventbus.PermanentError")
+            self.assertIn(d["kafka_dlt-original-consumer-group"], GROUPS_ON_ORDER_CREATED)
+            self.assertEqual(l["headers"]["x-test"], "poison")
+        ids = {l["eventId"] for l in poison}
+        self.assertIn("poison-type-id", ids)
+        self.assertIn(None, ids)  # "not JSON" has no event id
+
+
+class RetryTest(StackTestCase):
+    """A handler that keeps failing: retried with backoff, then dead-lettered
+    as RetriesExhausted; replayed after the cause is fixed, processed once."""
+
+    @classmethod
+    def setUpClass(cls):
+        s = cls.stack = Stack()
+        try:
+            s.start_infra()
+            cls.real_file = os.path.join(s.dir, "notifications.jsonl")
+            cls.link = os.path.join(s.dir, "notify-link.jsonl")
+            open(cls.real_file, "w").close()
+            os.symlink(cls.real_file, cls.link)
+            cls.order = s.start_order()
+            cls.payment = s.start_payment()
+            cls.notify = s.start_notification(NOTIFY_FILE=cls.link, RETRY_MAX=2,
+                                               RETRY_BACKOFF_MS=300)
+            for p in (cls.order, cls.payment, cls.notify):
+                s.wait_assigned(p)
+            s.wait_ready(cls.order)
+        except Exception:
+            s.dump_logs()
+            s.stop()
+            raise
+
+    def point_notify_file_at(self, target):
+        tmp = self.link + ".new"
+        os.symlink(target, tmp)
+        os.replace(tmp, self.link)
+        self.notify.signal(signal.SIGHUP)
+        wait_until("notification-service to reopen its file",
+                   lambda: self.notify.log_text().count("reopened") >= self.reopens + 1, 10)
+        self.reopens += 1
+
+    reopens = 0
+
+    def test_1_exhausted_retries_dead_letter_then_replay_after_the_fix(self):
+        self.point_notify_file_at("/dev/full")  # every write: ENOSPC
+        status, _, order = http("POST", self.order.url + "/orders", order_body("retry-me"))
+        self.assertEqual(status, 201)
+        oid = order["orderId"]
+        # payment-service is another group: it is not held up.
+        wait_until("the order to be paid", lambda: http(
+            "GET", self.order.url + "/orders/" + oid)[2]["status"] == "PAID", 30, 0.3)
+
+        def dead(topic):
+            recs = [r for r in self.stack.kafka_records(topic) if r["key"] == oid]
+            return recs or None
+        created_dl = wait_until("OrderCreated dead-lettered", lambda: dead("order-created-dlq"),
+                                40, 0.5)
+        paid_dl = wait_until("PaymentProcessed dead-lettered",
+                             lambda: dead("payment-processed-dlq"), 40, 0.5)
+        for recs in (created_dl, paid_dl):
+            self.assertEqual(len(recs), 1)
+            h = recs[0]["headers"]
+            self.assertEqual(h["kafka_dlt-exception-fqcn"], b"eventbus.RetriesExhausted")
+            self.assertEqual(h["eventbus-attempts"], b"3")  # the first + RETRY_MAX
+            self.assertIn("No space left on device", h["kafka_dlt-exception-message"].decode())
+            self.assertEqual(h["kafka_dlt-original-consumer-group"], b"notification-service")
+        log = self.notify.log_lines()
+        attempts = [l for l in log if "handler failed" in l.get("msg", "")
+                    and l.get("orderId") == oid]
+        self.assertGreaterEqual(len(attempts), 6)  # 3 per event, 2 events
+        # Retrying paused partitions; it never made the member leave its group.
+        self.assertFalse([l for l in log if "revoked" in l.get("msg", "")])
+        self.assertEqual(read_notifications(self.real_file), [])
+
+        # Fix the cause, replay both dead letters: each notified exactly once.
+        self.point_notify_file_at(self.real_file)
+        for topic, recs in (("order-created-dlq", created_dl), ("payment-processed-dlq", paid_dl)):
+            event_id = json.loads(recs[0]["value"])["id"]
+            out = subprocess.run([os.path.join(BIN, "eventbus-dlq"), "replay", topic,
+                                  "--event-id", event_id], env=self.stack.env(),
+                                 capture_output=True, text=True, timeout=60)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(len(out.stdout.splitlines()), 1, out.stdout)
+        wait_until("both notifications after the replay", lambda: len(
+            [n for n in read_notifications(self.real_file) if n["orderId"] == oid]) == 2, 30, 0.3)
+        notes = [n for n in read_notifications(self.real_file) if n["orderId"] == oid]
+        self.assertEqual(sorted(n["type"] for n in notes),
+                         ["ORDER_CONFIRMATION", "PAYMENT_RECEIPT"])
+        # The replayed OrderCreated also reached payment-service, which had
+        # handled it: still one decision.
+        decisions = [r for r in self.stack.kafka_records("payment-processed") if r["key"] == oid]
+        self.assertEqual(len({json.loads(r["value"])["id"] for r in decisions}), 1)
+        wait_until("payment-service to skip the replayed duplicate", lambda: re.search(
+            r'events_consumed_total\{topic="order-created",result="duplicate"\} [1-9]',
+            http("GET", self.payment.url + "/metrics")[2]), 20, 0.3)
+
+    def test_2_dry_run_publishes_nothing(self):
+        before = len(self.stack.kafka_records("order-created"))
+        out = subprocess.run([os.path.join(BIN, "eventbus-dlq"), "replay", "order-created-dlq",
+                              "--dry-run"], env=self.stack.env(), capture_output=True, text=True,
+                             timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        for line in out.stdout.splitlines():
+            self.assertEqual(json.loads(line)["action"], "would replay")
+        self.assertEqual(len(self.stack.kafka_records("order-created")), before)
+
+
+class ShutdownMidRetryTest(StackTestCase):
+    """SIGTERM while a message waits for its next attempt: the daemon exits 0
+    within 10 s and the message is handed back uncommitted, so the next
+    instance handles it."""
+
+    @classmethod
+    def setUpClass(cls):
+        s = cls.stack = Stack()
+        try:
+            s.start_infra()
+            cls.order = s.start_order()
+            cls.real_file = os.path.join(s.dir, "notifications.jsonl")
+            cls.notify = s.start_notification(NOTIFY_FILE="/dev/full", RETRY_MAX=5,
+                                              RETRY_BACKOFF_MS=4000)
+            for p in (cls.order, cls.notify):
+                s.wait_assigned(p)
+            s.wait_ready(cls.order)
+        except Exception:
+            s.dump_logs()
+            s.stop()
+            raise
+
+    def test_sigterm_mid_retry_hands_the_message_back(self):
+        status, _, order = http("POST", self.order.url + "/orders", order_body("mid-retry"))
+        self.assertEqual(status, 201)
+        oid = order["orderId"]
+        wait_until("the first failed attempt", lambda: any(
+            "handler failed" in l.get("msg", "") and l.get("orderId") == oid
+            for l in self.notify.log_lines()), 30, 0.2)
+        rc, took = self.notify.stop()
+        self.assertEqual(rc, 0)
+        self.assertLess(took, 10)
+        self.assertEqual(self.stack.kafka_records("order-created-dlq"), [])
+
+        again = self.stack.start_notification("notification-2", NOTIFY_FILE=self.real_file)
+        wait_until("the handed-back event to be notified", lambda: [
+            n for n in read_notifications(self.real_file) if n["orderId"] == oid], 60, 0.3)
+        notes = [n for n in read_notifications(self.real_file) if n["orderId"] == oid]
+        self.assertEqual([n["type"] for n in notes], ["ORDER_CONFIRMATION"])
+        self.assertTrue(again.alive())
+
+
+if __name__ == "__main__":
+    unittest.main()
