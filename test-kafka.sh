@@ -8,8 +8,10 @@
 # redis-server on free ports, then order-service, two payment-service
 # instances and notification-service, posts orders with curl (one above the
 # payment limit), and shows each order going PENDING -> PAID / PAYMENT_FAILED,
-# the notifications written, and which payment instance handled which
-# partition. Everything it started is stopped (by PID) when it ends.
+# the notifications written, which payment instance handled which partition,
+# a poison message landing in the dead-letter topic, and a dead letter
+# replayed once its cause is fixed. Everything it started is stopped (by PID)
+# when it ends.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -18,7 +20,7 @@ KEEP=0
 for arg in "$@"; do
     case "$arg" in
     --keep) KEEP=1 ;;
-    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $arg (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -107,8 +109,12 @@ for i in 1 2; do
         2>"$WORK/payment-$i.log" &
     PIDS+=($!)
 done
-NOTIFY_FILE=$WORK/notifications.jsonl ADMIN_PORT=0 INSTANCE_ID=notify-1 \
+# NOTIFY_FILE is a symlink, so the demo can later make the "disk" fail.
+touch "$WORK/notifications.jsonl"
+ln -s "$WORK/notifications.jsonl" "$WORK/notify-target"
+NOTIFY_FILE=$WORK/notify-target ADMIN_PORT=0 INSTANCE_ID=notify-1 \
     "$BIN/notification-service" 2>"$WORK/notify.log" &
+NOTIFY_PID=$!
 PIDS+=($!)
 
 wait_for 15 "order-service's port" logged_port order http
@@ -209,8 +215,8 @@ for inst in ("payment-1", "payment-2"):
 PY
 
 step "Notifications written by notification-service ($WORK/notifications.jsonl)"
-wait_for 30 "two notifications per order" \
-    test "$(grep -c . "$WORK/notifications.jsonl" 2>/dev/null || echo 0)" -ge $((2 * ${#ORDERS[@]}))
+lines_at_least() { [ "$(grep -c . "$1" 2>/dev/null || true)" -ge "$2" ]; }
+wait_for 30 "two notifications per order" lines_at_least "$WORK/notifications.jsonl" $((2 * ${#ORDERS[@]}))
 python3 - "$WORK/notifications.jsonl" <<'PY'
 import json, sys
 for line in open(sys.argv[1]):
@@ -218,6 +224,72 @@ for line in open(sys.argv[1]):
     print("    %-18s %-8s %s" % (n["type"], n["userId"], n["message"]))
 PY
 info "${D}exactly one line per event: $(cut -d'"' -f8 "$WORK/notifications.jsonl" | sort | uniq -d | wc -l) duplicates$N"
+
+# ---- 5. dead letters -----------------------------------------------------------------
+# dlq_summary <topic>: one line per dead letter, from eventbus-dlq list.
+dlq_summary() {
+    "$BIN/eventbus-dlq" list "$1" | python3 -c '
+import json, sys
+for line in sys.stdin:
+    d = json.loads(line)
+    h = d["deadLetter"]
+    print("    %s[%d] key=%-10.36s group=%-20s %s: %s (attempts %s)" % (
+        d["topic"], d["partition"], d["key"], h["kafka_dlt-original-consumer-group"],
+        h["kafka_dlt-exception-fqcn"], h["kafka_dlt-exception-message"], h["eventbus-attempts"]))'
+}
+# dlq_has <topic> <text> <n>: at least n dead letters in topic mention text.
+dlq_has() { [ "$("$BIN/eventbus-dlq" list "$1" | grep -c "$2" || true)" -ge "$3" ]; }
+
+step "A poison message: someone writes a record that is not an event to order-created"
+printf '    %s$ echo "hello kafka" | kcat -P -t order-created -k poison-1%s\n' "$D" "$N"
+echo "hello kafka" | kcat -b "$BROKERS" -P -t order-created -k poison-1
+wait_for 30 "the poison message in order-created-dlq (once per consuming group)" \
+    dlq_has order-created-dlq poison-1 2
+info "Both groups reading order-created dead-lettered it, with its key, value and headers"
+info "kept and Spring Kafka's kafka_dlt-* headers added. Other orders kept flowing."
+printf '    %s$ eventbus-dlq list order-created-dlq%s\n' "$D" "$N"
+dlq_summary order-created-dlq
+
+step "A failure with a cause you can fix: notification-service's disk is full"
+ln -sfn /dev/full "$WORK/notify-target" # every write fails with ENOSPC
+kill -HUP "$NOTIFY_PID"
+wait_for 10 "notification-service to reopen its file" grep -q reopened "$WORK/notify.log"
+body='{"userId":"frank","items":[{"productId":"kettle","quantity":1,"price":35}]}'
+id=$(curl -sS -X POST "$API/orders" -H 'Content-Type: application/json' -d "$body" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["orderId"])')
+info "order $id: each notification is retried with backoff (RETRY_MAX=3), then dead-lettered"
+order_paid() { curl -sf "$API/orders/$id" | grep -q '"status":"PAID"'; }
+wait_for 30 "the order to be paid" order_paid
+info "while payment-service, another group, went on: the order is PAID."
+wait_for 60 "$id in order-created-dlq" dlq_has order-created-dlq "$id" 1
+wait_for 60 "$id in payment-processed-dlq" dlq_has payment-processed-dlq "$id" 1
+dlq_summary order-created-dlq | grep "$id"
+dlq_summary payment-processed-dlq | grep "$id"
+
+# event_id_of <dlq-topic> <orderId>: the event id of that order's dead letter.
+event_id_of() {
+    "$BIN/eventbus-dlq" list "$1" | grep "$2" | head -1 |
+        python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["eventId"])'
+}
+notified() { grep "$id" "$WORK/notifications.jsonl" | grep -q "$1"; }
+
+step "Fix the cause, then replay the dead letters"
+ln -sfn "$WORK/notifications.jsonl" "$WORK/notify-target"
+kill -HUP "$NOTIFY_PID"
+for topic in order-created-dlq payment-processed-dlq; do
+    eid=$(event_id_of "$topic" "$id")
+    printf '    %s$ eventbus-dlq replay %s --event-id %s%s\n' "$D" "$topic" "$eid" "$N"
+    "$BIN/eventbus-dlq" replay "$topic" --event-id "$eid" 2>&1 | sed 's/^/    /'
+done
+wait_for 30 "the replayed confirmation" notified ORDER_CONFIRMATION
+wait_for 30 "the replayed receipt" notified PAYMENT_RECEIPT
+grep "$id" "$WORK/notifications.jsonl" | python3 -c '
+import json, sys
+for line in sys.stdin:
+    n = json.loads(line)
+    print("    %-18s %-8s %s" % (n["type"], n["userId"], n["message"]))'
+info "payment-service and order-service saw the replayed events as well, recognised them"
+info "as handled, and skipped them: one payment decision, one status change."
 
 printf '\n%sDemo complete.%s Logs: %s\n' "$G$B" "$N" "$WORK"
 if [ $KEEP -eq 1 ]; then
