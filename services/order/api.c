@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,14 +399,20 @@ api_t *api_start(const api_opts_t *opts, char *errstr, size_t errstr_size)
         snprintf(errstr, errstr_size, "invalid BIND_ADDRESS '%s'", opts->bind_address);
         goto fail;
     }
-    /* The logger must be the first option, or early messages bypass it. */
-    a->daemon = MHD_start_daemon(
-        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)opts->port, NULL, NULL,
-        on_request, a, MHD_OPTION_EXTERNAL_LOGGER, eb_http_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)opts->threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)opts->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
-        MHD_OPTION_END);
+    /* The logger must be the first option, or early messages bypass it. A
+     * pool size of 1 draws a warning: leave the option out then. */
+    struct MHD_OptionItem ops[] = {
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)eb_http_mhd_log, NULL},
+        {MHD_OPTION_SOCK_ADDR, 0, &sa},
+        {MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, a},
+        {opts->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, opts->threads, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    a->daemon =
+        MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)opts->port,
+                         NULL, NULL, on_request, a, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
     if (!a->daemon) {
         snprintf(errstr, errstr_size, "cannot listen on %s:%d", opts->bind_address, opts->port);
         goto fail;

@@ -53,7 +53,7 @@ static const eb_conf_entry_t order_entries[] = {
       "IPv4 address the API listens on"),
     O("HTTP_MAX_BODY", EB_CONF_INT, max_body, "65536", 64, 16777216,
       "Largest request body in bytes; larger ones get 413"),
-    O("HTTP_THREADS", EB_CONF_INT, threads, "8", 1, 256,
+    O("HTTP_THREADS", EB_CONF_INT, threads, "16", 1, 256,
       "HTTP worker threads, each with its own Redis connection"),
     O("HTTP_MAX_CONNECTIONS", EB_CONF_INT, max_connections, "1024", 1, 65536,
       "Concurrent connections accepted; more are refused"),
