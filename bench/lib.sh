@@ -1,0 +1,250 @@
+# shellcheck shell=bash disable=SC2154,SC2034
+# Shared helpers of bench/intake.sh and bench/threads_sweep.sh (sourced, not run).
+#
+# The caller sets, before using them:
+#   me     name for log lines;     work  a private temporary directory;
+#   keep   1 to keep $work;        pids  an array, filled here with every
+#                                        process started (start order);
+#   wrk_threads, conns, lua        the wrk settings.
+# and installs bench_cleanup on EXIT. Every process is stopped by its PID.
+
+log() { printf '[%s %s] %s\n' "$me" "$(date +%T)" "$*" >&2; }
+die() {
+    log "FAILED: $*"
+    exit 3
+}
+alive() { kill -0 "$1" 2>/dev/null; }
+
+# Extra PIDs (wrk, perf, samplers) bench_cleanup stops first.
+aux_pids=()
+wrk_pid=""
+
+# Stops one process by PID: SIGTERM, up to 10 s, then SIGKILL. Returns its
+# exit status (128+N when a signal ended it).
+stop_pid() {
+    local pid=$1 i rc=0
+    [ -n "$pid" ] || return 0
+    if ! alive "$pid"; then
+        wait "$pid" 2>/dev/null || rc=$?
+        return $rc
+    fi
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+        alive "$pid" || break
+        sleep 0.1
+    done
+    if alive "$pid"; then
+        log "pid $pid ignored SIGTERM for 10 s; SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || rc=$?
+    return $rc
+}
+
+# Forgets a PID stopped by the caller, so bench_cleanup leaves it alone.
+forget_pid() {
+    local p rest=()
+    for p in "${pids[@]}"; do [ "$p" = "$1" ] || rest+=("$p"); done
+    pids=("${rest[@]}")
+}
+
+bench_cleanup() {
+    local rc=$? i pid
+    trap - EXIT INT TERM
+    set +e # a failing kill or wait must not cut the cleanup short
+    for pid in "$wrk_pid" "${aux_pids[@]}"; do
+        [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    done
+    # Reverse start order: the HTTP servers before the broker and Redis.
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+        stop_pid "${pids[$i]}"
+    done
+    if [ "$keep" -eq 1 ]; then
+        log "work directory kept: $work"
+    else
+        rm -rf "$work"
+    fi
+    exit $rc
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
+        shuf -i 20000-60000 -n 1
+}
+
+# wait_for WHAT TENTHS CMD...: waits up to TENTHS tenths of a second for CMD
+# to succeed, or dies.
+wait_for() {
+    local what=$1 tenths=$2 i
+    shift 2
+    for ((i = 0; i < tenths; i++)); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    die "$what did not come up (logs in $work)"
+}
+
+machine_line() {
+    local model
+    model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+    echo "$(nproc) x $model, kernel $(uname -r), Debian $(cat /etc/debian_version 2>/dev/null || echo ?)"
+}
+
+# The commit the sources are at (with -dirty when the tree has changes).
+source_line() { git -C "$1" describe --always --dirty --abbrev=12 2>/dev/null || echo "unknown"; }
+
+# Picks the binary directory: $1 if given, else build-release/bin when it has
+# order-service, else build/bin.
+pick_bindir() {
+    local root=$1 given=$2
+    if [ -n "$given" ]; then
+        echo "$given"
+    elif [ -x "$root/build-release/bin/order-service" ]; then
+        echo "$root/build-release/bin"
+    else
+        echo "$root/build/bin"
+    fi
+}
+
+# start_redis: sets redis_port and redis_pid.
+start_redis() {
+    local i
+    for _ in 1 2 3; do
+        redis_port=$(free_port)
+        redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
+            --protected-mode yes --daemonize no --logfile "$work/redis.log" &
+        redis_pid=$!
+        pids+=("$redis_pid")
+        for ((i = 0; i < 50; i++)); do
+            redis-cli -h 127.0.0.1 -p "$redis_port" ping 2>/dev/null | grep -q PONG && return 0
+            alive "$redis_pid" || break
+            sleep 0.1
+        done
+        log "redis-server did not start on port $redis_port; trying another"
+    done
+    die "redis-server did not start ($work/redis.log)"
+}
+rcli() { redis-cli -h 127.0.0.1 -p "$redis_port" "$@"; }
+
+# start_broker BINDIR PARTITIONS: sets brokers and broker_pid.
+start_broker() {
+    "$1/kafka-dev-broker" --partitions "$2" >"$work/broker.out" 2>"$work/broker.err" &
+    broker_pid=$!
+    pids+=("$broker_pid")
+    wait_for "kafka-dev-broker" 300 test -s "$work/broker.out"
+    brokers=$(head -n1 "$work/broker.out")
+}
+
+# start_order NAME BINDIR REDIS_DB [VAR=value...]: starts order-service with
+# HTTP_PORT=0, waits for /ready and a first 201, sets os_pid and os_url.
+start_order() {
+    local name=$1 bindir=$2 db=$3 port="" i code
+    shift 3
+    env KAFKA_BROKERS="$brokers" REDIS_URL="redis://127.0.0.1:$redis_port/$db" HTTP_PORT=0 \
+        BIND_ADDRESS=127.0.0.1 LOG_LEVEL=info "$@" \
+        "$bindir/order-service" >"$work/$name.log" 2>&1 &
+    os_pid=$!
+    pids+=("$os_pid")
+    for ((i = 0; i < 150; i++)); do
+        port=$(grep -o 'http on 127\.0\.0\.1:[0-9]*' "$work/$name.log" | head -n1 | sed 's/.*://') || true
+        [ -n "$port" ] && break
+        alive "$os_pid" || die "$name exited at start: $(tail -n3 "$work/$name.log")"
+        sleep 0.1
+    done
+    [ -n "$port" ] || die "$name did not log its port"
+    os_url=http://127.0.0.1:$port
+    wait_for "$name /ready" 300 curl -sf "$os_url/ready"
+    code=$(curl -s -o "$work/$name.smoke" -w '%{http_code}' -H 'Content-Type: application/json' \
+        -d '{"userId":"u1","items":[{"productId":"p1","quantity":2,"price":50}]}' "$os_url/orders")
+    [ "$code" = 201 ] || die "$name: smoke POST /orders answered $code: $(cat "$work/$name.smoke")"
+}
+
+# ensure_bare BINDIR: prints the path of bench-bare-mhd, compiling
+# bench/bare_mhd.c into $work when BINDIR lacks it.
+ensure_bare() {
+    if [ -x "$1/bench-bare-mhd" ]; then
+        echo "$1/bench-bare-mhd"
+        return
+    fi
+    log "compiling bench/bare_mhd.c (no bench-bare-mhd in $1)"
+    # shellcheck disable=SC2046
+    gcc -O2 -o "$work/bench-bare-mhd" "$here/bare_mhd.c" $(pkg-config --cflags --libs libmicrohttpd) ||
+        die "cannot compile bench/bare_mhd.c"
+    echo "$work/bench-bare-mhd"
+}
+
+# start_bare BIN THREADS: sets bare_pid and bare_url.
+start_bare() {
+    "$1" 0 "$2" >"$work/bare.out" 2>"$work/bare.err" &
+    bare_pid=$!
+    pids+=("$bare_pid")
+    wait_for "bench-bare-mhd" 50 grep -q '^port ' "$work/bare.out"
+    bare_url=http://127.0.0.1:$(awk '/^port /{print $2; exit}' "$work/bare.out")
+}
+
+# run_wrk NAME URL SECONDS: runs wrk (its output kept as $work/wrk-NAME.txt)
+# and sets R to its RESULT line.
+run_wrk() {
+    local name=$1 url=$2 secs=$3 out=$work/wrk-$1.txt
+    wrk -t"$wrk_threads" -c"$conns" -d"${secs}s" --latency -s "$lua" "$url" >"$out" 2>&1 &
+    wrk_pid=$!
+    wait "$wrk_pid" || {
+        wrk_pid=""
+        die "wrk failed ($name): $(tail -n3 "$out")"
+    }
+    wrk_pid=""
+    R=$(grep '^RESULT ' "$out") || die "wrk printed no RESULT line ($name): $(tail -n3 "$out")"
+}
+
+# field KEY RESULT-LINE: the value of KEY=...
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
+
+# median of the numbers on stdin, one a line.
+median() { sort -g | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+
+# medians RESULT-LINES...: a RESULT line of the medians of every field.
+medians() {
+    local l="RESULT" k x
+    for k in rps requests non2xx errors p50_ms p90_ms p99_ms p999_ms max_ms; do
+        l="$l $k=$(for x in "$@"; do field "$k" "$x"; done | median)"
+    done
+    echo "$l"
+}
+
+# CPU seconds (user + system) a process has used.
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# us_per A B N: (B - A) seconds in microseconds per N.
+us_per() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN {printf "%.1f", n ? (b - a) * 1e6 / n : 0}'; }
+
+# metric URL NAME-AND-LABELS: its value on URL/metrics, 0 if absent.
+metric() {
+    { curl -sf "$1/metrics" || true; } |
+        awk -v m="$2" 'index($0, m " ") == 1 {print $2 + 0; f = 1} END {if (!f) print 0}'
+}
+
+# The broker's own count of order-created events: last offset + 1 of every
+# partition (the mock trims old data at 5 MiB per partition, never offsets).
+broker_count() {
+    { kcat -b "$brokers" -C -t order-created -o -1 -e -q -f '%o\n' 2>"$work/kcat.err" || true; } |
+        awk '{n += $1 + 1} END {print n + 0}'
+}
+
+# start_rss_sampler PID FILE: every 200 ms writes "peak-VmRSS VmHWM VmRSS"
+# (kB) of PID to FILE until PID exits.
+start_rss_sampler() {
+    local pid=$1 file=$2
+    (
+        max=0
+        while alive "$pid"; do
+            read -r rss hwm < <(awk '/^VmRSS/ {r = $2} /^VmHWM/ {h = $2} END {print r + 0, h + 0}' \
+                "/proc/$pid/status" 2>/dev/null || echo "0 0")
+            [ "$rss" -gt "$max" ] && max=$rss
+            [ "$hwm" -gt 0 ] && echo "$max $hwm $rss" >"$file.tmp" && mv "$file.tmp" "$file"
+            sleep 0.2
+        done
+    ) &
+    aux_pids+=($!)
+}
+
+mb() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
