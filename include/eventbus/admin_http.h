@@ -39,9 +39,15 @@ typedef int(eb_ready_cb_t)(char *reason, size_t reason_size, void *opaque);
  * (then /health is 200 while the process runs). */
 typedef int(eb_live_cb_t)(char *reason, size_t reason_size, void *opaque);
 
+/* Refreshes gauges that are measured when scraped (kafka_up, redis_up)
+ * just before /metrics is rendered. Same threading rules as eb_ready_cb_t.
+ * May be NULL. */
+typedef void(eb_collect_cb_t)(void *opaque);
+
 typedef struct eb_admin_opts_s {
     eb_ready_cb_t *ready;
     eb_live_cb_t *live;
+    eb_collect_cb_t *collect;
     void *opaque;
 } eb_admin_opts_t;
 
@@ -81,6 +87,12 @@ enum MHD_Result eb_http_error(struct MHD_Connection *conn, unsigned int status, 
 /* An MHD_OPTION_EXTERNAL_LOGGER that routes libmicrohttpd's own messages
  * into eb_log at warn level. */
 void eb_http_mhd_log(void *cls, const char *fmt, va_list ap);
+
+/* The request metric families every HTTP server of the suite records into:
+ * http_requests_total{route,code} and http_request_duration_seconds{route}. */
+struct eb_metric_s;
+struct eb_metric_s *eb_http_requests_metric(void);
+struct eb_metric_s *eb_http_duration_metric(void);
 
 /* Returns the bound TCP port of a running daemon, or -1. */
 int eb_http_daemon_port(struct MHD_Daemon *d);

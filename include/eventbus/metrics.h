@@ -43,6 +43,11 @@ void eb_series_add(eb_series_t *s, double v);
 /* Gauge: set to v. NULL is a no-op. */
 void eb_series_set(eb_series_t *s, double v);
 
+/* Leaves the series out of the output until it is updated again: for a
+ * gauge that stopped meaning anything here, such as the lag of a partition
+ * this instance no longer consumes. NULL is a no-op. */
+void eb_series_hide(eb_series_t *s);
+
 /* Histogram: record one observation. NULL is a no-op. */
 void eb_series_observe(eb_series_t *s, double v);
 

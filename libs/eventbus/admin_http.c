@@ -11,12 +11,14 @@
 
 #include "eb_int.h"
 #include "eventbus/admin_http.h"
+#include "eventbus/envelope.h"
 #include "eventbus/log.h"
 #include "eventbus/metrics.h"
 
 struct eb_admin_s {
     eb_admin_opts_t opts;
     struct MHD_Daemon *daemon;
+    eb_metric_t *m_requests, *m_duration; /* for the dedicated server */
 };
 
 enum MHD_Result eb_http_reply(struct MHD_Connection *conn, unsigned int status, const char *body,
@@ -78,6 +80,19 @@ void eb_http_mhd_log(void *cls, const char *fmt, va_list ap)
     EB_WARN("libmicrohttpd: %s", msg);
 }
 
+eb_metric_t *eb_http_requests_metric(void)
+{
+    return eb_metrics_counter("http_requests_total", "HTTP requests by route and status",
+                              "route,code");
+}
+
+eb_metric_t *eb_http_duration_metric(void)
+{
+    return eb_metrics_histogram("http_request_duration_seconds", "HTTP request latency by route",
+                                "route", eb_metrics_latency_buckets,
+                                eb_metrics_latency_bucket_count);
+}
+
 int eb_http_daemon_port(struct MHD_Daemon *d)
 {
     const union MHD_DaemonInfo *info = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
@@ -132,7 +147,11 @@ int eb_admin_route(eb_admin_t *a, struct MHD_Connection *conn, const char *metho
         probe(conn, a->opts.ready, a->opts.opaque, "ready", "not ready", status);
     } else {
         size_t len = 0;
-        char *text = eb_metrics_render(&len);
+        char *text;
+
+        if (a->opts.collect)
+            a->opts.collect(a->opts.opaque);
+        text = eb_metrics_render(&len);
         struct MHD_Response *r;
 
         if (!text) {
@@ -154,18 +173,29 @@ int eb_admin_route(eb_admin_t *a, struct MHD_Connection *conn, const char *metho
     return 1;
 }
 
+/* The dedicated server's handler. Requests are counted like the order API's
+ * (http_requests_total, http_request_duration_seconds), route = the path
+ * for the admin routes, "other" for the rest. */
 static enum MHD_Result admin_access(void *cls, struct MHD_Connection *conn, const char *url,
                                     const char *method, const char *version,
                                     const char *upload_data, size_t *upload_data_size,
                                     void **con_cls)
 {
     eb_admin_t *a = cls;
-    unsigned int status;
+    unsigned int status = MHD_HTTP_NOT_FOUND;
+    int64_t *start = *con_cls;
+    const char *route = "other";
+    char code[8];
+    enum MHD_Result ret = MHD_YES;
 
     (void)version;
     (void)upload_data;
-    if (*con_cls == NULL) { /* first call: headers only */
-        *con_cls = a;
+    if (!start) { /* first call: headers only */
+        start = malloc(sizeof(*start));
+        if (!start)
+            return MHD_NO;
+        *start = eb_time_mono_ms();
+        *con_cls = start;
         return MHD_YES;
     }
     if (*upload_data_size) { /* admin routes take no body: discard it */
@@ -173,8 +203,24 @@ static enum MHD_Result admin_access(void *cls, struct MHD_Connection *conn, cons
         return MHD_YES;
     }
     if (eb_admin_route(a, conn, method, url, &status))
-        return MHD_YES;
-    return eb_http_error(conn, MHD_HTTP_NOT_FOUND, "NOT_FOUND", "no such route", NULL, NULL);
+        route = url;
+    else
+        ret = eb_http_error(conn, status, "NOT_FOUND", "no such route", NULL, NULL);
+    snprintf(code, sizeof(code), "%u", status);
+    eb_series_add(eb_metric_series(a->m_requests, route, code), 1);
+    eb_series_observe(eb_metric_series(a->m_duration, route),
+                      (double)(eb_time_mono_ms() - *start) / 1000.0);
+    return ret;
+}
+
+static void admin_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                            enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    free(*con_cls);
+    *con_cls = NULL;
 }
 
 eb_err_t eb_admin_listen(eb_admin_t *a, const char *bind_addr, int port, int *bound_port,
@@ -182,17 +228,19 @@ eb_err_t eb_admin_listen(eb_admin_t *a, const char *bind_addr, int port, int *bo
 {
     struct sockaddr_in sa;
 
+    a->m_requests = eb_http_requests_metric();
+    a->m_duration = eb_http_duration_metric();
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
     if (inet_pton(AF_INET, bind_addr, &sa.sin_addr) != 1)
         return eb__seterr(errstr, errstr_size, EB_ERR_INVALID, "bad bind address '%s'", bind_addr);
     /* The logger must be the first option, or early messages bypass it. */
-    a->daemon =
-        MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
-                         NULL, admin_access, a, MHD_OPTION_EXTERNAL_LOGGER, eb_http_mhd_log, NULL,
-                         MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64, MHD_OPTION_END);
+    a->daemon = MHD_start_daemon(
+        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, admin_access,
+        a, MHD_OPTION_EXTERNAL_LOGGER, eb_http_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)64, MHD_OPTION_NOTIFY_COMPLETED, admin_completed, a, MHD_OPTION_END);
     if (!a->daemon)
         return eb__seterr(errstr, errstr_size, EB_ERR_IO, "cannot listen on %s:%d", bind_addr,
                           port);

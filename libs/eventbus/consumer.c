@@ -36,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "eb_int.h"
 #include "eventbus/consumer.h"
 #include "eventbus/dlq.h"
@@ -53,6 +55,7 @@
 #define INFRA_BACKOFF_MIN_MS    250
 #define INFRA_BACKOFF_MAX_MS    5000
 #define TICKET_INDEX_BITS       24
+#define MAX_LAG_SERIES          256
 
 typedef enum wstate_e {
     W_NEW,
@@ -115,7 +118,9 @@ struct eb_consumer_s {
     atomic_int joined, assigned, redis_up, kafka_up;
     _Atomic int64_t last_loop_ms;
 
-    eb_metric_t *m_consumed, *m_duration;
+    eb_metric_t *m_consumed, *m_duration, *m_lag;
+    eb_series_t *lag_series[MAX_LAG_SERIES]; /* consumer_lag series set by the last stats */
+    size_t nlag;
 };
 
 /* ---- partition state ---------------------------------------------------- */
@@ -403,6 +408,64 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     EB_WARN("kafka consumer: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
+/* A number field of a statistics object, or -1 when absent. */
+static double stats_num(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+    return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+/* Publishes consumer_lag{topic,partition} from librdkafka's statistics for
+ * the partitions this member consumes, and hides the series of partitions it
+ * no longer does, so summing over instances counts each partition once.
+ * @locality: the consumer thread (stats are served by its poll). */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    eb_consumer_t *c = opaque;
+    eb_series_t *now[MAX_LAG_SERIES];
+    size_t n = 0;
+    cJSON *root = cJSON_ParseWithLength(json, len), *topic, *part;
+
+    (void)rk;
+    cJSON_ArrayForEach(topic, cJSON_GetObjectItemCaseSensitive(root, "topics"))
+    {
+        cJSON_ArrayForEach(part, cJSON_GetObjectItemCaseSensitive(topic, "partitions"))
+        {
+            const cJSON *desired = cJSON_GetObjectItemCaseSensitive(part, "desired");
+            double lag = stats_num(part, "consumer_lag");
+
+            /* "-1" is librdkafka's internal unassigned partition. */
+            if (strcmp(part->string, "-1") == 0 || !cJSON_IsTrue(desired) || n == MAX_LAG_SERIES)
+                continue;
+            /* librdkafka reports -1 until the group has committed an offset
+             * here; with nothing committed, everything retained is behind. */
+            if (lag < 0 && stats_num(part, "committed_offset") < 0 &&
+                stats_num(part, "hi_offset") >= 0) {
+                double lo = stats_num(part, "lo_offset");
+
+                lag = stats_num(part, "hi_offset") - (lo > 0 ? lo : 0);
+            }
+            if (lag < 0)
+                continue;
+            now[n] = eb_metric_series(c->m_lag, topic->string, part->string);
+            eb_series_set(now[n++], lag);
+        }
+    }
+    cJSON_Delete(root);
+    for (size_t i = 0; i < c->nlag; i++) {
+        size_t k = 0;
+
+        while (k < n && now[k] != c->lag_series[i])
+            k++;
+        if (k == n)
+            eb_series_hide(c->lag_series[i]);
+    }
+    memcpy(c->lag_series, now, n * sizeof(now[0]));
+    c->nlag = n;
+    return 0; /* librdkafka frees json */
+}
+
 /* ---- construction ----------------------------------------------------------- */
 
 eb_consumer_t *eb_consumer_new(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
@@ -443,6 +506,10 @@ eb_consumer_t *eb_consumer_new(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
     c->m_consumed = eb_metrics_counter("events_consumed_total",
                                        "Consumed events by outcome (ok, retry, dlq, duplicate)",
                                        "topic,result");
+    c->m_lag = eb_metrics_gauge("consumer_lag",
+                                "Messages behind the end of each partition this member consumes, "
+                                "from librdkafka statistics",
+                                "topic,partition");
     c->m_duration =
         eb_metrics_histogram("event_processing_duration_seconds", "Time a handler took per event",
                              "topic", eb_metrics_latency_buckets, eb_metrics_latency_bucket_count);
@@ -460,6 +527,7 @@ eb_consumer_t *eb_consumer_new(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
     rd_kafka_conf_set_opaque(cconf, c);
     rd_kafka_conf_set_rebalance_cb(cconf, on_rebalance);
     rd_kafka_conf_set_error_cb(cconf, on_error);
+    rd_kafka_conf_set_stats_cb(cconf, on_stats);
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, errstr, errstr_size);
     if (!c->rk)
         goto fail;
@@ -782,8 +850,10 @@ static void await_acks(eb_consumer_t *c, volatile sig_atomic_t *stop)
 {
     int64_t deadline = eb_time_mono_ms() + c->o.publish_timeout_ms;
 
-    while (c->pending_total > 0 && eb_time_mono_ms() < deadline && !*stop)
+    while (c->pending_total > 0 && eb_time_mono_ms() < deadline && !*stop) {
         eb_producer_poll(c->producer, 50);
+        atomic_store(&c->last_loop_ms, eb_time_mono_ms()); /* waiting, not stuck */
+    }
     eb_producer_poll(c->producer, 0);
 }
 

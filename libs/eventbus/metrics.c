@@ -29,6 +29,7 @@ struct eb_series_s {
     _Atomic uint64_t bits;     /* double: counter or gauge value, histogram sum */
     _Atomic uint64_t count;    /* histogram observations */
     _Atomic uint64_t *buckets; /* histogram, per bucket (not cumulative) */
+    atomic_int hidden;         /* left out of the output until updated again */
     const eb_metric_t *family;
 };
 
@@ -193,16 +194,33 @@ out:
     return s;
 }
 
+/* An update brings a hidden series back (read first: no store on the hot path). */
+static void show(eb_series_t *s)
+{
+    if (atomic_load_explicit(&s->hidden, memory_order_relaxed))
+        atomic_store_explicit(&s->hidden, 0, memory_order_relaxed);
+}
+
 void eb_series_add(eb_series_t *s, double v)
 {
-    if (s)
-        atomic_add_double(&s->bits, v);
+    if (!s)
+        return;
+    show(s);
+    atomic_add_double(&s->bits, v);
 }
 
 void eb_series_set(eb_series_t *s, double v)
 {
+    if (!s)
+        return;
+    show(s);
+    atomic_store_explicit(&s->bits, d2u(v), memory_order_relaxed);
+}
+
+void eb_series_hide(eb_series_t *s)
+{
     if (s)
-        atomic_store_explicit(&s->bits, d2u(v), memory_order_relaxed);
+        atomic_store_explicit(&s->hidden, 1, memory_order_relaxed);
 }
 
 void eb_series_observe(eb_series_t *s, double v)
@@ -212,6 +230,7 @@ void eb_series_observe(eb_series_t *s, double v)
 
     if (!s || !s->buckets)
         return;
+    show(s);
     m = s->family;
     for (i = 0; i < m->nbounds && v > m->bounds[i]; i++)
         ;
@@ -314,6 +333,8 @@ static void render_family(buf_t *b, const eb_metric_t *m)
     buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help, m->name, type_names[m->kind]);
     for (eb_series_t *s = atomic_load_explicit(&((eb_metric_t *)m)->series, memory_order_acquire);
          s; s = atomic_load_explicit(&s->next, memory_order_acquire)) {
+        if (atomic_load_explicit(&s->hidden, memory_order_relaxed))
+            continue;
         if (m->kind != KIND_HISTOGRAM) {
             buf_printf(b, "%s", m->name);
             buf_labels(b, m, s, NULL);

@@ -108,17 +108,44 @@ eb_err_t svc_kafka_confs(const eb_common_conf_t *common, const eb_conf_args_t *a
     return EB_OK;
 }
 
+void svc_up_gauges(int kafka_ok, int redis_ok)
+{
+    eb_series_set(eb_metric_series(eb_metrics_gauge(
+                      "kafka_up", "1 when a Kafka broker answered the last probe, else 0", NULL)),
+                  kafka_ok);
+    eb_series_set(eb_metric_series(eb_metrics_gauge(
+                      "redis_up", "1 when Redis answered the last probe, else 0", NULL)),
+                  redis_ok);
+}
+
+/* Probes both dependencies, records them in the gauges. */
+static void probe_deps(svc_probe_t *probe, int *kafka_ok, int *redis_ok)
+{
+    *redis_ok = eb_redis_ping(probe->redis);
+    *kafka_ok = eb_kafka_reachable(eb_consumer_handle(probe->consumer), 1000);
+    svc_up_gauges(*kafka_ok, *redis_ok);
+}
+
+void svc_consumer_collect(void *opaque)
+{
+    int kafka_ok, redis_ok;
+
+    probe_deps(opaque, &kafka_ok, &redis_ok);
+}
+
 int svc_consumer_ready(char *reason, size_t size, void *opaque)
 {
     svc_probe_t *probe = opaque;
     eb_consumer_status_t st;
+    int kafka_ok, redis_ok;
 
     eb_consumer_status(probe->consumer, &st);
-    if (!eb_redis_ping(probe->redis)) {
+    probe_deps(probe, &kafka_ok, &redis_ok);
+    if (!redis_ok) {
         snprintf(reason, size, "redis unreachable");
         return 0;
     }
-    if (!eb_kafka_reachable(eb_consumer_handle(probe->consumer), 1000)) {
+    if (!kafka_ok) {
         snprintf(reason, size, "kafka unreachable");
         return 0;
     }
@@ -198,7 +225,7 @@ int svc_consumer_daemon_main(const svc_consumer_daemon_t *d, int argc, char **ar
     }
     probe.consumer = consumer;
     probe.redis = eb_redis_new(&raddr);
-    eb_admin_opts_t aopts = {svc_consumer_ready, svc_consumer_live, &probe};
+    eb_admin_opts_t aopts = {svc_consumer_ready, svc_consumer_live, svc_consumer_collect, &probe};
     admin = probe.redis ? eb_admin_new(&aopts) : NULL;
     if (!admin || eb_admin_listen(admin, *d->bind_addr, (int)*d->admin_port, &port, errstr,
                                   sizeof(errstr)) != EB_OK) {

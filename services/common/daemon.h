@@ -50,6 +50,14 @@ typedef struct svc_probe_s {
     eb_redis_t *redis;
 } svc_probe_t;
 
+/* Records the outcome of a dependency probe in the kafka_up and redis_up
+ * gauges (1 reachable, 0 not). */
+void svc_up_gauges(int kafka_ok, int redis_ok);
+
+/* Probes Redis (PING) and Kafka (a metadata request) for a consumer daemon
+ * and refreshes kafka_up/redis_up (eb_collect_cb_t; opaque: svc_probe_t). */
+void svc_consumer_collect(void *opaque);
+
 /* Readiness of a consumer group member (opaque: svc_probe_t): Redis answers
  * PING, a broker answers a metadata request, and the member has joined its
  * group. Runs on the admin thread. */

@@ -385,11 +385,8 @@ api_t *api_start(const api_opts_t *opts, char *errstr, size_t errstr_size)
     }
     a->o = *opts;
     a->redis_addr = *opts->redis;
-    a->m_requests = eb_metrics_counter("http_requests_total", "HTTP requests by route and status",
-                                       "route,code");
-    a->m_duration =
-        eb_metrics_histogram("http_request_duration_seconds", "HTTP request latency by route",
-                             "route", eb_metrics_latency_buckets, eb_metrics_latency_bucket_count);
+    a->m_requests = eb_http_requests_metric();
+    a->m_duration = eb_http_duration_metric();
     pthread_key_create(&a->redis_key, redis_key_destroy);
 
     memset(&sa, 0, sizeof(sa));

@@ -93,19 +93,56 @@ typedef struct order_app_s {
     status_updater_t *status;
 } order_app_t;
 
-/* /ready: Redis answers on this worker's connection and Kafka answers the
- * relay's producer. (The status updater joining its group is not required:
- * intake works without it.) */
+/* Probes Redis on this worker's connection and Kafka through the relay's
+ * producer; records both in kafka_up/redis_up. Runs on an HTTP worker. */
+static void order_probe(order_app_t *app, int *kafka_ok, int *redis_ok)
+{
+    *redis_ok = app->api && api_redis_ping(app->api);
+    *kafka_ok = eb_kafka_reachable(relay_kafka(app->relay), 1000);
+    svc_up_gauges(*kafka_ok, *redis_ok);
+}
+
+static void order_collect(void *opaque)
+{
+    int kafka_ok, redis_ok;
+
+    order_probe(opaque, &kafka_ok, &redis_ok);
+}
+
+/* /ready: Redis and Kafka answer. (The status updater joining its group is
+ * not required: intake works without it.) */
 static int order_ready(char *reason, size_t size, void *opaque)
 {
-    order_app_t *app = opaque;
+    int kafka_ok, redis_ok;
 
-    if (!app->api || !api_redis_ping(app->api)) {
+    order_probe(opaque, &kafka_ok, &redis_ok);
+    if (!redis_ok) {
         snprintf(reason, size, "redis unreachable");
         return 0;
     }
-    if (!eb_kafka_reachable(relay_kafka(app->relay), 1000)) {
+    if (!kafka_ok) {
         snprintf(reason, size, "kafka unreachable");
+        return 0;
+    }
+    return 1;
+}
+
+/* /health: the relay and the status updater keep turning (the HTTP workers
+ * answering this request are alive by definition). */
+static int order_live(char *reason, size_t size, void *opaque)
+{
+    order_app_t *app = opaque;
+    int64_t now = eb_time_mono_ms(), relay_idle = now - relay_last_loop_ms(app->relay);
+    eb_consumer_status_t st;
+
+    if (relay_idle > 30000) {
+        snprintf(reason, size, "outbox relay stalled for %lld ms", (long long)relay_idle);
+        return 0;
+    }
+    eb_consumer_status(status_consumer(app->status), &st);
+    if (now - st.last_loop_ms > 30000) {
+        snprintf(reason, size, "status updater stalled for %lld ms",
+                 (long long)(now - st.last_loop_ms));
         return 0;
     }
     return 1;
@@ -171,7 +208,7 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    eb_admin_opts_t aopts = {order_ready, NULL, &app};
+    eb_admin_opts_t aopts = {order_ready, order_live, order_collect, &app};
     admin = eb_admin_new(&aopts);
     api_opts_t hopts = {conf.bind_address,
                         (int)conf.http_port,

@@ -3,6 +3,7 @@
  */
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@ struct relay_s {
     int redis_down; /* the last Redis call failed */
 
     eb_series_t *pending_gauge;
+    _Atomic int64_t last_loop_ms;
 };
 
 /* ---- in-flight table ------------------------------------------------------ */
@@ -412,6 +414,7 @@ static void *relay_main(void *arg)
         int64_t now = eb_time_mono_ms();
         int got = 0, busy;
 
+        atomic_store(&r->last_loop_ms, now);
         if (now < r->redis_backoff_until) {
             eb_producer_poll(r->producer, 50);
             continue;
@@ -467,6 +470,7 @@ relay_t *relay_new(rd_kafka_conf_t *pconf, const relay_opts_t *opts, char *errst
     r->redis_addr = *opts->redis;
     snprintf(r->consumer, sizeof(r->consumer), "%s", opts->consumer);
     r->retry_backoff = RETRY_MIN_MS;
+    atomic_init(&r->last_loop_ms, eb_time_mono_ms());
     r->pending_gauge = eb_metric_series(
         eb_metrics_gauge("outbox_pending", "Outbox entries not yet acknowledged by Kafka", NULL));
     r->redis = eb_redis_new(&r->redis_addr);
@@ -484,6 +488,11 @@ int relay_start(relay_t *r)
         return -1;
     r->started = 1;
     return 0;
+}
+
+int64_t relay_last_loop_ms(relay_t *r)
+{
+    return atomic_load(&r->last_loop_ms);
 }
 
 rd_kafka_t *relay_kafka(relay_t *r)

@@ -43,6 +43,9 @@ int relay_start(relay_t *r);
 /* Joins the thread (if started) and frees everything. NULL is a no-op. */
 void relay_destroy(relay_t *r);
 
+/* Monotonic ms when the relay loop last turned, for liveness. Any thread. */
+int64_t relay_last_loop_ms(relay_t *r);
+
 /* The producer's handle, for readiness probes from other threads. */
 rd_kafka_t *relay_kafka(relay_t *r);
 
