@@ -14,13 +14,13 @@ packages=(
     librdkafka-dev libmicrohttpd-dev libcjson-dev uuid-dev libhiredis-dev libcmocka-dev
     # servers and tools the tests and the demo run
     redis-server kcat curl python3 procps
-    # the integration tests' independent Kafka client
-    python3-kafka
+    # the integration tests' independent Kafka client and Prometheus text parser
+    python3-kafka python3-prometheus-client
 )
 for arg in "$@"; do
     case "$arg" in
     --bench) packages+=(wrk) ;;
-    --ci) packages+=(clang-format valgrind docker-compose python3-prometheus-client wrk) ;;
+    --ci) packages+=(clang-format valgrind docker-compose wrk) ;;
     *) echo "usage: $0 [--bench] [--ci]" >&2; exit 2 ;;
     esac
 done
