@@ -73,6 +73,9 @@ int64_t eb_time_now_ms(void);
 /* Monotonic milliseconds, for deadlines and durations. */
 int64_t eb_time_mono_ms(void);
 
+/* Monotonic microseconds, for latency histograms. */
+int64_t eb_time_mono_us(void);
+
 /* Formats ms since the epoch as RFC 3339 UTC with milliseconds into
  * out[EB_TIME_LEN+1]. */
 void eb_time_format(int64_t ms, char *out);

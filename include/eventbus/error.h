@@ -33,7 +33,7 @@ typedef enum eb_err_e {
     EB_ERR_REDIS = 20,
     EB_ERR_KAFKA = 21,
 
-    /* Local resource failures. */
+    /* Local resource failures: retriable like EB_ERR_TRANSIENT. */
     EB_ERR_NOMEM = 30,
     EB_ERR_IO = 31
 } eb_err_t;
@@ -41,7 +41,8 @@ typedef enum eb_err_e {
 /* Returns a static, human-readable name for err (never NULL). */
 const char *eb_err2str(eb_err_t err);
 
-/* Returns 1 if a later attempt may succeed (transient or infrastructure). */
+/* Returns 1 if a later attempt may succeed: transient, local resource
+ * (I/O, memory) or infrastructure failures. */
 int eb_err_is_retriable(eb_err_t err);
 
 /* Returns 1 if err means Redis or Kafka is unavailable rather than that the

@@ -80,6 +80,11 @@ int eb_producer_poll(eb_producer_t *p, int timeout_ms);
  * passed. Returns EB_OK when nothing is outstanding, else EB_ERR_KAFKA. */
 eb_err_t eb_producer_flush(eb_producer_t *p, int timeout_ms);
 
+/* Returns 1 once the producer hit a fatal error (e.g. the idempotent
+ * producer's sequence broke): every later send fails, so the owner should
+ * stop and let the process be restarted. Thread-safe. */
+int eb_producer_fatal(eb_producer_t *p);
+
 /* Records queued or in flight (not yet reported). */
 int eb_producer_outstanding(eb_producer_t *p);
 

@@ -194,7 +194,7 @@ static enum MHD_Result admin_access(void *cls, struct MHD_Connection *conn, cons
         start = malloc(sizeof(*start));
         if (!start)
             return MHD_NO;
-        *start = eb_time_mono_ms();
+        *start = eb_time_mono_us();
         *con_cls = start;
         return MHD_YES;
     }
@@ -209,7 +209,7 @@ static enum MHD_Result admin_access(void *cls, struct MHD_Connection *conn, cons
     snprintf(code, sizeof(code), "%u", status);
     eb_series_add(eb_metric_series(a->m_requests, route, code), 1);
     eb_series_observe(eb_metric_series(a->m_duration, route),
-                      (double)(eb_time_mono_ms() - *start) / 1000.0);
+                      (double)(eb_time_mono_us() - *start) / 1e6);
     return ret;
 }
 

@@ -93,7 +93,8 @@ typedef struct part_s {
     int64_t resume_at;    /* monotonic ms */
     int64_t retry_offset; /* offset whose failures are counted, -1 none */
     int failures;
-    int blocked; /* this turn: a work of this partition is not final */
+    int blocked;         /* this turn: a work of this partition is not final */
+    int64_t seek_offset; /* a seek back to here did not take: retry before resuming */
 } part_t;
 
 struct eb_consumer_s {
@@ -113,6 +114,7 @@ struct eb_consumer_s {
     size_t nparts, pcap;
 
     int64_t infra_backoff_ms;
+    int64_t claims_renewed_ms; /* monotonic; this turn's claims were taken or renewed */
     int fatal;
 
     atomic_int joined, assigned, redis_up, kafka_up;
@@ -146,6 +148,7 @@ static part_t *part_get(eb_consumer_t *c, const char *topic, int32_t partition, 
     snprintf(p->topic, sizeof(p->topic), "%s", topic);
     p->partition = partition;
     p->retry_offset = -1;
+    p->seek_offset = -1;
     return p;
 }
 
@@ -622,6 +625,36 @@ static int poll_timeout(const eb_consumer_t *c)
     return t < 0 ? 0 : (int)t;
 }
 
+/* Seeks the partitions of list (offsets set) and records in their part_t
+ * which seeks did not take, so they stay paused and are tried again. A
+ * resumed partition that did not seek back would skip the unsettled message. */
+static void seek_back(eb_consumer_t *c, rd_kafka_topic_partition_list_t *list)
+{
+    rd_kafka_error_t *error = rd_kafka_seek_partitions(c->rk, list, 5000);
+
+    if (error) /* timed out: whether the seeks took is unknown */
+        EB_WARN("seek back: %s", rd_kafka_error_string(error));
+    for (int i = 0; i < list->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &list->elems[i];
+        part_t *p = part_get(c, tp->topic, tp->partition, 0);
+
+        if (!p)
+            continue;
+        if (error || tp->err) {
+            EB_WARN("seek of %s[%d] back to offset %lld failed (%s); retrying", tp->topic,
+                    (int)tp->partition, (long long)tp->offset,
+                    error ? "timed out" : rd_kafka_err2str(tp->err));
+            p->seek_offset = tp->offset;
+            if (p->resume_at < eb_time_mono_ms() + 1000)
+                p->resume_at = eb_time_mono_ms() + 1000;
+        } else {
+            p->seek_offset = -1;
+        }
+    }
+    if (error)
+        rd_kafka_error_destroy(error);
+}
+
 static void resume_due(eb_consumer_t *c)
 {
     int64_t now = eb_time_mono_ms();
@@ -632,6 +665,15 @@ static void resume_due(eb_consumer_t *c)
 
         if (!p->paused || p->resume_at > now)
             continue;
+        if (p->seek_offset >= 0) {
+            rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+
+            rd_kafka_topic_partition_list_add(one, p->topic, p->partition)->offset = p->seek_offset;
+            seek_back(c, one);
+            rd_kafka_topic_partition_list_destroy(one);
+            if (p->seek_offset >= 0)
+                continue; /* still not where it must be: stay paused */
+        }
         if (!l)
             l = rd_kafka_topic_partition_list_new(4);
         rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
@@ -760,6 +802,7 @@ static void claim(eb_consumer_t *c)
         goto out;
     }
     atomic_store(&c->redis_up, 1);
+    c->claims_renewed_ms = eb_time_mono_ms();
     for (size_t i = 0; i < n; i++) {
         eb_work_t *w = who[i];
 
@@ -815,10 +858,10 @@ static void handle(eb_consumer_t *c)
         p = part_get(c, w->topic, w->msg->partition, 1);
         w->attempt = (p && p->retry_offset == w->msg->offset ? p->failures : 0) + 1;
         w->reason[0] = '\0';
-        t0 = eb_time_mono_ms();
+        t0 = eb_time_mono_us();
         err = c->o.handler(w, c->o.opaque);
         eb_series_observe(eb_metric_series(c->m_duration, w->topic),
-                          (double)(eb_time_mono_ms() - t0) / 1000.0);
+                          (double)(eb_time_mono_us() - t0) / 1e6);
         if (err == EB_OK) {
             w->state = W_DONE;
             continue;
@@ -829,7 +872,7 @@ static void handle(eb_consumer_t *c)
             if (err == EB_ERR_REDIS)
                 atomic_store(&c->redis_up, 0);
             w->state = W_WAIT;
-        } else if (err == EB_ERR_TRANSIENT || err == EB_ERR_NOMEM || err == EB_ERR_IO) {
+        } else if (eb_err_is_retriable(err)) {
             w->state = w->attempt > c->o.retry_max ? W_DLQ : W_RETRY;
             w->fqcn = EB_DLT_FQCN_RETRIES;
         } else {
@@ -844,6 +887,27 @@ static void handle(eb_consumer_t *c)
     }
 }
 
+/* Extends this turn's claims when a third of their lease has passed, so a
+ * turn that waits long for Kafka does not lose them to another instance. */
+static void renew_claims(eb_consumer_t *c)
+{
+    const char **ids;
+    size_t n = 0;
+
+    if (eb_time_mono_ms() - c->claims_renewed_ms < c->o.claim_lease_ms / 3)
+        return;
+    c->claims_renewed_ms = eb_time_mono_ms();
+    ids = malloc(c->nworks * sizeof(*ids));
+    if (!ids)
+        return;
+    for (size_t i = 0; i < c->nworks; i++)
+        if (c->works[i].claimed)
+            ids[n++] = c->works[i].ev.id;
+    if (eb__idem_renew(c->redis, c->o.group_id, c->token, ids, n, c->o.claim_lease_ms) != EB_OK)
+        atomic_store(&c->redis_up, 0);
+    free(ids);
+}
+
 /* Step 5 and 6: wait until every record of this turn is acknowledged or
  * publish_timeout_ms passed or a stop was requested. */
 static void await_acks(eb_consumer_t *c, volatile sig_atomic_t *stop)
@@ -853,6 +917,7 @@ static void await_acks(eb_consumer_t *c, volatile sig_atomic_t *stop)
     while (c->pending_total > 0 && eb_time_mono_ms() < deadline && !*stop) {
         eb_producer_poll(c->producer, 50);
         atomic_store(&c->last_loop_ms, eb_time_mono_ms()); /* waiting, not stuck */
+        renew_claims(c);
     }
     eb_producer_poll(c->producer, 0);
 }
@@ -868,6 +933,7 @@ static void settle_publishes(eb_consumer_t *c)
             if (w->pending > 0)
                 snprintf(w->reason, sizeof(w->reason), "publish not acknowledged in time");
             w->state = W_WAIT;
+            block(c, w);
         }
     }
 }
@@ -901,6 +967,7 @@ static void dead_letter(eb_consumer_t *c, volatile sig_atomic_t *stop)
         info.timestamp_ms = rd_kafka_message_timestamp(w->msg, NULL);
         info.group = c->o.group_id;
         info.fqcn = w->fqcn ? w->fqcn : EB_DLT_FQCN_PERMANENT;
+        eb__utf8_trim(w->reason); /* a header of UTF-8 text, even when cut short */
         info.message = w->reason;
         info.attempts = w->attempt > 0 ? w->attempt : 1; /* seen once, found unreadable */
         info.failed_at_ms = eb_time_now_ms();
@@ -1047,14 +1114,8 @@ static void store_and_rewind(eb_consumer_t *c)
             EB_WARN("offsets store: %s", rd_kafka_err2str(err));
     }
     if (rewind->cnt) {
-        rd_kafka_error_t *error;
-
         rd_kafka_pause_partitions(c->rk, rewind);
-        error = rd_kafka_seek_partitions(c->rk, rewind, 5000);
-        if (error) {
-            EB_ERROR("seek back for retry failed: %s", rd_kafka_error_string(error));
-            rd_kafka_error_destroy(error);
-        }
+        seek_back(c, rewind);
     }
     for (size_t i = 0; i < c->nparts; i++)
         c->parts[i].blocked = 0;
@@ -1082,6 +1143,7 @@ static eb_err_t run_batch_end(eb_consumer_t *c)
         if (w->state == W_DONE) {
             snprintf(w->reason, sizeof(w->reason), "batch end failed: %s", eb_err2str(err));
             w->state = W_WAIT;
+            block(c, w);
         }
     }
     return err;
@@ -1092,7 +1154,7 @@ eb_err_t eb_consumer_run(eb_consumer_t *c, volatile sig_atomic_t *stop)
     rd_kafka_resp_err_t err;
 
     EB_INFO("consumer %s started on %zu topic(s)", c->o.group_id, c->o.topic_count);
-    while (!*stop && !c->fatal) {
+    while (!*stop && !c->fatal && !eb_producer_fatal(c->producer)) {
         atomic_store(&c->last_loop_ms, eb_time_mono_ms());
         if (c->o.tick)
             c->o.tick(c->o.opaque);
@@ -1123,5 +1185,5 @@ eb_err_t eb_consumer_run(eb_consumer_t *c, volatile sig_atomic_t *stop)
     err = rd_kafka_consumer_close(c->rk);
     if (err)
         EB_WARN("consumer close: %s", rd_kafka_err2str(err));
-    return c->fatal ? EB_ERR_KAFKA : EB_OK;
+    return c->fatal || eb_producer_fatal(c->producer) ? EB_ERR_KAFKA : EB_OK;
 }

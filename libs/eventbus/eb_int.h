@@ -35,6 +35,10 @@ double eb__random_unit(void);
 /* Returns 1 if the len bytes at p are valid UTF-8. */
 int eb__utf8_valid(const void *p, size_t len);
 
+/* Cuts a NUL-terminated UTF-8 string before a multi-byte character that
+ * truncation left incomplete at its end. */
+void eb__utf8_trim(char *s);
+
 #endif /* EVENTBUS_EB_INT_H */
 
 /*
@@ -56,6 +60,12 @@ typedef enum eb_claim_e {
  * EB_ERR_REDIS when Redis failed (results undefined). */
 eb_err_t eb__idem_claim(struct eb_redis_s *r, const char *group, const char *token,
                         const char *const *ids, size_t n, int lease_ms, eb_claim_t *results);
+
+/* Extends the lease of the claims of ids that still hold token, in one
+ * pipeline (a turn that waits long on Kafka keeps its claims). Returns EB_OK
+ * or EB_ERR_REDIS. */
+eb_err_t eb__idem_renew(struct eb_redis_s *r, const char *group, const char *token,
+                        const char *const *ids, size_t n, int lease_ms);
 
 /* Marks done_ids done (TTL ttl_s) and releases the claims of release_ids that
  * still hold token, in one pipeline. Returns EB_OK or EB_ERR_REDIS. */

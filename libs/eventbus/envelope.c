@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <uuid/uuid.h>
+
 #include "eb_int.h"
 #include "eventbus/envelope.h"
 
@@ -46,10 +48,18 @@ static void random_bytes(unsigned char *out, size_t n)
             while (got < RANDOM_POOL) {
                 ssize_t r = getrandom(rnd_pool + got, RANDOM_POOL - got, 0);
 
-                if (r > 0)
+                if (r > 0) {
                     got += (size_t)r;
-                else if (errno != EINTR)
-                    abort(); /* no entropy source at all: ids would repeat */
+                } else if (errno != EINTR) {
+                    /* No getrandom(2) (old kernel, seccomp): libuuid finds
+                     * another source. */
+                    uuid_t u;
+
+                    uuid_generate(u);
+                    size_t fill = RANDOM_POOL - got < sizeof(u) ? RANDOM_POOL - got : sizeof(u);
+                    memcpy(rnd_pool + got, u, fill);
+                    got += fill;
+                }
             }
             rnd_left = RANDOM_POOL;
         }
@@ -114,6 +124,14 @@ int64_t eb_time_mono_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t eb_time_mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 void eb_time_format(int64_t ms, char *out)
@@ -422,4 +440,21 @@ int eb__utf8_valid(const void *p, size_t len)
         s += n + 1;
     }
     return 1;
+}
+
+void eb__utf8_trim(char *s)
+{
+    size_t n = strlen(s), start = n;
+
+    /* Find the lead byte of the last character. */
+    while (start > 0 && ((unsigned char)s[start - 1] & 0xc0) == 0x80)
+        start--;
+    if (start == 0)
+        return;
+    start--;
+    unsigned char lead = (unsigned char)s[start];
+    size_t want = lead < 0x80 ? 1 : (lead & 0xe0) == 0xc0 ? 2 : (lead & 0xf0) == 0xe0 ? 3 : 4;
+
+    if (n - start < want)
+        s[start] = '\0';
 }

@@ -30,7 +30,9 @@ const char *eb_err2str(eb_err_t err)
 
 int eb_err_is_retriable(eb_err_t err)
 {
-    return err == EB_ERR_TRANSIENT || eb_err_is_infra(err);
+    /* A full disk or a failed allocation may pass; bad input never will. */
+    return err == EB_ERR_TRANSIENT || err == EB_ERR_IO || err == EB_ERR_NOMEM ||
+           eb_err_is_infra(err);
 }
 
 int eb_err_is_infra(eb_err_t err)

@@ -22,6 +22,10 @@ static const char release_script[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
     "return 0";
 
+static const char renew_script[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) "
+    "end return 0";
+
 static void idem_key(char *out, size_t size, const char *group, const char *id)
 {
     snprintf(out, size, "idem:%s:%s", group, id);
@@ -67,6 +71,34 @@ eb_err_t eb__idem_claim(eb_redis_t *r, const char *group, const char *token, con
         freeReplyObject(rep);
     }
     return EB_OK;
+}
+
+eb_err_t eb__idem_renew(eb_redis_t *r, const char *group, const char *token, const char *const *ids,
+                        size_t n, int lease_ms)
+{
+    redisContext *ctx;
+    char key[512];
+    eb_err_t err = EB_OK;
+
+    if (n == 0)
+        return EB_OK;
+    ctx = eb_redis_ctx(r, NULL, 0);
+    if (!ctx)
+        return EB_ERR_REDIS;
+    for (size_t i = 0; i < n; i++) {
+        idem_key(key, sizeof(key), group, ids[i]);
+        redisAppendCommand(ctx, "EVAL %s 1 %s %s %d", renew_script, key, token, lease_ms);
+    }
+    for (size_t i = 0; i < n; i++) {
+        redisReply *rep = eb_redis_read(r);
+
+        if (!rep)
+            return EB_ERR_REDIS;
+        if (rep->type == REDIS_REPLY_ERROR)
+            err = EB_ERR_REDIS;
+        freeReplyObject(rep);
+    }
+    return err;
 }
 
 eb_err_t eb__idem_finish(eb_redis_t *r, const char *group, const char *token,

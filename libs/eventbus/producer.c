@@ -163,6 +163,11 @@ eb_err_t eb_producer_flush(eb_producer_t *p, int timeout_ms)
     return rd_kafka_flush(p->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? EB_OK : EB_ERR_KAFKA;
 }
 
+int eb_producer_fatal(eb_producer_t *p)
+{
+    return rd_kafka_fatal_error(p->rk, NULL, 0) != RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 int eb_producer_outstanding(eb_producer_t *p)
 {
     return rd_kafka_outq_len(p->rk);
