@@ -38,8 +38,8 @@ typedef struct queue_s {
     size_t len;
 } queue_t;
 
-struct relay_s {
-    relay_opts_t o;
+struct order_relay_s {
+    order_relay_opts_t o;
     eb_redis_addr_t redis_addr;
     char consumer[128];
     eb_redis_t *redis;
@@ -58,6 +58,7 @@ struct relay_s {
 
     eb_series_t *pending_gauge;
     _Atomic int64_t last_loop_ms;
+    atomic_int failed; /* stopped on a fatal producer error */
 };
 
 /* ---- in-flight table ------------------------------------------------------ */
@@ -67,12 +68,12 @@ static int parse_id(const char *id, uint64_t *ms, uint64_t *seq)
     return sscanf(id, "%" SCNu64 "-%" SCNu64, ms, seq) == 2;
 }
 
-static entry_t **slot(relay_t *r, uint64_t ms, uint64_t seq)
+static entry_t **slot(order_relay_t *r, uint64_t ms, uint64_t seq)
 {
     return &r->table[(ms * 31 + seq) & (BUCKETS - 1)];
 }
 
-static entry_t *lookup(relay_t *r, uint64_t ms, uint64_t seq)
+static entry_t *lookup(order_relay_t *r, uint64_t ms, uint64_t seq)
 {
     for (entry_t *e = *slot(r, ms, seq); e; e = e->hnext)
         if (e->ms == ms && e->seq == seq)
@@ -89,7 +90,7 @@ static void entry_free(entry_t *e)
     free(e);
 }
 
-static void forget(relay_t *r, entry_t *e)
+static void forget(order_relay_t *r, entry_t *e)
 {
     for (entry_t **p = slot(r, e->ms, e->seq); *p; p = &(*p)->hnext) {
         if (*p == e) {
@@ -116,7 +117,7 @@ static void enqueue(queue_t *q, entry_t *e)
 
 static void on_delivery(void *msg_opaque, eb_err_t err, const char *reason, void *opaque)
 {
-    relay_t *r = opaque;
+    order_relay_t *r = opaque;
     entry_t *e = msg_opaque;
 
     if (err == EB_OK) {
@@ -132,7 +133,7 @@ static void on_delivery(void *msg_opaque, eb_err_t err, const char *reason, void
     enqueue(&r->retry, e);
 }
 
-static void produce(relay_t *r, entry_t *e)
+static void produce(order_relay_t *r, entry_t *e)
 {
     eb_header_t h = {"traceparent", e->traceparent, e->traceparent ? strlen(e->traceparent) : 0};
     eb_record_t rec = {e->topic,
@@ -167,7 +168,7 @@ static char *dup_field(const redisReply *v)
 
 /* Takes one [id, [field, value, ...]] element; produces it unless it is
  * already in flight here. Malformed entries are logged and acknowledged. */
-static void take_entry(relay_t *r, const redisReply *el)
+static void take_entry(order_relay_t *r, const redisReply *el)
 {
     const redisReply *id, *fields;
     uint64_t ms, seq;
@@ -188,19 +189,27 @@ static void take_entry(relay_t *r, const redisReply *el)
     e->ms = ms;
     e->seq = seq;
     memcpy(e->id, id->str, id->len + 1);
+    int present = 0, copied = 0;
     for (size_t i = 0; i + 1 < fields->elements; i += 2) {
         const char *k = fields->element[i]->str;
         const redisReply *v = fields->element[i + 1];
+        char **dst = strcmp(k, "topic") == 0         ? &e->topic
+                     : strcmp(k, "key") == 0         ? &e->key
+                     : strcmp(k, "value") == 0       ? &e->value
+                     : strcmp(k, "traceparent") == 0 ? &e->traceparent
+                                                     : NULL;
 
-        if (strcmp(k, "topic") == 0)
-            e->topic = dup_field(v);
-        else if (strcmp(k, "key") == 0)
-            e->key = dup_field(v);
-        else if (strcmp(k, "value") == 0) {
-            e->value = dup_field(v);
+        if (!dst || *dst)
+            continue;
+        present++;
+        if ((*dst = dup_field(v)) != NULL)
+            copied++;
+        if (dst == &e->value)
             e->value_len = v->len;
-        } else if (strcmp(k, "traceparent") == 0)
-            e->traceparent = dup_field(v);
+    }
+    if (copied < present) {
+        entry_free(e); /* out of memory: it stays pending and is claimed again later */
+        return;
     }
     e->hnext = *slot(r, ms, seq);
     *slot(r, ms, seq) = e;
@@ -213,7 +222,7 @@ static void take_entry(relay_t *r, const redisReply *el)
     produce(r, e);
 }
 
-static void take_entries(relay_t *r, const redisReply *list)
+static void take_entries(order_relay_t *r, const redisReply *list)
 {
     for (size_t i = 0; list && list->type == REDIS_REPLY_ARRAY && i < list->elements; i++)
         take_entry(r, list->element[i]);
@@ -222,7 +231,7 @@ static void take_entries(relay_t *r, const redisReply *list)
 /* ---- Redis side --------------------------------------------------------------- */
 
 /* Logs the first failure of an outage (not every retry) and backs off. */
-static int redis_failed(relay_t *r, const char *what, redisReply *rep)
+static int redis_failed(order_relay_t *r, const char *what, redisReply *rep)
 {
     if (!r->redis_down || (rep && rep->type == REDIS_REPLY_ERROR))
         EB_WARN("outbox relay: %s: %s; retrying", what,
@@ -234,11 +243,11 @@ static int redis_failed(relay_t *r, const char *what, redisReply *rep)
     return -1;
 }
 
-static int ensure_group(relay_t *r)
+static int ensure_group(order_relay_t *r)
 {
     /* "0": entries written before the group existed are published too. */
     redisReply *rep = eb_redis_command(r->redis, "XGROUP CREATE %s %s 0 MKSTREAM",
-                                       STORE_OUTBOX_STREAM, STORE_RELAY_GROUP);
+                                       ORDER_OUTBOX_STREAM, ORDER_RELAY_GROUP);
 
     if (!rep || (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "BUSYGROUP", 9) != 0))
         return redis_failed(r, "creating the relay group", rep);
@@ -247,16 +256,26 @@ static int ensure_group(relay_t *r)
     return 0;
 }
 
+/* How many more entries may be taken in flight, at most want. */
+static int room(const order_relay_t *r, int want)
+{
+    size_t max = (size_t)r->o.max_inflight;
+    size_t left = r->inflight >= max ? 0 : max - r->inflight;
+
+    return left < (size_t)want ? (int)left : want;
+}
+
 /* Reads entries delivered to this consumer before (after a restart with the
- * same INSTANCE_ID). */
-static int read_own_pending(relay_t *r)
+ * same INSTANCE_ID). What does not fit in flight now stays pending and is
+ * claimed back once it has been idle long enough. */
+static int read_own_pending(order_relay_t *r)
 {
     char after[48] = "0";
 
-    for (;;) {
+    while (room(r, r->o.batch) > 0) {
         redisReply *rep = eb_redis_command(
-            r->redis, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s", STORE_RELAY_GROUP,
-            r->consumer, r->o.batch, STORE_OUTBOX_STREAM, after);
+            r->redis, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s", ORDER_RELAY_GROUP,
+            r->consumer, room(r, r->o.batch), ORDER_OUTBOX_STREAM, after);
         const redisReply *entries;
 
         if (!rep || rep->type == REDIS_REPLY_ERROR)
@@ -274,17 +293,50 @@ static int read_own_pending(relay_t *r)
                  entries->element[entries->elements - 1]->element[0]->str);
         freeReplyObject(rep);
     }
+    return 0;
 }
 
-/* Takes over entries pending longer than claim_idle_ms, whoever had them. */
-static int autoclaim(relay_t *r)
+/* Resets the idle time of the entries this relay has in flight (XCLAIM
+ * JUSTID to itself), so that during a long Kafka outage they do not look
+ * abandoned to another relay's XAUTOCLAIM. */
+static int touch_inflight(order_relay_t *r)
+{
+    size_t n = 0, cap = r->inflight + 6;
+    const char **argv;
+    redisReply *rep;
+
+    if (r->inflight == 0)
+        return 0;
+    argv = malloc(cap * sizeof(*argv));
+    if (!argv)
+        return 0; /* they may be claimed twice; consumers skip the repeat */
+    argv[n++] = "XCLAIM";
+    argv[n++] = ORDER_OUTBOX_STREAM;
+    argv[n++] = ORDER_RELAY_GROUP;
+    argv[n++] = r->consumer;
+    argv[n++] = "0";
+    for (size_t b = 0; b < BUCKETS; b++)
+        for (entry_t *e = r->table[b]; e && n < cap - 1; e = e->hnext)
+            argv[n++] = e->id;
+    argv[n++] = "JUSTID";
+    rep = eb_redis_command_argv(r->redis, (int)n, argv, NULL);
+    free(argv);
+    if (!rep || rep->type != REDIS_REPLY_ARRAY)
+        return redis_failed(r, "XCLAIM of in-flight entries", rep);
+    freeReplyObject(rep);
+    return 0;
+}
+
+/* Takes over entries pending longer than claim_idle_ms, whoever had them,
+ * as many as fit in flight. */
+static int autoclaim(order_relay_t *r)
 {
     char start[48] = "0-0";
 
-    for (int round = 0; round < 50; round++) {
+    for (int round = 0; round < 50 && room(r, CLAIM_COUNT) > 0; round++) {
         redisReply *rep = eb_redis_command(r->redis, "XAUTOCLAIM %s %s %s %d %s COUNT %d",
-                                           STORE_OUTBOX_STREAM, STORE_RELAY_GROUP, r->consumer,
-                                           r->o.claim_idle_ms, start, CLAIM_COUNT);
+                                           ORDER_OUTBOX_STREAM, ORDER_RELAY_GROUP, r->consumer,
+                                           r->o.claim_idle_ms, start, room(r, CLAIM_COUNT));
 
         if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 2)
             return redis_failed(r, "XAUTOCLAIM", rep);
@@ -298,22 +350,20 @@ static int autoclaim(relay_t *r)
 }
 
 /* Reads new entries; blocks up to block_ms when there is nothing else to do. */
-static int read_new(relay_t *r, int block_ms)
+static int read_new(order_relay_t *r, int block_ms)
 {
-    int count = r->o.batch;
+    int count = room(r, r->o.batch);
     redisReply *rep;
 
-    if ((size_t)count > (size_t)r->o.max_inflight - r->inflight)
-        count = (int)((size_t)r->o.max_inflight - r->inflight);
-    if (count <= 0)
+    if (count == 0)
         return 0;
     if (block_ms > 0)
         rep =
             eb_redis_command(r->redis, "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s >",
-                             STORE_RELAY_GROUP, r->consumer, count, block_ms, STORE_OUTBOX_STREAM);
+                             ORDER_RELAY_GROUP, r->consumer, count, block_ms, ORDER_OUTBOX_STREAM);
     else
         rep = eb_redis_command(r->redis, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s >",
-                               STORE_RELAY_GROUP, r->consumer, count, STORE_OUTBOX_STREAM);
+                               ORDER_RELAY_GROUP, r->consumer, count, ORDER_OUTBOX_STREAM);
     if (!rep || rep->type == REDIS_REPLY_ERROR) {
         /* NOGROUP: the stream was deleted (e.g. FLUSHALL); create it again. */
         if (rep && rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOGROUP", 7) == 0)
@@ -328,7 +378,7 @@ static int read_new(relay_t *r, int block_ms)
 }
 
 /* XACK + XDEL every delivered entry, in one pipeline. */
-static int flush_acks(relay_t *r)
+static int flush_acks(order_relay_t *r)
 {
     size_t n = r->acks.len, i = 0;
     const char **argv;
@@ -345,13 +395,13 @@ static int flush_acks(relay_t *r)
         return redis_failed(r, "acknowledging delivered entries", NULL);
     }
     argv[0] = "XACK";
-    argv[1] = STORE_OUTBOX_STREAM;
-    argv[2] = STORE_RELAY_GROUP;
+    argv[1] = ORDER_OUTBOX_STREAM;
+    argv[2] = ORDER_RELAY_GROUP;
     for (entry_t *e = r->acks.head; e; e = e->qnext)
         argv[3 + i++] = e->id;
     redisAppendCommandArgv(ctx, (int)(n + 3), argv, NULL);
     argv[1] = "XDEL";
-    argv[2] = STORE_OUTBOX_STREAM;
+    argv[2] = ORDER_OUTBOX_STREAM;
     redisAppendCommandArgv(ctx, (int)(n + 2), argv + 1, NULL);
     free(argv);
     a = eb_redis_read(r->redis);
@@ -373,7 +423,7 @@ static int flush_acks(relay_t *r)
     return 0;
 }
 
-static void produce_retries(relay_t *r)
+static void produce_retries(order_relay_t *r)
 {
     queue_t q = r->retry;
 
@@ -388,14 +438,14 @@ static void produce_retries(relay_t *r)
     }
 }
 
-static void update_gauge(relay_t *r)
+static void update_gauge(order_relay_t *r)
 {
     redisReply *rep;
 
     if (eb_time_mono_ms() < r->next_gauge)
         return;
     r->next_gauge = eb_time_mono_ms() + GAUGE_EVERY_MS;
-    rep = eb_redis_command(r->redis, "XLEN %s", STORE_OUTBOX_STREAM);
+    rep = eb_redis_command(r->redis, "XLEN %s", ORDER_OUTBOX_STREAM);
     if (rep && rep->type == REDIS_REPLY_INTEGER)
         eb_series_set(r->pending_gauge, (double)rep->integer);
     if (rep)
@@ -406,7 +456,7 @@ static void update_gauge(relay_t *r)
 
 static void *relay_main(void *arg)
 {
-    relay_t *r = arg;
+    order_relay_t *r = arg;
     int recovered = 0;
 
     EB_INFO("outbox relay started as %s", r->consumer);
@@ -414,6 +464,12 @@ static void *relay_main(void *arg)
         int64_t now = eb_time_mono_ms();
         int got = 0, busy;
 
+        if (eb_producer_fatal(r->producer)) {
+            EB_ERROR("outbox relay: the producer failed for good; stopping the service");
+            atomic_store(&r->failed, 1);
+            eb_lifecycle_request_stop();
+            break;
+        }
         atomic_store(&r->last_loop_ms, now);
         if (now < r->redis_backoff_until) {
             eb_producer_poll(r->producer, 50);
@@ -427,7 +483,7 @@ static void *relay_main(void *arg)
             recovered = 1;
         }
         if (now >= r->next_claim) {
-            if (autoclaim(r) != 0)
+            if (touch_inflight(r) != 0 || autoclaim(r) != 0)
                 continue;
             r->next_claim = now + r->o.claim_idle_ms / 2;
         }
@@ -456,10 +512,10 @@ static void *relay_main(void *arg)
     return NULL;
 }
 
-relay_t *relay_new(rd_kafka_conf_t *pconf, const relay_opts_t *opts, char *errstr,
-                   size_t errstr_size)
+order_relay_t *order_relay_new(rd_kafka_conf_t *pconf, const order_relay_opts_t *opts, char *errstr,
+                               size_t errstr_size)
 {
-    relay_t *r = calloc(1, sizeof(*r));
+    order_relay_t *r = calloc(1, sizeof(*r));
 
     if (!r) {
         rd_kafka_conf_destroy(pconf);
@@ -476,13 +532,13 @@ relay_t *relay_new(rd_kafka_conf_t *pconf, const relay_opts_t *opts, char *errst
     r->redis = eb_redis_new(&r->redis_addr);
     r->producer = eb_producer_new(pconf, on_delivery, r, errstr, errstr_size);
     if (!r->redis || !r->producer) {
-        relay_destroy(r);
+        order_relay_destroy(r);
         return NULL;
     }
     return r;
 }
 
-int relay_start(relay_t *r)
+int order_relay_start(order_relay_t *r)
 {
     if (pthread_create(&r->thread, NULL, relay_main, r) != 0)
         return -1;
@@ -490,17 +546,22 @@ int relay_start(relay_t *r)
     return 0;
 }
 
-int64_t relay_last_loop_ms(relay_t *r)
+int order_relay_failed(order_relay_t *r)
+{
+    return r && atomic_load(&r->failed);
+}
+
+int64_t order_relay_last_loop_ms(order_relay_t *r)
 {
     return atomic_load(&r->last_loop_ms);
 }
 
-rd_kafka_t *relay_kafka(relay_t *r)
+rd_kafka_t *order_relay_kafka(order_relay_t *r)
 {
     return eb_producer_handle(r->producer);
 }
 
-void relay_destroy(relay_t *r)
+void order_relay_destroy(order_relay_t *r)
 {
     if (!r)
         return;
