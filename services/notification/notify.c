@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <uuid/uuid.h>
@@ -29,8 +30,8 @@ void notify_id(const char *event_id, char *out)
     uuid_unparse_lower(u, out);
 }
 
-char *notify_render(const eb_event_t *ev, const char *sent_at, size_t *len, char *errstr,
-                    size_t errstr_size)
+eb_err_t notify_render(const eb_event_t *ev, const char *sent_at, char **out, size_t *len,
+                       char *errstr, size_t errstr_size)
 {
     char message[512], amount[EB_MONEY_TEXT_MAX], nid[EB_UUID_LEN + 1];
     const char *type, *order_id, *user_id;
@@ -40,16 +41,17 @@ char *notify_render(const eb_event_t *ev, const char *sent_at, size_t *len, char
     char *line = NULL;
     cJSON *o;
 
+    *out = NULL;
     if (strcmp(ev->type, TYPE_ORDER_CREATED) == 0) {
         order = malloc(sizeof(*order));
         if (!order) {
             snprintf(errstr, errstr_size, "out of memory");
-            return NULL;
+            return EB_ERR_NOMEM;
         }
         if (svc_order_parse(ev->data, SVC_ORDER_EVENT, order, &verr) != EB_OK) {
             snprintf(errstr, errstr_size, "invalid OrderCreated data: %s", verr.message);
             free(order);
-            return NULL;
+            return EB_ERR_BAD_EVENT;
         }
         eb_money_format_fixed(order->total, amount, sizeof(amount));
         snprintf(message, sizeof(message),
@@ -63,10 +65,10 @@ char *notify_render(const eb_event_t *ev, const char *sent_at, size_t *len, char
 
         if (!failed && strcmp(ev->type, TYPE_PAYMENT_PROCESSED) != 0) {
             snprintf(errstr, errstr_size, "no notification for event type %s", ev->type);
-            return NULL;
+            return EB_ERR_BAD_EVENT;
         }
         if (svc_payment_parse(ev->data, failed, &pay, errstr, errstr_size) != EB_OK)
-            return NULL;
+            return EB_ERR_BAD_EVENT;
         eb_money_format_fixed(pay.amount, amount, sizeof(amount));
         if (failed)
             snprintf(message, sizeof(message), "Payment of %s %s for order %s failed: %s.", amount,
@@ -106,9 +108,12 @@ char *notify_render(const eb_event_t *ev, const char *sent_at, size_t *len, char
     }
     cJSON_Delete(o);
     free(order);
-    if (!line)
+    *out = line;
+    if (!line) {
         snprintf(errstr, errstr_size, "out of memory");
-    return line;
+        return EB_ERR_NOMEM;
+    }
+    return EB_OK;
 }
 
 int notify_open(notify_ctx_t *ctx)
@@ -142,6 +147,36 @@ void notify_tick(void *opaque)
     EB_INFO("reopened %s", ctx->path);
 }
 
+/* Appends one whole line or nothing. O_APPEND puts a single write(2) at the
+ * end of the file whole; if the disk fills up mid-line the rest is tried
+ * again, and failing that the fragment is cut off (when nobody appended
+ * after it), so a retry never lands behind half a line. Returns 0, or -1
+ * with errno set. */
+static int append_line(int fd, const char *line, size_t len)
+{
+    struct stat st;
+    off_t before = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : -1;
+    ssize_t n = write(fd, line, len);
+    size_t done = n > 0 ? (size_t)n : 0;
+    int saved = n < 0 ? errno : ENOSPC;
+
+    while (done > 0 && done < len) {
+        n = write(fd, line + done, len - done);
+        if (n <= 0) {
+            saved = n < 0 ? errno : ENOSPC;
+            break;
+        }
+        done += (size_t)n;
+    }
+    if (done == len)
+        return 0;
+    if (done > 0 && before >= 0 && fstat(fd, &st) == 0 && st.st_size == before + (off_t)done &&
+        ftruncate(fd, before) != 0)
+        EB_ERROR("could not remove a partial line from the notification file: %s", strerror(errno));
+    errno = saved;
+    return -1;
+}
+
 eb_err_t notify_handle(eb_work_t *w, void *opaque)
 {
     notify_ctx_t *ctx = opaque;
@@ -149,20 +184,18 @@ eb_err_t notify_handle(eb_work_t *w, void *opaque)
     char sent_at[EB_TIME_LEN + 1], errstr[256];
     eb_log_fields_t f;
     size_t len = 0;
-    ssize_t n;
     char *line;
+    eb_err_t err;
+    int rc;
 
     eb_time_format(eb_time_now_ms(), sent_at);
-    line = notify_render(ev, sent_at, &len, errstr, sizeof(errstr));
-    if (!line)
-        return eb_work_fail(w, strcmp(errstr, "out of memory") ? EB_ERR_BAD_EVENT : EB_ERR_NOMEM,
-                            "%s", errstr);
-    /* One write(2) per line: O_APPEND makes it land whole at the end. */
-    n = write(ctx->fd, line, len);
+    err = notify_render(ev, sent_at, &line, &len, errstr, sizeof(errstr));
+    if (err)
+        return eb_work_fail(w, err, "%s", errstr);
+    rc = append_line(ctx->fd, line, len);
     free(line);
-    if (n != (ssize_t)len)
-        return eb_work_fail(w, EB_ERR_TRANSIENT, "writing %s: %s", ctx->path,
-                            n < 0 ? strerror(errno) : "short write");
+    if (rc != 0)
+        return eb_work_fail(w, EB_ERR_TRANSIENT, "writing %s: %s", ctx->path, strerror(errno));
     eb_work_log_fields(w, &f);
     EB_LOG_EV(EB_LOG_DEBUG, &f, "notification written");
     return EB_OK;

@@ -18,11 +18,12 @@ typedef struct notify_ctx_s {
 
 /* Renders the notification for ev as one JSON object followed by '\n'.
  * notificationId is derived from the event id (UUID v5), so the same event
- * always yields the same notification. Returns a malloc'd line (length in
- * *len), or NULL with the reason in errstr when the event's data is invalid
- * (the handler dead-letters it). sent_at is an RFC 3339 time. */
-char *notify_render(const eb_event_t *ev, const char *sent_at, size_t *len, char *errstr,
-                    size_t errstr_size);
+ * always yields the same notification. sent_at is an RFC 3339 time. Returns
+ * EB_OK with a malloc'd line in *line (length in *len); EB_ERR_BAD_EVENT with
+ * the reason in errstr when the event's data is invalid (the handler
+ * dead-letters it); EB_ERR_NOMEM. */
+eb_err_t notify_render(const eb_event_t *ev, const char *sent_at, char **line, size_t *len,
+                       char *errstr, size_t errstr_size);
 
 /* Writes into out[EB_UUID_LEN+1] the notification id for an event id. */
 void notify_id(const char *event_id, char *out);
