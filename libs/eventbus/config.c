@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "eb_int.h"
@@ -87,7 +88,7 @@ static int choice_ok(const char *choices, const char *value)
         const char *bar = strchr(p, '|');
         size_t len = bar ? (size_t)(bar - p) : strlen(p);
 
-        if (len == n && strncmp(p, value, n) == 0)
+        if (len == n && strncasecmp(p, value, n) == 0)
             return 1;
         p = bar ? bar + 1 : NULL;
     }
@@ -203,6 +204,22 @@ eb_err_t eb_config_parse(const eb_conf_program_t *prog, int argc, char **argv, e
 
     memset(args, 0, sizeof(*args));
 
+    /* --help and --version answer whatever the settings say: a user asking
+     * for help with a broken environment must get it. */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            args->action = EB_CONF_ACTION_HELP;
+            return EB_OK;
+        }
+        if (strcmp(argv[i], "--help-markdown") == 0)
+            args->action = EB_CONF_ACTION_MARKDOWN;
+        else if ((strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) &&
+                 args->action == EB_CONF_ACTION_RUN)
+            args->action = EB_CONF_ACTION_VERSION;
+    }
+    if (args->action != EB_CONF_ACTION_RUN)
+        return EB_OK;
+
     /* 1. defaults, 2. environment */
     for (size_t s = 0; s < prog->section_count; s++) {
         const eb_conf_section_t *sec = &prog->sections[s];
@@ -230,13 +247,6 @@ eb_err_t eb_config_parse(const eb_conf_program_t *prog, int argc, char **argv, e
             args->positional[args->positional_count++] = a;
         } else if (strcmp(a, "--") == 0) {
             only_positional = 1;
-        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            args->action = EB_CONF_ACTION_HELP;
-        } else if (strcmp(a, "--help-markdown") == 0) {
-            args->action = EB_CONF_ACTION_MARKDOWN;
-        } else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
-            if (args->action != EB_CONF_ACTION_HELP)
-                args->action = EB_CONF_ACTION_VERSION;
         } else if (prog->accepts_kafka_props && strncmp(a, "-X", 2) == 0) {
             const char *prop = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
 

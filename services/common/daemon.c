@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "daemon.h"
 
@@ -69,7 +70,7 @@ void svc_log_setup(const char *service, eb_common_conf_t *common)
     if (common->log_level)
         eb_log_level_parse(common->log_level, &level);
     eb_log_init(service, common->instance_id, level,
-                !common->log_format || strcmp(common->log_format, "json") == 0);
+                !common->log_format || strcasecmp(common->log_format, "json") == 0);
 }
 
 eb_err_t svc_redis_addr(const eb_common_conf_t *common, eb_redis_addr_t *addr, char *errstr,
@@ -239,9 +240,10 @@ int svc_consumer_daemon_main(const svc_consumer_daemon_t *d, int argc, char **ar
     rc = eb_consumer_run(consumer, &eb_stop_flag) == EB_OK ? SVC_EXIT_OK : SVC_EXIT_FAIL;
 
 out:
-    eb_consumer_destroy(consumer); /* flushes the producer */
-    eb_admin_destroy(admin);       /* joins the admin thread, which used probe.redis */
+    /* The admin thread's probes use the consumer: stop it first. */
+    eb_admin_destroy(admin);
     eb_redis_destroy(probe.redis);
+    eb_consumer_destroy(consumer); /* flushes the producer */
     if (d->stop)
         d->stop(d->opaque);
     EB_INFO("%s stopped", d->service);

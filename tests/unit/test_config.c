@@ -310,10 +310,15 @@ static void help_and_version(void **state)
     assert_int_equal(args.action, EB_CONF_ACTION_HELP);
     assert_int_equal(PARSE(&prog, &args, err, "--help-markdown"), EB_OK);
     assert_int_equal(args.action, EB_CONF_ACTION_MARKDOWN);
-    /* Settings given with --help are still parsed. */
-    assert_int_equal(PARSE(&prog, &args, err, "--ebt-count", "4", "--help"), EB_OK);
+    /* --help answers whatever the settings say, even invalid ones. */
+    assert_int_equal(PARSE(&prog, &args, err, "--ebt-count", "not-a-number", "--help"), EB_OK);
     assert_int_equal(args.action, EB_CONF_ACTION_HELP);
-    assert_int_equal(conf.count, 4);
+    setenv("EBT_COUNT", "not-a-number", 1);
+    assert_int_equal(PARSE(&prog, &args, err, "--version"), EB_OK);
+    assert_int_equal(args.action, EB_CONF_ACTION_VERSION);
+    assert_int_not_equal(
+        parse_words(&prog, &args, err, sizeof(err), (const char *const[]){"prog", NULL}), EB_OK);
+    unsetenv("EBT_COUNT");
 }
 
 static void kafka_props_collected(void **state)
@@ -471,7 +476,7 @@ static void set_money(void **state)
 
 static void set_enum(void **state)
 {
-    static const char *const bad[] = {"", "fas", "fastest", "FAST", "slow|off", "|", "off "};
+    static const char *const bad[] = {"", "fas", "fastest", "slow|off", "|", "off "};
     char err[200];
 
     assert_int_equal(set(I_MODE, "fast", err, sizeof(err)), EB_OK);
@@ -480,12 +485,15 @@ static void set_enum(void **state)
     assert_string_equal(conf.mode, "slow");
     assert_int_equal(set(I_MODE, "off", err, sizeof(err)), EB_OK);
     assert_string_equal(conf.mode, "off");
+    /* Choices are matched without regard to case (LOG_LEVEL=INFO). */
+    assert_int_equal(set(I_MODE, "FAST", err, sizeof(err)), EB_OK);
+    assert_string_equal(conf.mode, "FAST");
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (set(I_MODE, bad[i], err, sizeof(err)) != EB_ERR_INVALID)
             fail_msg("EBT_MODE accepted \"%s\"", bad[i]);
         assert_string_equal(err, "must be one of fast|slow|off");
     }
-    assert_string_equal(conf.mode, "off");
+    assert_string_equal(conf.mode, "FAST"); /* rejected values changed nothing */
 }
 
 static void set_path(void **state)
