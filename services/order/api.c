@@ -33,8 +33,8 @@ typedef enum route_e {
 
 static const char *const route_labels[] = {"/orders", "/orders/{id}", NULL, "other"};
 
-struct api_s {
-    api_opts_t o;
+struct order_api_s {
+    order_api_opts_t o;
     eb_redis_addr_t redis_addr;
     struct MHD_Daemon *daemon;
     pthread_key_t redis_key;
@@ -49,14 +49,15 @@ typedef struct req_s {
     unsigned int status;
     int answered; /* a response was queued early; discard the body */
     int too_large;
+    int no_memory; /* the body could not be kept: 500 */
     char *body;
     size_t len, cap;
-    int64_t start_ms;
+    int64_t start_us;
 } req_t;
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static eb_redis_t *thread_redis(api_t *a)
+static eb_redis_t *thread_redis(order_api_t *a)
 {
     eb_redis_t *r = pthread_getspecific(a->redis_key);
 
@@ -72,7 +73,7 @@ static void redis_key_destroy(void *p)
     eb_redis_destroy(p);
 }
 
-int api_redis_ping(api_t *a)
+int order_api_redis_ping(order_api_t *a)
 {
     eb_redis_t *r = thread_redis(a);
 
@@ -150,7 +151,8 @@ static int valid_idem_key(const char *k)
 
 /* ---- handlers ----------------------------------------------------------------- */
 
-static enum MHD_Result get_order(api_t *a, req_t *q, struct MHD_Connection *conn, const char *id)
+static enum MHD_Result get_order(order_api_t *a, req_t *q, struct MHD_Connection *conn,
+                                 const char *id)
 {
     order_view_t v;
     redisReply *rep = NULL;
@@ -159,7 +161,7 @@ static enum MHD_Result get_order(api_t *a, req_t *q, struct MHD_Connection *conn
 
     if (!plausible_id(id))
         return reply_error(q, conn, MHD_HTTP_NOT_FOUND, "NOT_FOUND", "no such order", NULL);
-    err = store_load(thread_redis(a), id, &v, &rep);
+    err = order_store_load(thread_redis(a), id, &v, &rep);
     if (err == EB_ERR_NOT_FOUND)
         return reply_error(q, conn, MHD_HTTP_NOT_FOUND, "NOT_FOUND", "no such order", NULL);
     if (err)
@@ -169,16 +171,16 @@ static enum MHD_Result get_order(api_t *a, req_t *q, struct MHD_Connection *conn
     return ret;
 }
 
-static enum MHD_Result post_order(api_t *a, req_t *q, struct MHD_Connection *conn)
+static enum MHD_Result post_order(order_api_t *a, req_t *q, struct MHD_Connection *conn)
 {
     const char *tp = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "traceparent");
     const char *ikey = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key");
     char traceparent[EB_TRACEPARENT_LEN + 1], existing[EB_UUID_LEN + 1];
     svc_order_t *req = NULL;
-    order_new_t o;
+    order_record_t o;
     order_view_t v;
     svc_verr_t verr;
-    store_outcome_t outcome;
+    order_store_outcome_t outcome;
     cJSON *json;
     enum MHD_Result ret;
     eb_err_t err;
@@ -210,19 +212,19 @@ static enum MHD_Result post_order(api_t *a, req_t *q, struct MHD_Connection *con
     else
         eb_traceparent_generate(traceparent);
 
-    if (order_new(req, &o) != EB_OK) {
+    if (order_record_init(req, &o) != EB_OK) {
         ret =
             reply_error(q, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "INTERNAL", "out of memory", NULL);
         goto out;
     }
-    err = store_create(thread_redis(a), &o, req, traceparent, ikey, a->o.idem_ttl_s, &outcome,
-                       existing);
+    err = order_store_create(thread_redis(a), &o, req, traceparent, ikey, a->o.idem_ttl_s, &outcome,
+                             existing);
     if (err) {
         ret = unavailable(q, conn);
-    } else if (outcome == STORE_CREATED) {
-        order_new_view(&o, req, &v);
+    } else if (outcome == ORDER_STORE_CREATED) {
+        order_record_view(&o, req, &v);
         ret = reply_order(q, conn, MHD_HTTP_CREATED, &v);
-    } else if (outcome == STORE_KEY_MISMATCH) {
+    } else if (outcome == ORDER_STORE_KEY_MISMATCH) {
         ret = reply_error(q, conn, MHD_HTTP_UNPROCESSABLE_CONTENT, "IDEMPOTENCY_KEY_REUSED",
                           "this Idempotency-Key was used with a different request",
                           "Idempotency-Key");
@@ -230,7 +232,7 @@ static enum MHD_Result post_order(api_t *a, req_t *q, struct MHD_Connection *con
         ret = get_order(a, q, conn, existing); /* the first order, 200 */
     }
 out:
-    order_new_close(&o);
+    order_record_close(&o);
     free(req);
     return ret;
 }
@@ -249,7 +251,7 @@ static route_t classify(const char *url)
 }
 
 /* First call: decide what can be decided from the headers alone. */
-static enum MHD_Result on_headers(api_t *a, req_t *q, struct MHD_Connection *conn,
+static enum MHD_Result on_headers(order_api_t *a, req_t *q, struct MHD_Connection *conn,
                                   const char *method)
 {
     const char *cl;
@@ -271,9 +273,9 @@ static enum MHD_Result on_headers(api_t *a, req_t *q, struct MHD_Connection *con
     return MHD_YES;
 }
 
-static void take_body(api_t *a, req_t *q, const char *data, size_t n)
+static void take_body(order_api_t *a, req_t *q, const char *data, size_t n)
 {
-    if (q->too_large || q->answered)
+    if (q->too_large || q->no_memory || q->answered)
         return;
     if (q->len + n > (size_t)a->o.max_body) {
         q->too_large = 1; /* chunked upload past the limit: stop keeping it */
@@ -290,7 +292,7 @@ static void take_body(api_t *a, req_t *q, const char *data, size_t n)
             cap *= 2;
         nb = realloc(q->body, cap);
         if (!nb) {
-            q->too_large = 1;
+            q->no_memory = 1;
             return;
         }
         q->body = nb;
@@ -304,7 +306,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
-    api_t *a = cls;
+    order_api_t *a = cls;
     req_t *q = *con_cls;
     int is_get;
 
@@ -313,7 +315,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         q = calloc(1, sizeof(*q));
         if (!q)
             return MHD_NO;
-        q->start_ms = eb_time_mono_ms();
+        q->start_us = eb_time_mono_us();
         q->route = classify(url);
         q->label = route_labels[q->route] ? route_labels[q->route] : url;
         *con_cls = q;
@@ -336,6 +338,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (q->too_large)
             return reply_error(q, conn, MHD_HTTP_CONTENT_TOO_LARGE, "PAYLOAD_TOO_LARGE",
                                "the request body is larger than HTTP_MAX_BODY", NULL);
+        if (q->no_memory)
+            return reply_error(q, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "INTERNAL", "out of memory",
+                               NULL);
         return post_order(a, q, conn);
     case ROUTE_ORDER:
         if (!is_get)
@@ -355,7 +360,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    api_t *a = cls;
+    order_api_t *a = cls;
     req_t *q = *con_cls;
     char code[8];
 
@@ -367,16 +372,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         snprintf(code, sizeof(code), "%u", q->status);
         eb_series_add(eb_metric_series(a->m_requests, q->label, code), 1);
         eb_series_observe(eb_metric_series(a->m_duration, q->label),
-                          (double)(eb_time_mono_ms() - q->start_ms) / 1000.0);
+                          (double)(eb_time_mono_us() - q->start_us) / 1e6);
     }
     free(q->body);
     free(q);
     *con_cls = NULL;
 }
 
-api_t *api_start(const api_opts_t *opts, char *errstr, size_t errstr_size)
+order_api_t *order_api_new(const order_api_opts_t *opts, char *errstr, size_t errstr_size)
 {
-    api_t *a = calloc(1, sizeof(*a));
+    order_api_t *a = calloc(1, sizeof(*a));
     struct sockaddr_in sa;
 
     if (!a) {
@@ -421,12 +426,12 @@ fail:
     return NULL;
 }
 
-int api_port(const api_t *a)
+int order_api_port(const order_api_t *a)
 {
     return eb_http_daemon_port(a->daemon);
 }
 
-void api_stop(api_t *a)
+void order_api_destroy(order_api_t *a)
 {
     if (!a)
         return;

@@ -18,7 +18,7 @@
 #include "eventbus/admin_http.h"
 #include "eventbus/redis.h"
 
-typedef struct api_opts_s {
+typedef struct order_api_opts_s {
     const char *bind_address;
     int port;    /* 0: pick a free port */
     int threads; /* worker pool size */
@@ -28,22 +28,22 @@ typedef struct api_opts_s {
     int64_t idem_ttl_s; /* how long an Idempotency-Key is remembered */
     const eb_redis_addr_t *redis;
     eb_admin_t *admin; /* serves /health /ready /metrics; not owned */
-} api_opts_t;
+} order_api_opts_t;
 
-typedef struct api_s api_t;
+typedef struct order_api_s order_api_t;
 
 /* Starts listening. Returns NULL with the reason in errstr. */
-api_t *api_start(const api_opts_t *opts, char *errstr, size_t errstr_size);
+order_api_t *order_api_new(const order_api_opts_t *opts, char *errstr, size_t errstr_size);
 
 /* The bound port (useful with port 0). */
-int api_port(const api_t *a);
+int order_api_port(const order_api_t *a);
 
 /* Answers PING on the calling thread's Redis connection; for /ready, which
  * runs on an HTTP worker. Returns 1 when Redis answered. */
-int api_redis_ping(api_t *a);
+int order_api_redis_ping(order_api_t *a);
 
 /* Stops accepting, finishes requests in progress, joins the workers (closing
  * their Redis connections) and frees a. NULL is a no-op. */
-void api_stop(api_t *a);
+void order_api_destroy(order_api_t *a);
 
 #endif /* SERVICES_ORDER_API_H */

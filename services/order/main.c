@@ -88,17 +88,17 @@ static const eb_conf_program_t prog = {
 };
 
 typedef struct order_app_s {
-    api_t *api;
-    relay_t *relay;
-    status_updater_t *status;
+    order_api_t *api;
+    order_relay_t *relay;
+    order_status_t *status;
 } order_app_t;
 
 /* Probes Redis on this worker's connection and Kafka through the relay's
  * producer; records both in kafka_up/redis_up. Runs on an HTTP worker. */
 static void order_probe(order_app_t *app, int *kafka_ok, int *redis_ok)
 {
-    *redis_ok = app->api && api_redis_ping(app->api);
-    *kafka_ok = eb_kafka_reachable(relay_kafka(app->relay), 1000);
+    *redis_ok = app->api && order_api_redis_ping(app->api);
+    *kafka_ok = eb_kafka_reachable(order_relay_kafka(app->relay), 1000);
     svc_up_gauges(*kafka_ok, *redis_ok);
 }
 
@@ -132,14 +132,14 @@ static int order_ready(char *reason, size_t size, void *opaque)
 static int order_live(char *reason, size_t size, void *opaque)
 {
     order_app_t *app = opaque;
-    int64_t now = eb_time_mono_ms(), relay_idle = now - relay_last_loop_ms(app->relay);
+    int64_t now = eb_time_mono_ms(), relay_idle = now - order_relay_last_loop_ms(app->relay);
     eb_consumer_status_t st;
 
     if (relay_idle > 30000) {
         snprintf(reason, size, "outbox relay stalled for %lld ms", (long long)relay_idle);
         return 0;
     }
-    eb_consumer_status(status_consumer(app->status), &st);
+    eb_consumer_status(order_status_consumer(app->status), &st);
     if (now - st.last_loop_ms > 30000) {
         snprintf(reason, size, "status updater stalled for %lld ms",
                  (long long)(now - st.last_loop_ms));
@@ -177,10 +177,10 @@ int main(int argc, char **argv)
     eb_lifecycle_install_signals();
     rc = SVC_EXIT_FAIL;
 
-    relay_opts_t ropts = {&raddr, common.instance_id, (int)conf.outbox_batch,
-                          (int)conf.outbox_inflight, (int)conf.outbox_claim_idle_ms};
-    app.relay = relay_new(relay_conf, &ropts, errstr, sizeof(errstr));
-    if (!app.relay || relay_start(app.relay) != 0) {
+    order_relay_opts_t ropts = {&raddr, common.instance_id, (int)conf.outbox_batch,
+                                (int)conf.outbox_inflight, (int)conf.outbox_claim_idle_ms};
+    app.relay = order_relay_new(relay_conf, &ropts, errstr, sizeof(errstr));
+    if (!app.relay || order_relay_start(app.relay) != 0) {
         EB_ERROR("outbox relay: %s", app.relay ? "cannot start thread" : errstr);
         rd_kafka_conf_destroy(status_cconf);
         rd_kafka_conf_destroy(status_pconf);
@@ -194,7 +194,7 @@ int main(int argc, char **argv)
         .topic_count = 2,
         .event_types = types,
         .event_type_count = 2,
-        .handler = status_handle,
+        .handler = order_status_handle,
         .redis = &raddr,
         .retry_max = (int)common.retry_max,
         .retry_backoff_ms = (int)common.retry_backoff_ms,
@@ -202,7 +202,7 @@ int main(int argc, char **argv)
         .done_ttl_s = common.idempotency_ttl_s,
         .claim_lease_ms = (int)common.claim_lease_ms,
     };
-    app.status = status_start(status_cconf, status_pconf, &copts, errstr, sizeof(errstr));
+    app.status = order_status_new(status_cconf, status_pconf, &copts, errstr, sizeof(errstr));
     if (!app.status) {
         EB_ERROR("status updater: %s", errstr);
         goto out;
@@ -210,34 +210,36 @@ int main(int argc, char **argv)
 
     eb_admin_opts_t aopts = {order_ready, order_live, order_collect, &app};
     admin = eb_admin_new(&aopts);
-    api_opts_t hopts = {conf.bind_address,
-                        (int)conf.http_port,
-                        (int)conf.threads,
-                        (int)conf.max_connections,
-                        (int)conf.timeout_s,
-                        conf.max_body,
-                        conf.idem_ttl_s,
-                        &raddr,
-                        admin};
-    app.api = admin ? api_start(&hopts, errstr, sizeof(errstr)) : NULL;
+    order_api_opts_t hopts = {conf.bind_address,
+                              (int)conf.http_port,
+                              (int)conf.threads,
+                              (int)conf.max_connections,
+                              (int)conf.timeout_s,
+                              conf.max_body,
+                              conf.idem_ttl_s,
+                              &raddr,
+                              admin};
+    app.api = admin ? order_api_new(&hopts, errstr, sizeof(errstr)) : NULL;
     if (!app.api) {
         EB_ERROR("http: %s", admin ? errstr : "out of memory");
         goto out;
     }
     EB_INFO("order-service %s started: http on %s:%d, brokers %s", EB_VERSION, conf.bind_address,
-            api_port(app.api), common.kafka_brokers);
+            order_api_port(app.api), common.kafka_brokers);
 
     while (!eb_stop_flag)
         eb_lifecycle_sleep(1000);
-    rc = SVC_EXIT_OK;
     EB_INFO("order-service stopping");
+    /* A thread that failed for good set its flag before asking for the stop. */
+    rc = order_relay_failed(app.relay) || order_status_failed(app.status) ? SVC_EXIT_FAIL
+                                                                          : SVC_EXIT_OK;
 
 out:
     eb_lifecycle_request_stop(); /* on the error paths, stop the threads too */
-    api_stop(app.api);           /* 1. intake */
+    order_api_destroy(app.api);  /* 1. intake */
     app.api = NULL;
-    relay_destroy(app.relay); /* 2. relay drains */
-    status_stop(app.status);  /* 3. status updater leaves its group */
+    order_relay_destroy(app.relay);   /* 2. relay drains */
+    order_status_destroy(app.status); /* 3. status updater leaves its group */
     eb_admin_destroy(admin);
     EB_INFO("order-service stopped");
     eb_metrics_reset();

@@ -8,7 +8,7 @@
 
 #include "order.h"
 
-eb_err_t order_new(const svc_order_t *req, order_new_t *o)
+eb_err_t order_record_init(const svc_order_t *req, order_record_t *o)
 {
     cJSON *items, *data;
     eb_event_t ev;
@@ -48,14 +48,14 @@ eb_err_t order_new(const svc_order_t *req, order_new_t *o)
     return o->event ? EB_OK : EB_ERR_NOMEM;
 }
 
-void order_new_close(order_new_t *o)
+void order_record_close(order_record_t *o)
 {
     cJSON_free(o->items_json);
     free(o->event);
     memset(o, 0, sizeof(*o));
 }
 
-void order_new_view(const order_new_t *o, const svc_order_t *req, order_view_t *v)
+void order_record_view(const order_record_t *o, const svc_order_t *req, order_view_t *v)
 {
     v->order_id = o->order_id;
     v->status = ORDER_STATUS_PENDING;

@@ -30,7 +30,7 @@ typedef struct order_view_s {
 
 /* A new order with everything fixed before it is stored: its id, its
  * OrderCreated event (id included) and the text of each field. */
-typedef struct order_new_s {
+typedef struct order_record_s {
     char order_id[EB_UUID_LEN + 1];
     char created_at[EB_TIME_LEN + 1];
     char total[EB_MONEY_TEXT_MAX];
@@ -39,15 +39,15 @@ typedef struct order_new_s {
     size_t event_len;
     char event_id[EB_UUID_LEN + 1];
     char fingerprint[17]; /* of the request, for Idempotency-Key */
-} order_new_t;
+} order_record_t;
 
 /* Builds a new order from a validated request. Returns EB_OK or
- * EB_ERR_NOMEM. order_new_close() frees it either way. */
-eb_err_t order_new(const svc_order_t *req, order_new_t *out);
-void order_new_close(order_new_t *o);
+ * EB_ERR_NOMEM. order_record_close() frees it either way. */
+eb_err_t order_record_init(const svc_order_t *req, order_record_t *out);
+void order_record_close(order_record_t *o);
 
 /* The view of a new order (status PENDING); its strings point into o and req. */
-void order_new_view(const order_new_t *o, const svc_order_t *req, order_view_t *v);
+void order_record_view(const order_record_t *o, const svc_order_t *req, order_view_t *v);
 
 /* Renders a view as the API's order document. Returns a malloc'd string. */
 char *order_render(const order_view_t *v, size_t *len);

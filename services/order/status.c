@@ -2,6 +2,7 @@
  * Order status from payment events.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,12 +13,13 @@
 #include "status.h"
 #include "store.h"
 
-struct status_updater_s {
+struct order_status_s {
     eb_consumer_t *consumer;
     pthread_t thread;
+    atomic_int failed;
 };
 
-eb_err_t status_handle(eb_work_t *w, void *opaque)
+eb_err_t order_status_handle(eb_work_t *w, void *opaque)
 {
     const eb_event_t *ev = eb_work_event(w);
     const char *status = order_status_for_event(ev->type);
@@ -32,7 +34,7 @@ eb_err_t status_handle(eb_work_t *w, void *opaque)
                           sizeof(errstr)) != EB_OK)
         return eb_work_fail(w, EB_ERR_BAD_EVENT, "invalid %s data: %s", ev->type, errstr);
 
-    err = store_set_status(eb_work_redis(w), p.order_id, status);
+    err = order_store_set_status(eb_work_redis(w), p.order_id, status);
     switch (err) {
     case EB_OK:
         return EB_OK;
@@ -48,19 +50,20 @@ eb_err_t status_handle(eb_work_t *w, void *opaque)
 
 static void *status_main(void *arg)
 {
-    status_updater_t *s = arg;
+    order_status_t *s = arg;
 
     if (eb_consumer_run(s->consumer, &eb_stop_flag) != EB_OK) {
         EB_ERROR("status updater stopped on a fatal error; shutting down");
+        atomic_store(&s->failed, 1);
         eb_lifecycle_request_stop();
     }
     return NULL;
 }
 
-status_updater_t *status_start(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
-                               const eb_consumer_opts_t *opts, char *errstr, size_t errstr_size)
+order_status_t *order_status_new(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
+                                 const eb_consumer_opts_t *opts, char *errstr, size_t errstr_size)
 {
-    status_updater_t *s = calloc(1, sizeof(*s));
+    order_status_t *s = calloc(1, sizeof(*s));
 
     if (!s) {
         rd_kafka_conf_destroy(cconf);
@@ -82,12 +85,17 @@ status_updater_t *status_start(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
     return s;
 }
 
-eb_consumer_t *status_consumer(status_updater_t *s)
+int order_status_failed(order_status_t *s)
+{
+    return s && atomic_load(&s->failed);
+}
+
+eb_consumer_t *order_status_consumer(order_status_t *s)
 {
     return s->consumer;
 }
 
-void status_stop(status_updater_t *s)
+void order_status_destroy(order_status_t *s)
 {
     if (!s)
         return;

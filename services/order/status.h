@@ -13,19 +13,22 @@
 
 /* The handler (eb_handler_t): a payment event for an unknown order, or one
  * contradicting a final status, is dead-lettered with the reason. */
-eb_err_t status_handle(eb_work_t *w, void *opaque);
+eb_err_t order_status_handle(eb_work_t *w, void *opaque);
 
-typedef struct status_updater_s status_updater_t;
+typedef struct order_status_s order_status_t;
 
 /* Creates the consumer (taking both confs) and starts its thread, which runs
  * until eb_stop_flag is set. Returns NULL with the reason in errstr. */
-status_updater_t *status_start(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
-                               const eb_consumer_opts_t *opts, char *errstr, size_t errstr_size);
+order_status_t *order_status_new(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
+                                 const eb_consumer_opts_t *opts, char *errstr, size_t errstr_size);
+
+/* Returns 1 if the updater stopped on a fatal error. Any thread. */
+int order_status_failed(order_status_t *s);
 
 /* The consumer, for readiness probes. */
-eb_consumer_t *status_consumer(status_updater_t *s);
+eb_consumer_t *order_status_consumer(order_status_t *s);
 
 /* Joins the thread and frees everything. NULL is a no-op. */
-void status_stop(status_updater_t *s);
+void order_status_destroy(order_status_t *s);
 
 #endif /* SERVICES_ORDER_STATUS_H */

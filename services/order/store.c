@@ -9,7 +9,7 @@
 #define IDEM_PREFIX "idem:http:"
 
 /* Appends HSET order:<id> and XADD outbox to the pipeline. */
-static void append_order(redisContext *ctx, const order_new_t *o, const svc_order_t *req,
+static void append_order(redisContext *ctx, const order_record_t *o, const svc_order_t *req,
                          const char *traceparent)
 {
     char key[64];
@@ -18,7 +18,7 @@ static void append_order(redisContext *ctx, const order_new_t *o, const svc_orde
                           "items",     o->items_json, "createdAt", o->created_at,
                           "updatedAt", o->created_at, "status",    ORDER_STATUS_PENDING};
     const char *xadd[] = {
-        "XADD",      STORE_OUTBOX_STREAM, "*",        "topic",  TOPIC_ORDER_CREATED,
+        "XADD",      ORDER_OUTBOX_STREAM, "*",        "topic",  TOPIC_ORDER_CREATED,
         "key",       o->order_id,         "value",    o->event, "eventId",
         o->event_id, "traceparent",       traceparent};
     int xargc = traceparent && traceparent[0] ? 13 : 11; /* traceparent is optional */
@@ -52,7 +52,7 @@ static int read_replies(eb_redis_t *r, int n, redisReply **last)
  * existing_id and comparing fingerprints), 0 if not (the WATCH stays on),
  * -1 on Redis failure. */
 static int idem_lookup(eb_redis_t *r, const char *ikey, const char *fingerprint,
-                       store_outcome_t *outcome, char *existing_id)
+                       order_store_outcome_t *outcome, char *existing_id)
 {
     redisContext *ctx = eb_redis_ctx(r, NULL, 0);
     redisReply *rep = NULL;
@@ -74,7 +74,8 @@ static int idem_lookup(eb_redis_t *r, const char *ikey, const char *fingerprint,
     if (found) {
         memcpy(existing_id, rep->str, EB_UUID_LEN);
         existing_id[EB_UUID_LEN] = '\0';
-        *outcome = strcmp(sp + 1, fingerprint) == 0 ? STORE_REPLAYED : STORE_KEY_MISMATCH;
+        *outcome =
+            strcmp(sp + 1, fingerprint) == 0 ? ORDER_STORE_REPLAYED : ORDER_STORE_KEY_MISMATCH;
     }
     freeReplyObject(rep);
     rep = eb_redis_command(r, "UNWATCH");
@@ -83,15 +84,15 @@ static int idem_lookup(eb_redis_t *r, const char *ikey, const char *fingerprint,
     return found ? 1 : -1;
 }
 
-eb_err_t store_create(eb_redis_t *r, const order_new_t *o, const svc_order_t *req,
-                      const char *traceparent, const char *idem_key, int64_t idem_ttl_s,
-                      store_outcome_t *outcome, char existing_id[EB_UUID_LEN + 1])
+eb_err_t order_store_create(eb_redis_t *r, const order_record_t *o, const svc_order_t *req,
+                            const char *traceparent, const char *idem_key, int64_t idem_ttl_s,
+                            order_store_outcome_t *outcome, char existing_id[EB_UUID_LEN + 1])
 {
     char ikey[320], ival[64];
     redisContext *ctx;
     redisReply *exec = NULL;
 
-    *outcome = STORE_CREATED;
+    *outcome = ORDER_STORE_CREATED;
     if (idem_key)
         snprintf(ikey, sizeof(ikey), IDEM_PREFIX "%s", idem_key);
     /* With a key, a concurrent request with the same key can slip in between
@@ -135,7 +136,7 @@ eb_err_t store_create(eb_redis_t *r, const order_new_t *o, const svc_order_t *re
     return EB_ERR_REDIS;
 }
 
-eb_err_t store_load(eb_redis_t *r, const char *id, order_view_t *v, redisReply **reply)
+eb_err_t order_store_load(eb_redis_t *r, const char *id, order_view_t *v, redisReply **reply)
 {
     redisReply *rep = eb_redis_command(r, "HGETALL order:%s", id);
 
@@ -185,7 +186,7 @@ static const char status_script[] =
     "redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updatedAt', ARGV[2]) "
     "return 2";
 
-eb_err_t store_set_status(eb_redis_t *r, const char *id, const char *status)
+eb_err_t order_store_set_status(eb_redis_t *r, const char *id, const char *status)
 {
     char now[EB_TIME_LEN + 1];
     redisReply *rep;

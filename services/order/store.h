@@ -8,7 +8,7 @@
  *   idem:http:<key>     string "<orderId> <fingerprint>" with a TTL, for
  *                       Idempotency-Key
  *
- * store_create() writes the order hash and its outbox entry in one MULTI/EXEC
+ * order_store_create() writes the order hash and its outbox entry in one MULTI/EXEC
  * transaction, one round trip: the order exists if and only if its event
  * will be published.
  */
@@ -18,30 +18,30 @@
 #include "eventbus/redis.h"
 #include "order.h"
 
-#define STORE_OUTBOX_STREAM "orders:outbox"
-#define STORE_RELAY_GROUP   "relay"
+#define ORDER_OUTBOX_STREAM "orders:outbox"
+#define ORDER_RELAY_GROUP   "relay"
 
-typedef enum store_outcome_e {
-    STORE_CREATED,     /* the order was stored */
-    STORE_REPLAYED,    /* Idempotency-Key seen before with the same request */
-    STORE_KEY_MISMATCH /* Idempotency-Key seen before with another request */
-} store_outcome_t;
+typedef enum order_store_outcome_e {
+    ORDER_STORE_CREATED,     /* the order was stored */
+    ORDER_STORE_REPLAYED,    /* Idempotency-Key seen before with the same request */
+    ORDER_STORE_KEY_MISMATCH /* Idempotency-Key seen before with another request */
+} order_store_outcome_t;
 
 /* Stores o atomically with its outbox entry. With idem_key (may be NULL),
- * first looks the key up: a repeat returns STORE_REPLAYED or
- * STORE_KEY_MISMATCH with the first order's id in existing_id, and stores
+ * first looks the key up: a repeat returns ORDER_STORE_REPLAYED or
+ * ORDER_STORE_KEY_MISMATCH with the first order's id in existing_id, and stores
  * nothing. Returns EB_OK or EB_ERR_REDIS (Redis unreachable or failing). */
-eb_err_t store_create(eb_redis_t *r, const order_new_t *o, const svc_order_t *req,
-                      const char *traceparent, const char *idem_key, int64_t idem_ttl_s,
-                      store_outcome_t *outcome, char existing_id[EB_UUID_LEN + 1]);
+eb_err_t order_store_create(eb_redis_t *r, const order_record_t *o, const svc_order_t *req,
+                            const char *traceparent, const char *idem_key, int64_t idem_ttl_s,
+                            order_store_outcome_t *outcome, char existing_id[EB_UUID_LEN + 1]);
 
 /* Loads order id. On EB_OK, *reply holds the strings v points into; free it
  * with freeReplyObject(). EB_ERR_NOT_FOUND or EB_ERR_REDIS otherwise. */
-eb_err_t store_load(eb_redis_t *r, const char *id, order_view_t *v, redisReply **reply);
+eb_err_t order_store_load(eb_redis_t *r, const char *id, order_view_t *v, redisReply **reply);
 
 /* Moves order id from PENDING to status. Returns EB_OK when set (or already
  * so), EB_ERR_NOT_FOUND for an unknown order, EB_ERR_CONFLICT when the order
  * already has another final status, EB_ERR_REDIS when Redis fails. */
-eb_err_t store_set_status(eb_redis_t *r, const char *id, const char *status);
+eb_err_t order_store_set_status(eb_redis_t *r, const char *id, const char *status);
 
 #endif /* SERVICES_ORDER_STORE_H */

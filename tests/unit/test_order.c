@@ -65,11 +65,11 @@ static int is_uuid(const char *s)
 
 static void new_order_fields(void **state)
 {
-    order_new_t o;
+    order_record_t o;
     char fp[17];
 
     parse_request(REQUEST, req);
-    assert_int_equal(order_new(req, &o), EB_OK);
+    assert_int_equal(order_record_init(req, &o), EB_OK);
     assert_true(is_uuid(o.order_id));
     assert_int_equal(strlen(o.created_at), EB_TIME_LEN);
     assert_true(eb_time_valid(o.created_at));
@@ -84,7 +84,7 @@ static void new_order_fields(void **state)
     assert_string_not_equal(o.event_id, o.order_id);
     assert_non_null(o.event);
     assert_int_equal(o.event_len, strlen(o.event));
-    order_new_close(&o);
+    order_record_close(&o);
     assert_null(o.event);
     assert_null(o.items_json);
 }
@@ -92,7 +92,7 @@ static void new_order_fields(void **state)
 static void new_order_event_decodes(void **state)
 {
     const cJSON *data, *it;
-    order_new_t o;
+    order_record_t o;
     eb_event_t ev;
     svc_order_t *back = malloc(sizeof(*back));
     svc_verr_t v;
@@ -102,7 +102,7 @@ static void new_order_event_decodes(void **state)
 
     assert_non_null(back);
     parse_request(REQUEST, req);
-    assert_int_equal(order_new(req, &o), EB_OK);
+    assert_int_equal(order_record_init(req, &o), EB_OK);
     if (eb_event_decode(o.event, o.event_len, &ev, err, sizeof(err)) != EB_OK)
         fail_msg("OrderCreated does not decode: %s", err);
     assert_string_equal(ev.type, "OrderCreated");
@@ -139,32 +139,32 @@ static void new_order_event_decodes(void **state)
     assert_int_equal(back->total, 2100);
 
     eb_event_close(&ev);
-    order_new_close(&o);
+    order_record_close(&o);
     free(back);
 }
 
 static void new_orders_are_distinct(void **state)
 {
-    order_new_t a, b;
+    order_record_t a, b;
 
     parse_request(REQUEST, req);
-    assert_int_equal(order_new(req, &a), EB_OK);
-    assert_int_equal(order_new(req, &b), EB_OK);
+    assert_int_equal(order_record_init(req, &a), EB_OK);
+    assert_int_equal(order_record_init(req, &b), EB_OK);
     assert_string_not_equal(a.order_id, b.order_id);
     assert_string_not_equal(a.event_id, b.event_id);
     assert_string_equal(a.fingerprint, b.fingerprint);
-    order_new_close(&a);
-    order_new_close(&b);
+    order_record_close(&a);
+    order_record_close(&b);
 }
 
 static void new_order_view(void **state)
 {
     order_view_t v;
-    order_new_t o;
+    order_record_t o;
 
     parse_request(REQUEST, req);
-    assert_int_equal(order_new(req, &o), EB_OK);
-    order_new_view(&o, req, &v);
+    assert_int_equal(order_record_init(req, &o), EB_OK);
+    order_record_view(&o, req, &v);
     assert_string_equal(v.order_id, o.order_id);
     assert_string_equal(v.status, "PENDING");
     assert_string_equal(v.user_id, "u-1");
@@ -172,7 +172,7 @@ static void new_order_view(void **state)
     assert_string_equal(v.total, "21");
     assert_string_equal(v.currency, "EUR");
     assert_string_equal(v.created_at, o.created_at);
-    order_new_close(&o);
+    order_record_close(&o);
 }
 
 static void render_exact(void **state)
