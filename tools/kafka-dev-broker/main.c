@@ -264,23 +264,33 @@ int main(int argc, char **argv)
     svc_log_setup(prog.name, &common);
     eb_lifecycle_install_signals();
 
+    /* The control socket first: a bad path is a bad setting (exit 2), found
+     * before anything else starts. */
+    if (conf.control && conf.control[0]) {
+        lfd = control_listen(conf.control);
+        if (lfd < 0) {
+            svc_cli_error(prog.name, "invalid --control '%s': %s", conf.control, strerror(errno));
+            return SVC_EXIT_USAGE;
+        }
+    }
+
     /* The mock cluster hangs off a client instance it uses for bookkeeping. */
     kconf = eb_kafka_conf_new(&common, "kafka-dev-broker", NULL, errstr, sizeof(errstr));
     if (!kconf) {
         svc_cli_error(prog.name, "%s", errstr);
-        return SVC_EXIT_FAIL;
+        goto fail;
     }
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, errstr, sizeof(errstr));
     if (!rk) {
         rd_kafka_conf_destroy(kconf);
         svc_cli_error(prog.name, "%s", errstr);
-        return SVC_EXIT_FAIL;
+        goto fail;
     }
     mc = rd_kafka_mock_cluster_new(rk, (int)conf.brokers);
     if (!mc) {
         svc_cli_error(prog.name, "cannot create the mock cluster");
         rd_kafka_destroy(rk);
-        return SVC_EXIT_FAIL;
+        goto fail;
     }
     for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
         rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(
@@ -289,17 +299,6 @@ int main(int argc, char **argv)
         if (err)
             EB_WARN("creating topic %s: %s", topics[i], rd_kafka_err2str(err));
     }
-    if (conf.control && conf.control[0]) {
-        lfd = control_listen(conf.control);
-        if (lfd < 0) {
-            svc_cli_error(prog.name, "invalid KAFKA_DEV_CONTROL '%s': %s", conf.control,
-                          strerror(errno));
-            rd_kafka_mock_cluster_destroy(mc);
-            rd_kafka_destroy(rk);
-            return SVC_EXIT_USAGE;
-        }
-    }
-
     /* The contract: bootstrap servers are the first line on stdout. */
     printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
     fflush(stdout);
@@ -319,4 +318,11 @@ int main(int argc, char **argv)
     rd_kafka_mock_cluster_destroy(mc);
     rd_kafka_destroy(rk);
     return SVC_EXIT_OK;
+
+fail:
+    if (lfd >= 0) {
+        close(lfd);
+        unlink(conf.control);
+    }
+    return SVC_EXIT_FAIL;
 }
