@@ -10,6 +10,8 @@ went to a dead-letter topic. The time each consumer took to resume is printed.
 
 import collections
 import json
+import os
+import re
 import signal
 import threading
 import time
@@ -273,6 +275,89 @@ class StaleClaimTest(StackTestCase):
         self.assertGreaterEqual(time.monotonic() - t0, 7.0)
         recs = [r for r in s.kafka_records("payment-processed") if r["key"] == "o-stuck"]
         self.assertEqual(len(recs), 1)
+
+
+def order_created_event(oid, eid):
+    return json.dumps({
+        "specversion": "1.0", "id": eid, "source": "/test", "type": "OrderCreated",
+        "time": "2026-11-21T10:30:00.000Z", "datacontenttype": "application/json",
+        "subject": oid, "correlationid": eid, "causationid": eid,
+        "data": {"orderId": oid, "userId": "u", "items": [
+            {"productId": "p", "quantity": 1, "price": 5}], "total": 5, "currency": "USD"}})
+
+
+class CrashWindowTest(StackTestCase):
+    """The crash windows kill -9 hits only by chance, set up on purpose:
+    a notification written but not recorded as delivered, and outbox entries
+    left pending by a relay that died."""
+
+    @classmethod
+    def setUpClass(cls):
+        s = cls.stack = Stack()
+        try:
+            s.start_infra()
+        except Exception:
+            s.dump_logs()
+            s.stop()
+            raise
+
+    def test_notification_written_before_a_crash_is_not_written_again(self):
+        s = self.stack
+        path = os.path.join(s.dir, "crashed.jsonl")
+        # The previous instance wrote this line and died before marking the
+        # event done; its file also ends in a torn line.
+        line = {"notificationId": "n-1", "eventId": "ev-written", "type": "ORDER_CONFIRMATION",
+                "orderId": "o-written", "userId": "u", "channel": "email", "message": "m",
+                "sentAt": "2026-11-21T10:30:00.000Z"}
+        with open(path, "w") as f:
+            f.write(json.dumps(line) + "\n" + '{"notificationId":"torn')
+        notify = s.start_notification("notify-recovering", NOTIFY_FILE=path)
+        wait_until("recovery", lambda: "recorded as delivered" in notify.log_text(), 20)
+        s.wait_assigned(notify)
+        s.kafka_produce("order-created", "o-written", order_created_event("o-written", "ev-written"))
+        s.kafka_produce("order-created", "o-new", order_created_event("o-new", "ev-new"))
+        wait_until("the new event notified", lambda: any(
+            n.get("eventId") == "ev-new" for n in read_lines(path)), 30, 0.3)
+        lines = read_lines(path)
+        self.assertEqual([n["eventId"] for n in lines if n.get("eventId") == "ev-written"],
+                         ["ev-written"])
+        wait_until("the redelivered event counted as a duplicate", lambda: re.search(
+            r'events_consumed_total\{topic="order-created",result="duplicate"\} 1',
+            http("GET", notify.url + "/metrics")[2]), 10, 0.3)
+        with open(path) as f:
+            raw = f.read().splitlines()
+        self.assertEqual(raw[1], '{"notificationId":"torn')  # ended, not glued to the next
+        self.assertTrue(raw[2].startswith('{"notificationId"'))
+
+    def test_outbox_entries_of_a_dead_relay_are_taken_over(self):
+        s = self.stack
+        s.redis_cli("XGROUP", "CREATE", "orders:outbox", "relay", "0", "MKSTREAM")
+        s.redis_cli("XADD", "orders:outbox", "*", "topic", "order-created", "key", "o-orphan",
+                    "value", order_created_event("o-orphan", "ev-orphan"), "eventId", "ev-orphan")
+        # A relay called "ghost" read it and died before publishing.
+        s.redis_cli("XREADGROUP", "GROUP", "relay", "ghost", "COUNT", "10", "STREAMS",
+                    "orders:outbox", ">")
+        self.assertIn("ghost", s.redis_cli("XINFO", "CONSUMERS", "orders:outbox", "relay"))
+        order = s.start_order(INSTANCE_ID="order-new", OUTBOX_CLAIM_IDLE_MS=1000)
+        wait_until("the orphaned entry published", lambda: [
+            r for r in s.kafka_records("order-created") if r["key"] == "o-orphan"], 20, 0.3)
+        wait_until("the outbox drained", lambda: s.redis_cli("XLEN", "orders:outbox") == "0",
+                   10, 0.2)
+        recs = [r for r in s.kafka_records("order-created") if r["key"] == "o-orphan"]
+        self.assertEqual(len(recs), 1)
+        self.assertEqual(json.loads(recs[0]["value"])["id"], "ev-orphan")
+        self.assertTrue(order.alive())
+
+
+def read_lines(path):
+    out = []
+    with open(path) as f:
+        for l in f:
+            try:
+                out.append(json.loads(l))
+            except ValueError:
+                pass
+    return out
 
 
 if __name__ == "__main__":
