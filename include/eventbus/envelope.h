@@ -43,6 +43,16 @@ typedef struct eb_event_s {
     cJSON *data; /* owned; an object for every event type of the suite */
 } eb_event_t;
 
+/* Deepest nesting of objects and arrays a JSON document from outside may
+ * have; cJSON recurses once per level. */
+#define EB_JSON_MAX_DEPTH 32
+
+/* Parses a JSON document from outside (an HTTP body, a Kafka value): all of
+ * the len bytes must be one JSON value, with only whitespace after it, in
+ * valid UTF-8, nested at most max_depth deep. Returns the tree (the caller
+ * frees it with cJSON_Delete) or NULL with the reason in errstr. */
+cJSON *eb_json_parse(const void *buf, size_t len, int max_depth, char *errstr, size_t errstr_size);
+
 /* Starts a new event: a fresh UUID as id, the current time, the given type,
  * source and subject. correlationid and causationid are taken from cause when
  * it is not NULL (the new event reacts to cause); otherwise the new event

@@ -323,32 +323,79 @@ static eb_err_t take_attr(const cJSON *root, const char *name, int required, cha
     return EB_OK;
 }
 
+/* Returns 1 if the JSON text nests objects and arrays at most max deep
+ * (strings and their escapes skipped). */
+static int depth_ok(const char *p, size_t len, int max)
+{
+    int depth = 0, in_string = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = p[i];
+
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = 0;
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max)
+                return 0;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return 1;
+}
+
+cJSON *eb_json_parse(const void *buf, size_t len, int max_depth, char *errstr, size_t errstr_size)
+{
+    const char *end = NULL;
+    cJSON *root;
+
+    if (!buf || len == 0) {
+        eb__seterr(errstr, errstr_size, EB_ERR_INVALID, "not JSON: empty");
+        return NULL;
+    }
+    if (!eb__utf8_valid(buf, len)) {
+        eb__seterr(errstr, errstr_size, EB_ERR_INVALID, "not JSON: invalid UTF-8");
+        return NULL;
+    }
+    if (!depth_ok(buf, len, max_depth)) {
+        eb__seterr(errstr, errstr_size, EB_ERR_INVALID, "JSON nested deeper than %d levels",
+                   max_depth);
+        return NULL;
+    }
+    root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    if (!root) {
+        size_t at = end ? (size_t)(end - (const char *)buf) : 0;
+
+        eb__seterr(errstr, errstr_size, EB_ERR_INVALID, "not JSON: parse error at byte %zu", at);
+        return NULL;
+    }
+    while (end && end < (const char *)buf + len && isspace((unsigned char)*end))
+        end++;
+    if (end != (const char *)buf + len) {
+        eb__seterr(errstr, errstr_size, EB_ERR_INVALID, "not JSON: trailing data at byte %zu",
+                   (size_t)(end - (const char *)buf));
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
 eb_err_t eb_event_decode(const void *buf, size_t len, eb_event_t *ev, char *errstr,
                          size_t errstr_size)
 {
-    const char *end = NULL;
     const cJSON *it;
     cJSON *root;
     eb_err_t err;
 
     memset(ev, 0, sizeof(*ev));
-    if (!buf || len == 0)
-        return eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT, "not JSON: empty value");
-    if (!eb__utf8_valid(buf, len))
-        return eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT, "not JSON: invalid UTF-8");
-    root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-    if (!root) {
-        size_t at = end ? (size_t)(end - (const char *)buf) : 0;
-        return eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT,
-                          "not JSON: parse error at byte %zu", at);
-    }
-    while (end && end < (const char *)buf + len && isspace((unsigned char)*end))
-        end++;
-    if (end != (const char *)buf + len) {
-        err = eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT,
-                         "not JSON: trailing data at byte %zu", (size_t)(end - (const char *)buf));
-        goto fail;
-    }
+    root = eb_json_parse(buf, len, EB_JSON_MAX_DEPTH, errstr, errstr_size);
+    if (!root)
+        return EB_ERR_BAD_EVENT;
     if (!cJSON_IsObject(root)) {
         err = eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT,
                          "not a CloudEvent: value is not a JSON object");

@@ -181,7 +181,6 @@ static enum MHD_Result post_order(order_api_t *a, req_t *q, struct MHD_Connectio
     order_view_t v;
     svc_verr_t verr;
     order_store_outcome_t outcome;
-    cJSON *json;
     enum MHD_Result ret;
     eb_err_t err;
 
@@ -189,22 +188,14 @@ static enum MHD_Result post_order(order_api_t *a, req_t *q, struct MHD_Connectio
         return reply_error(q, conn, MHD_HTTP_BAD_REQUEST, "INVALID_FIELD",
                            "Idempotency-Key must be 1 to 255 visible ASCII characters",
                            "Idempotency-Key");
-    json = cJSON_ParseWithLength(q->body ? q->body : "", q->len);
-    if (!json)
-        return reply_error(q, conn, MHD_HTTP_BAD_REQUEST, "INVALID_JSON",
-                           "the request body is not valid JSON", NULL);
     req = malloc(sizeof(*req));
-    if (!req) {
-        cJSON_Delete(json);
+    if (!req)
         return reply_error(q, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "INTERNAL", "out of memory",
                            NULL);
-    }
-    if (svc_order_parse(json, SVC_ORDER_REQUEST, req, &verr) != EB_OK) {
-        cJSON_Delete(json);
+    if (order_parse_request(q->body, q->len, req, &verr) != EB_OK) {
         free(req);
         return reply_error(q, conn, MHD_HTTP_BAD_REQUEST, verr.code, verr.message, verr.field);
     }
-    cJSON_Delete(json);
 
     /* The trace continues from the caller's traceparent, or starts here. */
     if (tp && eb_traceparent_valid(tp, strlen(tp)))
@@ -323,6 +314,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (*upload_data_size) {
         take_body(a, q, upload_data, *upload_data_size);
+        /* A chunked body past the limit is read to its end but not kept
+         * (libmicrohttpd 0.9.75 cannot answer in the middle of an upload);
+         * with a Content-Length it was refused before the first byte. */
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -402,16 +396,22 @@ order_api_t *order_api_new(const order_api_opts_t *opts, char *errstr, size_t er
         goto fail;
     }
     /* The logger must be the first option, or early messages bypass it. A
-     * pool size of 1 draws a warning: leave the option out then. */
-    struct MHD_OptionItem ops[] = {
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)eb_http_mhd_log, NULL},
-        {MHD_OPTION_SOCK_ADDR, 0, &sa},
-        {MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, NULL},
-        {MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s, NULL},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, a},
-        {opts->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, opts->threads, NULL},
-        {MHD_OPTION_END, 0, NULL},
-    };
+     * pool size of 1 draws a warning: leave the option out then. (An
+     * MHD_OPTION_END in the middle would end the list.) */
+    struct MHD_OptionItem ops[8];
+    size_t n = 0;
+
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)eb_http_mhd_log, NULL};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sa};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, NULL};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s, NULL};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, a};
+    if (opts->max_per_ip > 0)
+        ops[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, opts->max_per_ip, NULL};
+    if (opts->threads > 1)
+        ops[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, opts->threads, NULL};
+    ops[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     a->daemon =
         MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)opts->port,
                          NULL, NULL, on_request, a, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);

@@ -23,6 +23,7 @@ typedef struct order_api_opts_s {
     int port;    /* 0: pick a free port */
     int threads; /* worker pool size */
     int max_connections;
+    int max_per_ip;     /* connections from one address; 0: no limit */
     int timeout_s;      /* idle connection timeout */
     int64_t max_body;   /* larger bodies get 413 */
     int64_t idem_ttl_s; /* how long an Idempotency-Key is remembered */

@@ -31,6 +31,7 @@ typedef struct order_conf_s {
     int64_t max_body;
     int64_t threads;
     int64_t max_connections;
+    int64_t per_ip;
     int64_t timeout_s;
     int64_t idem_ttl_s;
     int64_t outbox_batch;
@@ -57,8 +58,10 @@ static const eb_conf_entry_t order_entries[] = {
       "HTTP worker threads, each with its own Redis connection"),
     O("HTTP_MAX_CONNECTIONS", EB_CONF_INT, max_connections, "1024", 1, 65536,
       "Concurrent connections accepted; more are refused"),
+    O("HTTP_MAX_CONNECTIONS_PER_IP", EB_CONF_INT, per_ip, "0", 0, 65536,
+      "Concurrent connections from one client address; 0: no limit (behind a proxy all share one)"),
     O("HTTP_TIMEOUT_S", EB_CONF_INT, timeout_s, "30", 1, 3600,
-      "Idle connection timeout in seconds"),
+      "A connection idle this long (no byte received or sent) is closed"),
     O("IDEMPOTENCY_KEY_TTL_S", EB_CONF_INT, idem_ttl_s, "86400", 60, 31536000,
       "How long an Idempotency-Key is remembered, in seconds"),
     O("OUTBOX_BATCH", EB_CONF_INT, outbox_batch, "500", 1, 10000,
@@ -210,15 +213,18 @@ int main(int argc, char **argv)
 
     eb_admin_opts_t aopts = {order_ready, order_live, order_collect, &app};
     admin = eb_admin_new(&aopts);
-    order_api_opts_t hopts = {conf.bind_address,
-                              (int)conf.http_port,
-                              (int)conf.threads,
-                              (int)conf.max_connections,
-                              (int)conf.timeout_s,
-                              conf.max_body,
-                              conf.idem_ttl_s,
-                              &raddr,
-                              admin};
+    order_api_opts_t hopts = {
+        .bind_address = conf.bind_address,
+        .port = (int)conf.http_port,
+        .threads = (int)conf.threads,
+        .max_connections = (int)conf.max_connections,
+        .max_per_ip = (int)conf.per_ip,
+        .timeout_s = (int)conf.timeout_s,
+        .max_body = conf.max_body,
+        .idem_ttl_s = conf.idem_ttl_s,
+        .redis = &raddr,
+        .admin = admin,
+    };
     app.api = admin ? order_api_new(&hopts, errstr, sizeof(errstr)) : NULL;
     if (!app.api) {
         EB_ERROR("http: %s", admin ? errstr : "out of memory");

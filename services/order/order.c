@@ -8,6 +8,24 @@
 
 #include "order.h"
 
+eb_err_t order_parse_request(const char *body, size_t len, svc_order_t *out, svc_verr_t *verr)
+{
+    char why[128];
+    cJSON *json = eb_json_parse(body, len, EB_JSON_MAX_DEPTH, why, sizeof(why));
+    eb_err_t err;
+
+    if (!json) {
+        verr->code = "INVALID_JSON";
+        verr->field[0] = '\0';
+        snprintf(verr->message, sizeof(verr->message), "the request body is not valid JSON: %s",
+                 why);
+        return EB_ERR_INVALID;
+    }
+    err = svc_order_parse(json, SVC_ORDER_REQUEST, out, verr);
+    cJSON_Delete(json);
+    return err;
+}
+
 eb_err_t order_record_init(const svc_order_t *req, order_record_t *o)
 {
     cJSON *items, *data;

@@ -41,6 +41,12 @@ typedef struct order_record_s {
     char fingerprint[17]; /* of the request, for Idempotency-Key */
 } order_record_t;
 
+/* Parses and validates a POST /orders body (len bytes): one JSON object, in
+ * UTF-8, nested at most EB_JSON_MAX_DEPTH deep, following every rule of
+ * svc_order_parse(). Returns EB_OK, or EB_ERR_INVALID with verr filled
+ * (code INVALID_JSON when the body is not such a document). */
+eb_err_t order_parse_request(const char *body, size_t len, svc_order_t *out, svc_verr_t *verr);
+
 /* Builds a new order from a validated request. Returns EB_OK or
  * EB_ERR_NOMEM. order_record_close() frees it either way. */
 eb_err_t order_record_init(const svc_order_t *req, order_record_t *out);
