@@ -60,6 +60,15 @@ typedef struct eb_work_s eb_work_t;
  * Runs on the consumer thread. */
 typedef eb_err_t(eb_handler_t)(eb_work_t *work, void *opaque);
 
+/* Handles every claimed event of a turn at once, in offset order per
+ * partition, so a handler can pipeline its own Redis work. Each work's
+ * outcome is EB_OK unless the handler calls eb_work_fail() on it; the
+ * classes are those of eb_handler_t. After a failed work, the later works of
+ * its partition are not committed this turn even though they were handled:
+ * they come back and are skipped as duplicates, so a batch handler's effects
+ * must be idempotent like any handler's. Runs on the consumer thread. */
+typedef void(eb_batch_handler_t)(eb_work_t *const *works, size_t n, void *opaque);
+
 /* Called after the handlers of a batch ran and before their events are
  * marked done, e.g. to fsync a file the handlers appended to. A failure
  * makes every event of the batch that was handled retry (as infrastructure).
@@ -78,7 +87,8 @@ typedef struct eb_consumer_opts_s {
     size_t topic_count;
     const char *const *event_types; /* CloudEvent types handled; others are dead-lettered */
     size_t event_type_count;
-    eb_handler_t *handler;
+    eb_handler_t *handler;             /* per event; or: */
+    eb_batch_handler_t *batch_handler; /* per batch (exactly one of the two) */
     eb_batch_end_cb_t *batch_end;
     eb_tick_cb_t *tick;
     void *opaque;                 /* passed to handler, batch_end and tick */
@@ -140,8 +150,9 @@ eb_redis_t *eb_work_redis(eb_work_t *w);
 /* Fills f with the event's context for EB_LOG_EV. */
 void eb_work_log_fields(const eb_work_t *w, eb_log_fields_t *f);
 
-/* Records why the work failed (for logs and the DLQ header) and returns err,
- * so handlers can write `return eb_work_fail(w, EB_ERR_BAD_EVENT, "...")`. */
+/* Records that the work failed with err and why (for logs and the DLQ
+ * header) and returns err, so handlers can write
+ * `return eb_work_fail(w, EB_ERR_BAD_EVENT, "...")`. */
 eb_err_t eb_work_fail(eb_work_t *w, eb_err_t err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -76,9 +76,10 @@ struct eb_work_s {
     eb_event_t ev;
     int decoded;
     wstate_t state;
-    int claimed; /* holds an idempotency claim */
-    int attempt; /* 1-based handler attempt */
-    int pending; /* published records awaiting acknowledgement */
+    int claimed;     /* holds an idempotency claim */
+    int attempt;     /* 1-based handler attempt */
+    int pending;     /* published records awaiting acknowledgement */
+    eb_err_t result; /* what a batch handler decided (eb_work_fail sets it) */
     int publish_failed;
     const char *fqcn; /* DLQ reason class */
     char reason[256];
@@ -262,6 +263,7 @@ eb_err_t eb_work_fail(eb_work_t *w, eb_err_t err, const char *fmt, ...)
 {
     va_list ap;
 
+    w->result = err;
     va_start(ap, fmt);
     vsnprintf(w->reason, sizeof(w->reason), fmt, ap);
     va_end(ap);
@@ -494,9 +496,11 @@ eb_consumer_t *eb_consumer_new(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
         c->o.publish_timeout_ms = DEFAULT_PUBLISH_TIMEOUT;
     if (!c->o.retry_backoff_max_ms)
         c->o.retry_backoff_max_ms = DEFAULT_BACKOFF_CAP;
-    if (!opts->redis || !opts->handler || !opts->group_id || !opts->topic_count) {
-        eb__seterr(errstr, errstr_size, EB_ERR_INVALID,
-                   "consumer needs a group, topics, a handler and Redis");
+    if (!opts->redis || !opts->handler == !opts->batch_handler || !opts->group_id ||
+        !opts->topic_count) {
+        eb__seterr(
+            errstr, errstr_size, EB_ERR_INVALID,
+            "consumer needs a group, topics, one handler (per event or per batch) and Redis");
         goto fail;
     }
     eb_uuid_generate(nonce);
@@ -836,54 +840,106 @@ out:
 }
 
 /* Step 4: run the handler on each claimed work, partitions in offset order. */
+/* Turns a handler's result into the work's next state, blocking the
+ * partition when the work must be tried again. */
+static void settle_result(eb_consumer_t *c, eb_work_t *w, eb_err_t err)
+{
+    eb_log_fields_t f;
+
+    if (err == EB_OK) {
+        w->state = W_DONE;
+        return;
+    }
+    if (!w->reason[0])
+        snprintf(w->reason, sizeof(w->reason), "%s", eb_err2str(err));
+    if (eb_err_is_infra(err)) {
+        if (err == EB_ERR_REDIS)
+            atomic_store(&c->redis_up, 0);
+        w->state = W_WAIT;
+    } else if (eb_err_is_retriable(err)) {
+        w->state = w->attempt > c->o.retry_max ? W_DLQ : W_RETRY;
+        w->fqcn = EB_DLT_FQCN_RETRIES;
+    } else {
+        set_dlq(w, EB_DLT_FQCN_PERMANENT);
+    }
+    if (w->state == W_RETRY || w->state == W_WAIT)
+        block(c, w);
+    eb_work_log_fields(w, &f);
+    EB_LOG_EV(EB_LOG_WARN, &f, "handler failed (attempt %d): %s; %s", w->attempt, w->reason,
+              w->state == W_DLQ ? "dead-lettering" : "will retry");
+}
+
+/* Readies w for its handler: 1 if it is to be handled in this turn. */
+static int to_handle(eb_consumer_t *c, eb_work_t *w)
+{
+    part_t *p;
+
+    if (blocked(c, w)) {
+        if (w->state != W_DUPLICATE)
+            w->state = W_SKIP;
+        return 0;
+    }
+    if (w->state == W_WAIT) {
+        block(c, w);
+        return 0;
+    }
+    if (w->state != W_CLAIMED)
+        return 0;
+    p = part_get(c, w->topic, w->msg->partition, 1);
+    w->attempt = (p && p->retry_offset == w->msg->offset ? p->failures : 0) + 1;
+    w->reason[0] = '\0';
+    w->result = EB_OK;
+    return 1;
+}
+
+/* Step 4: run the handler on each claimed work, partitions in offset order.
+ * A per-event handler is not called for the works after a failed one of
+ * the same partition. A batch handler gets every claimed work at once (so
+ * it can pipeline its own Redis work); a failure then blocks its partition
+ * from that work on, and the works after it, although handled, are not
+ * committed: they come back and are recognised as duplicates. */
 static void handle(eb_consumer_t *c)
 {
-    for (size_t i = 0; i < c->nworks; i++) {
-        eb_work_t *w = &c->works[i];
-        part_t *p;
-        eb_err_t err;
+    if (c->o.batch_handler) {
+        eb_work_t **todo = malloc(c->nworks * sizeof(*todo));
+        size_t n = 0;
         int64_t t0;
 
-        if (blocked(c, w)) {
-            if (w->state != W_DUPLICATE)
-                w->state = W_SKIP;
-            continue;
+        if (!todo) {
+            for (size_t i = 0; i < c->nworks; i++)
+                if (to_handle(c, &c->works[i]))
+                    settle_result(c, &c->works[i],
+                                  eb_work_fail(&c->works[i], EB_ERR_NOMEM, "out of memory"));
+            return;
         }
-        if (w->state == W_WAIT) {
-            block(c, w);
-            continue;
+        for (size_t i = 0; i < c->nworks; i++)
+            if (to_handle(c, &c->works[i]))
+                todo[n++] = &c->works[i];
+        if (n) {
+            t0 = eb_time_mono_us();
+            c->o.batch_handler(todo, n, c->o.opaque);
+            /* The batch's time, shared out: each event's part of it. */
+            double each = (double)(eb_time_mono_us() - t0) / 1e6 / (double)n;
+            for (size_t i = 0; i < n; i++) {
+                eb_series_observe(eb_metric_series(c->m_duration, todo[i]->topic), each);
+                settle_result(c, todo[i], todo[i]->result);
+            }
         }
-        if (w->state != W_CLAIMED)
+        free(todo);
+        return;
+    }
+    for (size_t i = 0; i < c->nworks; i++) {
+        eb_work_t *w = &c->works[i];
+        int64_t t0;
+        eb_err_t err;
+
+        if (!to_handle(c, w))
             continue;
-        p = part_get(c, w->topic, w->msg->partition, 1);
-        w->attempt = (p && p->retry_offset == w->msg->offset ? p->failures : 0) + 1;
-        w->reason[0] = '\0';
         t0 = eb_time_mono_us();
         err = c->o.handler(w, c->o.opaque);
         eb_series_observe(eb_metric_series(c->m_duration, w->topic),
                           (double)(eb_time_mono_us() - t0) / 1e6);
-        if (err == EB_OK) {
-            w->state = W_DONE;
-            continue;
-        }
-        if (!w->reason[0])
-            snprintf(w->reason, sizeof(w->reason), "%s", eb_err2str(err));
-        if (eb_err_is_infra(err)) {
-            if (err == EB_ERR_REDIS)
-                atomic_store(&c->redis_up, 0);
-            w->state = W_WAIT;
-        } else if (eb_err_is_retriable(err)) {
-            w->state = w->attempt > c->o.retry_max ? W_DLQ : W_RETRY;
-            w->fqcn = EB_DLT_FQCN_RETRIES;
-        } else {
-            set_dlq(w, EB_DLT_FQCN_PERMANENT);
-        }
-        if (w->state == W_RETRY || w->state == W_WAIT)
-            block(c, w);
-        eb_log_fields_t f;
-        eb_work_log_fields(w, &f);
-        EB_LOG_EV(EB_LOG_WARN, &f, "handler failed (attempt %d): %s; %s", w->attempt, w->reason,
-                  w->state == W_DLQ ? "dead-lettering" : "will retry");
+        settle_result(c, w, err);
     }
 }
 

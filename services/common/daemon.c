@@ -208,6 +208,7 @@ int svc_consumer_daemon_main(const svc_consumer_daemon_t *d, int argc, char **ar
         .event_types = d->event_types,
         .event_type_count = d->event_type_count,
         .handler = d->handler,
+        .batch_handler = d->batch_handler,
         .batch_end = d->batch_end,
         .tick = d->tick,
         .opaque = d->opaque,

@@ -78,7 +78,8 @@ typedef struct svc_consumer_daemon_s {
     size_t topic_count;
     const char *const *event_types;
     size_t event_type_count;
-    eb_handler_t *handler;
+    eb_handler_t *handler;             /* per event; or: */
+    eb_batch_handler_t *batch_handler; /* per batch */
     eb_batch_end_cb_t *batch_end;
     eb_tick_cb_t *tick;
     /* Called after settings are valid, signals are installed and before the

@@ -79,7 +79,7 @@ int main(int argc, char **argv)
         .topic_count = 1,
         .event_types = types,
         .event_type_count = 1,
-        .handler = payment_handle,
+        .batch_handler = payment_handle_batch,
         .start = payment_start,
         .opaque = &ctx,
     };

@@ -55,63 +55,108 @@ static const char *decision_topic(const char *value, size_t len)
     return topic;
 }
 
-eb_err_t payment_handle(eb_work_t *w, void *opaque)
-{
-    const payment_ctx_t *ctx = opaque;
-    const eb_event_t *ev = eb_work_event(w);
-    eb_log_fields_t f;
-    svc_verr_t verr;
-    svc_order_t *order;
-    svc_payment_t p;
-    redisReply *rep;
-    const char *topic, *value;
-    char *mine = NULL;
-    size_t len, value_len;
-    eb_err_t err;
+/* A decision made for one work of the batch, before it is stored. */
+typedef struct pending_s {
+    eb_work_t *w;
+    char order_id[SVC_ID_MAX + 1];
+    char *event; /* our decision, encoded; malloc'd */
+    size_t len;
+    int failed; /* our decision is PaymentFailed */
+} pending_t;
 
-    order = malloc(sizeof(*order));
-    if (!order)
-        return eb_work_fail(w, EB_ERR_NOMEM, "out of memory");
+/* Decides the payment of one OrderCreated; 0 when the work failed. */
+static int decide(const payment_ctx_t *ctx, eb_work_t *w, svc_order_t *order, pending_t *d)
+{
+    const eb_event_t *ev = eb_work_event(w);
+    svc_payment_t p;
+    svc_verr_t verr;
+
     if (svc_order_parse(ev->data, SVC_ORDER_EVENT, order, &verr) != EB_OK) {
-        err = eb_work_fail(w, EB_ERR_BAD_EVENT, "invalid OrderCreated data: %s", verr.message);
-        goto out;
+        eb_work_fail(w, EB_ERR_BAD_EVENT, "invalid OrderCreated data: %s", verr.message);
+        return 0;
     }
-    if (strcmp(order->order_id, ev->subject) != 0 && ev->subject[0]) {
-        err = eb_work_fail(w, EB_ERR_BAD_EVENT, "subject %s does not match orderId %s", ev->subject,
-                           order->order_id);
-        goto out;
+    if (ev->subject[0] && strcmp(order->order_id, ev->subject) != 0) {
+        eb_work_fail(w, EB_ERR_BAD_EVENT, "subject %s does not match orderId %s", ev->subject,
+                     order->order_id);
+        return 0;
     }
     payment_decide(order, ctx->limit, &p);
-    mine = decision_event(ev, &p, &len);
-    if (!mine) {
-        err = eb_work_fail(w, EB_ERR_NOMEM, "out of memory");
-        goto out;
+    d->w = w;
+    d->failed = p.failed;
+    snprintf(d->order_id, sizeof(d->order_id), "%s", p.order_id);
+    d->event = decision_event(ev, &p, &d->len);
+    if (!d->event) {
+        eb_work_fail(w, EB_ERR_NOMEM, "out of memory");
+        return 0;
     }
+    return 1;
+}
 
-    /* Store first, publish second: one decision per order, ever. */
-    rep = eb_redis_command(eb_work_redis(w), "SET payment:decision:%s %b NX GET", p.order_id, mine,
-                           len);
-    if (!rep || rep->type == REDIS_REPLY_ERROR) {
-        err = eb_work_fail(w, EB_ERR_REDIS, "storing the payment decision: %s",
-                           rep ? rep->str : "redis unreachable");
-        if (rep)
-            freeReplyObject(rep);
+/* Publishes what the store answered for d: the decision stored before (a
+ * redelivery) or ours, just stored. */
+static void publish(pending_t *d, const redisReply *rep)
+{
+    int stored_before = rep->type == REDIS_REPLY_STRING;
+    const char *value = stored_before ? rep->str : d->event;
+    size_t len = stored_before ? rep->len : d->len;
+    const char *topic = !stored_before
+                            ? (d->failed ? TOPIC_PAYMENT_FAILED : TOPIC_PAYMENT_PROCESSED)
+                            : decision_topic(value, len);
+    eb_log_fields_t f;
+
+    if (!topic) {
+        eb_work_fail(d->w, EB_ERR_INVALID, "stored decision for %s is unreadable", d->order_id);
+        return;
+    }
+    eb_work_log_fields(d->w, &f);
+    EB_LOG_EV(EB_LOG_DEBUG, &f, "%s payment decision for %s: %s", stored_before ? "stored" : "new",
+              d->order_id, topic);
+    eb_work_publish_raw(d->w, topic, d->order_id, value, len);
+}
+
+void payment_handle_batch(eb_work_t *const *works, size_t n, void *opaque)
+{
+    const payment_ctx_t *ctx = opaque;
+    pending_t *ds = calloc(n, sizeof(*ds));
+    svc_order_t *order = malloc(sizeof(*order));
+    eb_redis_t *redis = n ? eb_work_redis(works[0]) : NULL;
+    redisContext *rc;
+    size_t nd = 0, i;
+
+    if (!ds || !order) {
+        for (i = 0; i < n; i++)
+            eb_work_fail(works[i], EB_ERR_NOMEM, "out of memory");
         goto out;
     }
-    value = rep->type == REDIS_REPLY_STRING ? rep->str : mine;
-    value_len = rep->type == REDIS_REPLY_STRING ? rep->len : len;
-    topic = decision_topic(value, value_len);
-    eb_work_log_fields(w, &f);
-    if (!topic) {
-        err = eb_work_fail(w, EB_ERR_INVALID, "stored decision for %s is unreadable", p.order_id);
-    } else {
-        EB_LOG_EV(EB_LOG_DEBUG, &f, "%s payment decision for %s: %s",
-                  value == mine ? "new" : "stored", p.order_id, topic);
-        err = eb_work_publish_raw(w, topic, p.order_id, value, value_len);
+    for (i = 0; i < n; i++)
+        nd += (size_t)decide(ctx, works[i], order, &ds[nd]);
+
+    /* Store first, publish second: one decision per order, ever. One
+     * pipeline for the batch; SET NX GET answers nil when ours was stored,
+     * or the decision stored before. */
+    rc = nd ? eb_redis_ctx(redis, NULL, 0) : NULL;
+    for (i = 0; rc && i < nd; i++)
+        redisAppendCommand(rc, "SET payment:decision:%s %b NX GET", ds[i].order_id, ds[i].event,
+                           ds[i].len);
+    for (i = 0; i < nd; i++) {
+        /* No connection, or it broke (and was dropped): the rest waits for
+         * Redis too. An error reply fails only its own command. */
+        redisReply *rep = rc ? eb_redis_read(redis) : NULL;
+
+        if (!rep) {
+            rc = NULL;
+            eb_work_fail(ds[i].w, EB_ERR_REDIS, "storing the payment decision: redis unreachable");
+            continue;
+        }
+        if (rep->type == REDIS_REPLY_ERROR)
+            eb_work_fail(ds[i].w, EB_ERR_REDIS, "storing the payment decision: %s", rep->str);
+        else
+            publish(&ds[i], rep);
+        freeReplyObject(rep);
     }
-    freeReplyObject(rep);
 out:
-    free(mine);
+    for (i = 0; ds && i < nd; i++)
+        free(ds[i].event);
+    free(ds);
     free(order);
-    return err;
 }

@@ -21,13 +21,15 @@ typedef struct payment_ctx_s {
  * processed under a new payment id. Pure apart from the id. */
 void payment_decide(const svc_order_t *o, int64_t limit, svc_payment_t *out);
 
-/* The OrderCreated handler (eb_handler_t; opaque is a payment_ctx_t).
+/* The OrderCreated handler, per batch (eb_batch_handler_t; opaque is a
+ * payment_ctx_t).
  *
- * The decision is stored in Redis (SET NX, key payment:decision:<orderId>)
- * before it is published. A redelivered OrderCreated, or a second
- * OrderCreated for the same order, finds the stored decision and publishes it
- * again unchanged, with the same event id, so there is one decision per
- * order, ever, and consumers downstream recognise the repeat. */
-eb_err_t payment_handle(eb_work_t *w, void *opaque);
+ * Each decision is stored in Redis (SET NX, key payment:decision:<orderId>)
+ * before it is published, the whole batch in one pipeline. A redelivered
+ * OrderCreated, or a second OrderCreated for the same order, finds the stored
+ * decision and publishes it again unchanged, with the same event id, so there
+ * is one decision per order, ever, and consumers downstream recognise the
+ * repeat. */
+void payment_handle_batch(eb_work_t *const *works, size_t n, void *opaque);
 
 #endif /* SERVICES_PAYMENT_PAYMENT_H */
