@@ -17,11 +17,16 @@
  *   up <broker-id|all>       accept connections again
  *   rtt <broker-id|all> <ms> delay every response
  *   leader <topic> <partition> <broker-id>
+ *   coordinator <group> <broker-id>   (an addition: the mock never moves a
+ *                            group's coordinator on its own)
  * Mock calls block until the mock thread ran them, so they are made from the
  * main thread, never from a signal handler.
  */
 #define _GNU_SOURCE /* accept4 */
+#include <dlfcn.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +42,28 @@
 
 #define MAX_CLIENTS  8
 #define LINE_MAX_LEN 512
+
+/*
+ * The mock cluster leaves Nagle's algorithm on for the connections it
+ * accepts: a response written while an earlier one is unacknowledged then
+ * waits for the client's delayed ACK, about 40 ms. Under load that turned
+ * a 0.1 ms produce round trip into 40 ms now and then (bench/RESULTS.md).
+ * librdkafka calls accept(2) through the PLT, so defining it here wraps its
+ * calls: every accepted broker connection gets TCP_NODELAY, as a Kafka
+ * broker's do.
+ */
+int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    static int (*real_accept)(int, struct sockaddr *, socklen_t *);
+    int one = 1, c;
+
+    if (!real_accept)
+        *(void **)&real_accept = dlsym(RTLD_NEXT, "accept");
+    c = real_accept(fd, addr, len);
+    if (c >= 0)
+        setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails on UNIX sockets */
+    return c;
+}
 
 typedef struct broker_conf_s {
     int64_t brokers;
@@ -150,8 +177,16 @@ static void run_command(rd_kafka_mock_cluster_t *mc, char *line, char *out, size
             return;
         }
         err = rd_kafka_mock_partition_set_leader(mc, a1, (int32_t)part, id);
+    } else if (strcmp(cmd, "coordinator") == 0) {
+        if (!a1 || !parse_broker(a2, &id) || id < 0 || a3) {
+            snprintf(out, size, "error: usage: coordinator <group> <broker-id 1..%lld>",
+                     (long long)conf.brokers);
+            return;
+        }
+        err = rd_kafka_mock_coordinator_set(mc, "group", a1, id);
     } else {
-        snprintf(out, size, "error: unknown command '%s' (down, up, rtt, leader)", cmd);
+        snprintf(out, size, "error: unknown command '%s' (down, up, rtt, leader, coordinator)",
+                 cmd);
         return;
     }
     if (err)
