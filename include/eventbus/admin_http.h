@@ -86,7 +86,7 @@ enum MHD_Result eb_http_error(struct MHD_Connection *conn, unsigned int status, 
 
 /* An MHD_OPTION_EXTERNAL_LOGGER that routes libmicrohttpd's own messages
  * into eb_log at warn level. */
-void eb_http_mhd_log(void *cls, const char *fmt, va_list ap);
+void eb_http_mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* The request metric families every HTTP server of the suite records into:
  * http_requests_total{route,code} and http_request_duration_seconds{route}. */
