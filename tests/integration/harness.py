@@ -9,6 +9,7 @@ Waiting is always polling for a condition with a deadline (wait_until),
 never a bare sleep.
 """
 
+import collections
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import urllib.error
@@ -32,6 +34,22 @@ with warnings.catch_warnings():
 
 BIN = os.environ.get("EB_BIN_DIR") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "bin")
+
+# Under a tool such as valgrind (EB_TEST_WRAPPER) every program of ours runs
+# several times slower: waits stretch by EB_TIME_SCALE. Timing assertions of
+# the product itself use scaled() too, so they hold natively and under ASan
+# and make allowance only under the tool.
+WRAPPER = os.environ.get("EB_TEST_WRAPPER", "").split()
+TIME_SCALE = float(os.environ.get("EB_TIME_SCALE", "1"))
+
+
+def scaled(seconds):
+    return seconds * TIME_SCALE
+
+
+def bin_argv(name, *args):
+    """The command line that runs one of our executables (wrapped when asked)."""
+    return WRAPPER + [os.path.join(BIN, name)] + list(args)
 
 # Test-friendly client settings (../shared/notes/mock-cluster.md): short
 # session timeouts so rebalances take seconds, short fetch waits because the
@@ -58,6 +76,7 @@ class Abort(Exception):
 def wait_until(what, predicate, timeout=30.0, interval=0.1):
     """Polls predicate until it returns a truthy value; fails after timeout.
     An exception from predicate counts as "not yet", except Abort."""
+    timeout = scaled(timeout)
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -109,6 +128,7 @@ class Proc:
 
     def stop(self, timeout=10.0):
         """SIGTERM and wait; returns (exit code, seconds taken)."""
+        timeout = scaled(timeout)
         start = time.monotonic()
         self.signal(signal.SIGCONT)  # in case a test paused it
         self.signal(signal.SIGTERM)
@@ -170,13 +190,21 @@ class Stack:
                              timeout=10)
         return out.stdout.strip()
 
+    def order_statuses(self, ids):
+        """{orderId: status} straight from Redis, in one pipeline."""
+        ids = list(ids)
+        script = "".join("HGET order:%s status\n" % oid for oid in ids)
+        out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.redis_port)],
+                             input=script, capture_output=True, text=True, timeout=30)
+        return dict(zip(ids, out.stdout.splitlines()))
+
     def redis_url(self):
         return "redis://127.0.0.1:%d/0" % self.redis_port
 
     def start_broker(self, extra=()):
         out_path = os.path.join(self.dir, "broker.out")
         out = open(out_path, "wb")
-        argv = [os.path.join(BIN, "kafka-dev-broker")]
+        argv = bin_argv("kafka-dev-broker")
         if self.brokers:
             argv += ["--brokers", str(self.brokers)]
         if self.partitions:
@@ -223,7 +251,7 @@ class Stack:
             env.setdefault("HTTP_PORT", 0)
         else:
             env.setdefault("ADMIN_PORT", 0)
-        p = self._spawn(name, [os.path.join(BIN, binary)], env=self.env(**env))
+        p = self._spawn(name, bin_argv(binary), env=self.env(**env))
 
         def logged_port():
             # HTTP_PORT/ADMIN_PORT 0: the daemon picks a port and logs it.
@@ -402,3 +430,93 @@ class StackTestCase(unittest.TestCase):
         if result and len(result.failures) + len(result.errors) > failures and self.stack:
             self.stack.dump_logs()
         return out
+
+
+class Stream(threading.Thread):
+    """Posts orders at a steady rate; remembers every one answered 201."""
+
+    def __init__(self, url_fn, rate=40):
+        super().__init__(daemon=True)
+        self.url_fn = url_fn
+        self.interval = 1.0 / rate
+        self.accepted = {}  # orderId -> expected final status
+        self.answers = collections.Counter()
+        self.slow = []  # (seconds, status) of answers slower than 2 s
+        self.stopped = threading.Event()
+
+    def run(self):
+        i = 0
+        while not self.stopped.is_set():
+            i += 1
+            price = 20000 if i % 10 == 0 else 10 + i % 7  # every 10th is declined
+            start = time.monotonic()
+            try:
+                status, _, body = http("POST", self.url_fn() + "/orders",
+                                       order_body("stream-%d" % i, 1, price), timeout=5)
+            except OSError:
+                status, body = "conn-error", None
+            took = time.monotonic() - start
+            self.answers[status] += 1
+            if took > scaled(2):
+                self.slow.append((took, status))
+            if status == 201:
+                self.accepted[body["orderId"]] = "PAID" if price <= 10000 else "PAYMENT_FAILED"
+            self.stopped.wait(max(0, self.interval - took))
+
+    def stop(self):
+        self.stopped.set()
+        self.join()
+
+
+class Invariants:
+    """The checks every fault test ends with."""
+
+    def check_everything_settles_once(self, accepted, timeout=120):
+        """Every accepted order reaches its expected status through exactly
+        one payment decision, every event of those orders is notified exactly
+        once, and nothing valid is dead-lettered. Uses self.stack,
+        self.order and self.notify_file."""
+        s = self.stack
+        url = self.order.url
+
+        def settled():
+            return "PENDING" not in s.order_statuses(accepted).values() or None
+        wait_until("every accepted order to be decided", settled, timeout, 1.0)
+        statuses = s.order_statuses(accepted)
+        for oid, expected in accepted.items():
+            self.assertEqual(statuses[oid], expected, oid)
+        # And through the API, for a sample.
+        for oid in list(accepted)[:20]:
+            self.assertEqual(http("GET", url + "/orders/" + oid)[2]["status"], accepted[oid])
+
+        # One decision per order: one distinct payment event id per order
+        # (a record may be published twice after a crash, with the same id).
+        decisions = collections.defaultdict(set)
+        for topic in ("payment-processed", "payment-failed"):
+            for r in s.kafka_records(topic):
+                decisions[r["key"]].add(json.loads(r["value"])["id"])
+        for oid in accepted:
+            self.assertEqual(len(decisions[oid]), 1, "order %s decided %d times" %
+                             (oid, len(decisions[oid])))
+
+        # Exactly one notification per event, two per accepted order.
+        path = self.notify_file
+
+        def notified():
+            counts = collections.Counter(n["orderId"] for n in read_notifications(path))
+            return all(counts[oid] >= 2 for oid in accepted) or None
+        wait_until("two notifications per accepted order", notified, timeout, 1.0)
+        notes = read_notifications(path)
+        per_event = collections.Counter(n["eventId"] for n in notes)
+        dup = [e for e, c in per_event.items() if c > 1]
+        self.assertEqual(dup, [], "events notified more than once")
+        per_order = collections.Counter(n["orderId"] for n in notes)
+        for oid in accepted:
+            self.assertEqual(per_order[oid], 2, oid)
+
+        # No dead letters for valid orders.
+        for topic in ("order-created-dlq", "payment-processed-dlq", "payment-failed-dlq"):
+            self.assertEqual([r["key"] for r in s.kafka_records(topic)
+                              if r["key"] in accepted], [], topic)
+
+

@@ -12,7 +12,7 @@ import tempfile
 import threading
 import unittest
 
-from harness import BIN
+from harness import BIN, bin_argv
 
 DAEMONS = ["order-service", "payment-service", "notification-service"]
 ALL = DAEMONS + ["kafka-dev-broker", "eventbus-dlq"]
@@ -74,7 +74,7 @@ class ConfigTest(unittest.TestCase):
                   "REDIS_URL": "redis://127.0.0.1:%d/0" % self.trip.port,
                   "NOTIFY_FILE": os.path.join(self.tmp, "n.jsonl")})
         e.update(env)
-        return subprocess.run([os.path.join(BIN, name)] + list(args), env=e, capture_output=True,
+        return subprocess.run(bin_argv(name, *args), env=e, capture_output=True,
                               text=True, timeout=20)
 
     def test_help_lists_every_setting_with_its_default(self):

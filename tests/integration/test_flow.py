@@ -11,7 +11,8 @@ import json
 import re
 import unittest
 
-from harness import StackTestCase, Stack, http, order_body, read_notifications, wait_until
+from harness import (StackTestCase, Stack, http, order_body, read_notifications, scaled,
+                     wait_until)
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
@@ -170,7 +171,7 @@ class FlowTest(StackTestCase):
         for p in (self.notify, self.payment, self.order):
             rc, took = p.stop(timeout=15)
             self.assertEqual(rc, 0, "%s exited %s" % (p.name, rc))
-            self.assertLess(took, 10.0, "%s took %.1fs to stop" % (p.name, took))
+            self.assertLess(took, scaled(10.0), "%s took %.1fs to stop" % (p.name, took))
             self.assertRegex(p.log_text(), r"stopped")
 
 

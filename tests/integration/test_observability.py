@@ -15,7 +15,8 @@ import unittest
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness import StackTestCase, Stack, http, order_body, read_notifications, wait_until
+from harness import (StackTestCase, Stack, http, order_body, read_notifications, scaled,
+                     wait_until)
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -179,7 +180,7 @@ class ObservabilityTest(StackTestCase):
                     self.assertEqual(st, 503)
                     self.assertEqual(body["status"], "not ready")
                     self.assertIn("redis", body["reason"])
-                    self.assertLess(time.monotonic() - start, 3)
+                    self.assertLess(time.monotonic() - start, scaled(3))
                     self.assertEqual(value(scrape(proc)[0], "redis_up"), 0)
                     self.assertEqual(http("GET", proc.url + "/health")[0], 200)
         finally:
