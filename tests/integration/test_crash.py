@@ -13,97 +13,13 @@ import json
 import os
 import re
 import signal
-import threading
 import time
 import unittest
 
-from harness import StackTestCase, Stack, http, order_body, read_notifications, wait_until
+from harness import (Invariants, Stack, StackTestCase, Stream, http, order_body,
+                     read_notifications, wait_until)
 
 FAST = {"IDEMPOTENCY_LEASE_MS": 3000, "OUTBOX_CLAIM_IDLE_MS": 3000}
-
-
-class Stream(threading.Thread):
-    """Posts orders at a steady rate; remembers every one answered 201."""
-
-    def __init__(self, url_fn, rate=40):
-        super().__init__(daemon=True)
-        self.url_fn = url_fn
-        self.interval = 1.0 / rate
-        self.accepted = {}  # orderId -> expected final status
-        self.answers = collections.Counter()
-        self.slow = []  # (seconds, status) of answers slower than 2 s
-        self.stopped = threading.Event()
-
-    def run(self):
-        i = 0
-        while not self.stopped.is_set():
-            i += 1
-            price = 20000 if i % 10 == 0 else 10 + i % 7  # every 10th is declined
-            start = time.monotonic()
-            try:
-                status, _, body = http("POST", self.url_fn() + "/orders",
-                                       order_body("stream-%d" % i, 1, price), timeout=5)
-            except OSError:
-                status, body = "conn-error", None
-            took = time.monotonic() - start
-            self.answers[status] += 1
-            if took > 2:
-                self.slow.append((took, status))
-            if status == 201:
-                self.accepted[body["orderId"]] = "PAID" if price <= 10000 else "PAYMENT_FAILED"
-            self.stopped.wait(max(0, self.interval - took))
-
-    def stop(self):
-        self.stopped.set()
-        self.join()
-
-
-class Invariants:
-    """The checks every fault test ends with."""
-
-    def check_everything_settles_once(self, accepted, timeout=120):
-        s = self.stack
-        url = self.order.url
-
-        def settled():
-            pending = [oid for oid in accepted
-                       if http("GET", url + "/orders/" + oid)[2].get("status") == "PENDING"]
-            return not pending or None
-        wait_until("every accepted order to be decided", settled, timeout, 1.0)
-        for oid, expected in accepted.items():
-            self.assertEqual(http("GET", url + "/orders/" + oid)[2]["status"], expected, oid)
-
-        # One decision per order: one distinct payment event id per order
-        # (a record may be published twice after a crash, with the same id).
-        decisions = collections.defaultdict(set)
-        for topic in ("payment-processed", "payment-failed"):
-            for r in s.kafka_records(topic):
-                decisions[r["key"]].add(json.loads(r["value"])["id"])
-        for oid in accepted:
-            self.assertEqual(len(decisions[oid]), 1, "order %s decided %d times" %
-                             (oid, len(decisions[oid])))
-
-        # Exactly one notification per event, two per accepted order.
-        path = self.notify_file
-
-        def notified():
-            got = {n["orderId"] for n in read_notifications(path) for _ in (0,)
-                   if n["orderId"] in accepted}
-            counts = collections.Counter(n["orderId"] for n in read_notifications(path))
-            return all(counts[oid] >= 2 for oid in accepted) or None
-        wait_until("two notifications per accepted order", notified, timeout, 1.0)
-        notes = read_notifications(path)
-        per_event = collections.Counter(n["eventId"] for n in notes)
-        dup = [e for e, c in per_event.items() if c > 1]
-        self.assertEqual(dup, [], "events notified more than once")
-        per_order = collections.Counter(n["orderId"] for n in notes)
-        for oid in accepted:
-            self.assertEqual(per_order[oid], 2, oid)
-
-        # No dead letters for valid orders.
-        for topic in ("order-created-dlq", "payment-processed-dlq", "payment-failed-dlq"):
-            self.assertEqual([r["key"] for r in s.kafka_records(topic)
-                              if r["key"] in accepted], [], topic)
 
 
 def first_log_after(proc, t0, needle):

@@ -7,3 +7,6 @@ eb_integration_test(balance 240)
 eb_integration_test(dlq 300)
 eb_integration_test(crash 600)
 eb_integration_test(observability 180)
+eb_integration_test(kafka_outage 300)
+# A minute of random kills and Redis pauses (CHAOS_SECONDS), then the invariants.
+eb_integration_test(chaos 420 chaos)

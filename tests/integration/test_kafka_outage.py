@@ -1,0 +1,136 @@
+"""Kafka goes away during a stream of orders, through kafka-dev-broker's
+control socket: the whole cluster for 10 s, then one broker of three whose
+partitions are moved to the others.
+
+Intake keeps answering 201 (the outbox holds the orders); once Kafka is back
+every accepted order flows, decided once and notified once. The catch-up
+time is printed.
+"""
+
+import os
+import socket
+import time
+import unittest
+
+from harness import Invariants, Stack, StackTestCase, Stream, http, wait_until
+
+GROUPS = ("order-service", "payment-service", "notification-service")
+TOPICS = ("order-created", "payment-processed", "payment-failed", "order-created-dlq",
+          "payment-processed-dlq", "payment-failed-dlq")
+
+
+def control(path, line):
+    with socket.socket(socket.AF_UNIX) as c:
+        c.settimeout(10)
+        c.connect(path)
+        c.sendall(line.encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = c.recv(256)
+            if not chunk:
+                break
+            data += chunk
+    answer = data.decode().strip()
+    assert answer == "ok", "%s -> %s" % (line, answer)
+
+
+class OutageTest(StackTestCase, Invariants):
+    brokers = None
+
+    @classmethod
+    def setUpClass(cls):
+        s = cls.stack = Stack(brokers=cls.brokers)
+        cls.ctl = os.path.join(s.dir, "control.sock")
+        try:
+            s.start_redis()
+            s.start_broker(["--control", cls.ctl])
+            cls.before_services()
+            cls.order = s.start_order()
+            cls.payment = s.start_payment()
+            cls.notify = s.start_notification()
+            cls.notify_file = cls.notify.notify_file
+            for p in (cls.order, cls.payment, cls.notify):
+                s.wait_assigned(p)
+            s.wait_ready(cls.order)
+        except Exception:
+            s.dump_logs()
+            s.stop()
+            raise
+
+    @classmethod
+    def before_services(cls):
+        pass
+
+    def outbox_pending(self):
+        return int(self.stack.redis_cli("XLEN", "orders:outbox") or 0)
+
+
+class AllBrokersDownTest(OutageTest):
+
+    def test_intake_holds_orders_while_kafka_is_down_and_everything_flows_after(self):
+        stream = Stream(lambda: self.order.url)
+        stream.start()
+        try:
+            time.sleep(3)
+            control(self.ctl, "down all")
+            down_at = time.monotonic()
+            wait_until("order-service /ready to name Kafka", lambda: "kafka" in http(
+                "GET", self.order.url + "/ready", timeout=5)[2].get("reason", ""), 15, 0.3)
+            accepted_before = len(stream.accepted)
+            time.sleep(max(0, 10 - (time.monotonic() - down_at)))
+            backlog = self.outbox_pending()
+            accepted_during = len(stream.accepted) - accepted_before
+            control(self.ctl, "up all")
+            up_at = time.monotonic()
+            time.sleep(3)
+        finally:
+            stream.stop()
+        print("\nanswers: %r; accepted while Kafka was down: %d; outbox held %d" %
+              (dict(stream.answers), accepted_during, backlog))
+        self.assertEqual(set(stream.answers), {201}, "intake failed while Kafka was down")
+        self.assertGreater(accepted_during, 100)
+        self.assertGreater(backlog, 0)
+        self.check_everything_settles_once(stream.accepted)
+        wait_until("the outbox to drain", lambda: self.outbox_pending() == 0, 30, 0.3)
+        print("all %d orders decided and notified %.1fs after the brokers came back" %
+              (len(stream.accepted), time.monotonic() - up_at))
+
+
+class OneBrokerDownTest(OutageTest):
+    brokers = 3
+
+    @classmethod
+    def before_services(cls):
+        # Known layout: partitions 0-1 led by broker 1, 2-3 by 2, 4-5 by 3;
+        # the groups' coordinators on broker 1 (the mock never moves them).
+        for t in TOPICS:
+            for p in range(6):
+                control(cls.ctl, "leader %s %d %d" % (t, p, 1 + p // 2))
+        for g in GROUPS:
+            control(cls.ctl, "coordinator %s 1" % g)
+
+    def test_flow_continues_when_a_broker_dies_and_its_partitions_move(self):
+        stream = Stream(lambda: self.order.url)
+        stream.start()
+        try:
+            time.sleep(3)
+            control(self.ctl, "down 3")
+            down_at = time.monotonic()
+            time.sleep(2)  # what the leader sees: a broker gone, nobody taking over yet
+            for t in TOPICS:
+                control(self.ctl, "leader %s 4 1" % t)
+                control(self.ctl, "leader %s 5 2" % t)
+            moved_at = time.monotonic()
+            time.sleep(8)
+        finally:
+            stream.stop()
+        print("\nanswers: %r" % dict(stream.answers))
+        self.assertEqual(set(stream.answers), {201})
+        self.check_everything_settles_once(stream.accepted)
+        print("all %d orders decided and notified %.1fs after the partitions moved "
+              "(broker down %.1fs before)" % (len(stream.accepted),
+                                              time.monotonic() - moved_at, moved_at - down_at))
+
+
+if __name__ == "__main__":
+    unittest.main()
