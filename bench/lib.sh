@@ -159,6 +159,27 @@ start_order() {
     [ "$code" = 201 ] || die "$name: smoke POST /orders answered $code: $(cat "$work/$name.smoke")"
 }
 
+# start_consumer NAME BINDIR BINARY [VAR=value...]: starts payment-service or
+# notification-service with ADMIN_PORT=0, waits until it joined its group,
+# sets c_pid and c_url.
+start_consumer() {
+    local name=$1 bindir=$2 binary=$3 port="" i
+    shift 3
+    env KAFKA_BROKERS="$brokers" REDIS_URL="redis://127.0.0.1:$redis_port/0" ADMIN_PORT=0 \
+        BIND_ADDRESS=127.0.0.1 LOG_LEVEL=info INSTANCE_ID="$name" "$@" \
+        "$bindir/$binary" >"$work/$name.log" 2>&1 &
+    c_pid=$!
+    pids+=("$c_pid")
+    for ((i = 0; i < 150; i++)); do
+        port=$(grep -o 'admin on 127\.0\.0\.1:[0-9]*' "$work/$name.log" | head -n1 | sed 's/.*://') || true
+        [ -n "$port" ] && break
+        alive "$c_pid" || die "$name exited at start: $(tail -n3 "$work/$name.log")"
+        sleep 0.1
+    done
+    [ -n "$port" ] || die "$name did not log its port"
+    c_url=http://127.0.0.1:$port
+}
+
 # ensure_bare BINDIR: prints the path of bench-bare-mhd, compiling
 # bench/bare_mhd.c into $work when BINDIR lacks it.
 ensure_bare() {
@@ -223,11 +244,12 @@ metric() {
         awk -v m="$2" 'index($0, m " ") == 1 {print $2 + 0; f = 1} END {if (!f) print 0}'
 }
 
-# The broker's own count of order-created events: last offset + 1 of every
-# partition (the mock trims old data at 5 MiB per partition, never offsets).
+# The broker's own count of the events of a topic (order-created by
+# default): last offset + 1 of every partition (the mock trims old data at
+# 5 MiB per partition, never offsets).
 broker_count() {
-    { kcat -b "$brokers" -C -t order-created -o -1 -e -q -f '%o\n' 2>"$work/kcat.err" || true; } |
-        awk '{n += $1 + 1} END {print n + 0}'
+    { kcat -b "$brokers" -C -t "${1:-order-created}" -o -1 -e -q -f '%o\n' 2>"$work/kcat.err" ||
+        true; } | awk '{n += $1 + 1} END {print n + 0}'
 }
 
 # start_rss_sampler PID FILE: every 200 ms writes "peak-VmRSS VmHWM VmRSS"

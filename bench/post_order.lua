@@ -17,6 +17,16 @@ wrk.body = '{"userId":"u1","items":[{"productId":"p1","quantity":2,"price":50}]}
 wrk.headers["Content-Type"] = "application/json"
 
 local count_status = os.getenv("WRK_COUNT_STATUS") == "1"
+
+-- Pacing: with WRK_DELAY_MS each connection waits that long between its
+-- requests, so -c N gives about N * 1000 / (delay + latency) requests/s
+-- (the end-to-end latency benchmark uses it for an open, steady rate).
+local pace = tonumber(os.getenv("WRK_DELAY_MS") or "")
+if pace then
+   function delay()
+      return pace
+   end
+end
 local threads = {}
 
 function setup(thread)

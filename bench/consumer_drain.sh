@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2034,SC2154 # variables shared with lib.sh
+# Consumer throughput: one payment-service instance drains a backlog of
+# OrderCreated events, idempotency on (every event claimed, decided, stored,
+# published and marked done in Redis).
+#
+# Target (the issue): at least 30,000 events/s for a backlog of 200,000.
+#
+# What it does, every process on 127.0.0.1 and free ports:
+#   1. starts redis-server and kafka-dev-broker (--partitions P: the mock
+#      keeps at most 5 MiB per partition, so 200,000 events of ~560 B need
+#      more than 21 partitions);
+#   2. produces N OrderCreated events (kcat, keyed by order id) and checks
+#      the broker holds them all;
+#   3. starts one payment-service and times it from its first consumed event
+#      to the last (events_consumed_total on /metrics, sampled every 100 ms),
+#      with its CPU, Redis' and the broker's, and its peak RSS;
+#   4. checks every event was decided once: N decisions published, N stored;
+#   5. stops everything it started (trap EXIT, by PID).
+#
+# Usage: bench/consumer_drain.sh [-n EVENTS] [-p PARTITIONS] [-b BATCH] [--bin DIR] [--keep]
+# Exit status: 0 target met, 1 missed, 3 the run failed.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
+
+me=drain
+events=200000 partitions=32 batch=500 bindir="" keep=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+    -n) events=$2; shift 2 ;;
+    -p) partitions=$2; shift 2 ;;
+    -b) batch=$2; shift 2 ;;
+    --bin) bindir=$2; shift 2 ;;
+    --keep) keep=1; shift ;;
+    -h | --help) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "consumer_drain.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+bindir=$(pick_bindir "$root" "$bindir")
+work=$(mktemp -d /tmp/drain.XXXXXX)
+pids=()
+trap bench_cleanup EXIT
+
+log "machine: $(machine_line)"
+log "binaries: $bindir; work directory: $work"
+start_redis
+start_broker "$bindir" "$partitions"
+log "redis 127.0.0.1:$redis_port, broker $brokers ($partitions partitions)"
+
+# ---- the backlog ----------------------------------------------------------------------
+log "writing $events OrderCreated events"
+python3 - "$events" >"$work/events" <<'PY'
+import json, sys, uuid
+for i in range(int(sys.argv[1])):
+    oid, eid = str(uuid.uuid4()), str(uuid.uuid4())
+    price = 20000 if i % 10 == 0 else 10 + i % 90  # one in ten above PAYMENT_LIMIT
+    ev = {"specversion": "1.0", "id": eid, "source": "/order-service", "type": "OrderCreated",
+          "time": "2026-11-21T10:30:00.000Z", "datacontenttype": "application/json",
+          "subject": oid, "correlationid": eid, "causationid": eid,
+          "data": {"orderId": oid, "userId": "u%d" % (i % 1000),
+                   "items": [{"productId": "p1", "quantity": 1, "price": price}],
+                   "total": price, "currency": "USD"}}
+    sys.stdout.write(oid + "\x1f" + json.dumps(ev, separators=(",", ":")) + "\n")
+PY
+kcat -b "$brokers" -P -t order-created -K $'\x1f' -l "$work/events" \
+    -X linger.ms=20 -X batch.num.messages=10000 -X queue.buffering.max.messages=1000000 ||
+    die "kcat could not produce the backlog"
+backlog=$(broker_count order-created)
+[ "$backlog" -eq "$events" ] || die "the broker holds $backlog events, not $events"
+log "backlog: $backlog events on order-created"
+
+# ---- the drain ------------------------------------------------------------------------
+# Client settings for draining a backlog: a deep local queue so fetching
+# never stalls (../shared/notes/performance.md), short fetch waits for the mock.
+cat >"$work/client.properties" <<PROPS
+consumer.queued.min.messages=1000000
+consumer.fetch.wait.max.ms=10
+consumer.session.timeout.ms=6000
+consumer.heartbeat.interval.ms=1000
+PROPS
+redis_cpu0=$(cpu_s "$redis_pid")
+broker_cpu0=$(cpu_s "$broker_pid")
+start_consumer payment "$bindir" payment-service KAFKA_CONFIG_FILE="$work/client.properties" \
+    CONSUMER_BATCH_SIZE="$batch"
+pay_pid=$c_pid pay_url=$c_url
+start_rss_sampler "$pay_pid" "$work/rss"
+consumed() { metric "$pay_url" 'events_consumed_total{topic="order-created",result="ok"}'; }
+
+t_first="" n=0
+deadline=$((SECONDS + 600))
+while [ "$n" -lt "$events" ]; do
+    [ $SECONDS -lt $deadline ] || die "the drain did not finish in 10 minutes ($n of $events)"
+    alive "$pay_pid" || die "payment-service exited: $(tail -n3 "$work/payment.log")"
+    n=$(consumed)
+    if [ -z "$t_first" ] && [ "${n%.*}" -gt 0 ]; then
+        t_first=$(date +%s.%N) n_first=$n
+    fi
+    n=${n%.*}
+    sleep 0.1
+done
+t_last=$(date +%s.%N)
+pay_cpu=$(cpu_s "$pay_pid")
+redis_cpu=$(awk -v a="$redis_cpu0" -v b="$(cpu_s "$redis_pid")" 'BEGIN {print b - a}')
+broker_cpu=$(awk -v a="$broker_cpu0" -v b="$(cpu_s "$broker_pid")" 'BEGIN {print b - a}')
+rate=$(awk -v n="$events" -v f="${n_first%.*}" -v a="$t_first" -v b="$t_last" \
+    'BEGIN {printf "%.0f", (n - f) / (b - a)}')
+
+# ---- checks ---------------------------------------------------------------------------
+decisions() { echo $(($(broker_count payment-processed) + $(broker_count payment-failed))); }
+all_decided() { [ "$(decisions)" -ge "$events" ]; }
+wait_for "the decisions on the broker" 300 all_decided
+published=$(decisions)
+stored=$(rcli --scan --pattern 'payment:decision:*' | wc -l)
+dup=$(metric "$pay_url" 'events_consumed_total{topic="order-created",result="duplicate"}')
+read -r _ hwm _ <"$work/rss"
+
+echo
+echo "== consumer drain $(date -u +%FT%TZ): $events OrderCreated, $partitions partitions, batch $batch =="
+echo "machine: $(machine_line)"
+echo "source: $(source_line "$root")"
+echo "drain: $(awk -v a="$t_first" -v b="$t_last" 'BEGIN {printf "%.2f", b - a}') s from the first event consumed to the last: $rate events/s"
+echo "CPU per event (µs): payment-service $(us_per 0 "$pay_cpu" "$events"), redis-server $(us_per 0 "$redis_cpu" "$events"), kafka-dev-broker $(us_per 0 "$broker_cpu" "$events")"
+echo "payment-service peak RSS: $(mb "$hwm") MB"
+echo "decisions: $published published, $stored stored in Redis, duplicates skipped $dup"
+status=0
+[ "$published" -eq "$events" ] && [ "$stored" -eq "$events" ] || { echo "DECISIONS DO NOT MATCH"; status=3; }
+if [ "$rate" -ge 30000 ]; then
+    echo "target >= 30,000 events/s: met ($rate)"
+else
+    echo "target >= 30,000 events/s: MISSED ($rate)"
+    [ $status -eq 0 ] && status=1
+fi
+echo "SUMMARY events=$events rate=$rate published=$published stored=$stored status=$status"
+exit $status
