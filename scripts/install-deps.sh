@@ -16,11 +16,13 @@ packages=(
     redis-server kcat curl python3 procps
     # the integration tests' independent Kafka client and Prometheus text parser
     python3-kafka python3-prometheus-client
+    # the suite under valgrind (preset valgrind)
+    valgrind
 )
 for arg in "$@"; do
     case "$arg" in
     --bench) packages+=(wrk) ;;
-    --ci) packages+=(clang-format valgrind docker-compose wrk) ;;
+    --ci) packages+=(clang-format docker-compose clang libclang-rt-14-dev) ;;
     *) echo "usage: $0 [--bench] [--ci]" >&2; exit 2 ;;
     esac
 done
