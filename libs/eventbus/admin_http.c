@@ -21,8 +21,9 @@ struct eb_admin_s {
     eb_metric_t *m_requests, *m_duration; /* for the dedicated server */
 };
 
-enum MHD_Result eb_http_reply(struct MHD_Connection *conn, unsigned int status, const char *body,
-                              size_t len, const char *location)
+/* Queues a JSON body (copied) with one optional extra header. */
+static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned int status, const char *body,
+                                 size_t len, const char *header, const char *value)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -31,18 +32,23 @@ enum MHD_Result eb_http_reply(struct MHD_Connection *conn, unsigned int status, 
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    if (location)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location);
+    if (value)
+        MHD_add_response_header(r, header, value);
     ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+enum MHD_Result eb_http_reply(struct MHD_Connection *conn, unsigned int status, const char *body,
+                              size_t len, const char *location)
+{
+    return send_json(conn, status, body, len, MHD_HTTP_HEADER_LOCATION, location);
 }
 
 enum MHD_Result eb_http_error(struct MHD_Connection *conn, unsigned int status, const char *code,
                               const char *message, const char *field, const char *allow)
 {
     cJSON *root = cJSON_CreateObject(), *err = cJSON_AddObjectToObject(root, "error");
-    struct MHD_Response *r;
     enum MHD_Result ret;
     char *body;
 
@@ -54,16 +60,8 @@ enum MHD_Result eb_http_error(struct MHD_Connection *conn, unsigned int status, 
     cJSON_Delete(root);
     if (!body)
         return MHD_NO;
-    r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    if (allow)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-    ret = MHD_queue_response(conn, status, r);
-    MHD_destroy_response(r);
+    ret = send_json(conn, status, body, strlen(body), MHD_HTTP_HEADER_ALLOW, allow);
+    cJSON_free(body);
     return ret;
 }
 

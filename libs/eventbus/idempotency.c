@@ -31,6 +31,24 @@ static void idem_key(char *out, size_t size, const char *group, const char *id)
     snprintf(out, size, "idem:%s:%s", group, id);
 }
 
+/* Reads the n replies of a pipeline whose answers only need to be
+ * successes. EB_ERR_REDIS when one is an error or the connection failed. */
+static eb_err_t read_all(eb_redis_t *r, size_t n)
+{
+    eb_err_t err = EB_OK;
+
+    for (size_t i = 0; i < n; i++) {
+        redisReply *rep = eb_redis_read(r);
+
+        if (!rep)
+            return EB_ERR_REDIS; /* the connection was dropped with the rest */
+        if (rep->type == REDIS_REPLY_ERROR)
+            err = EB_ERR_REDIS;
+        freeReplyObject(rep);
+    }
+    return err;
+}
+
 eb_err_t eb__idem_claim(eb_redis_t *r, const char *group, const char *token, const char *const *ids,
                         size_t n, int lease_ms, eb_claim_t *results)
 {
@@ -78,7 +96,6 @@ eb_err_t eb__idem_renew(eb_redis_t *r, const char *group, const char *token, con
 {
     redisContext *ctx;
     char key[512];
-    eb_err_t err = EB_OK;
 
     if (n == 0)
         return EB_OK;
@@ -89,16 +106,7 @@ eb_err_t eb__idem_renew(eb_redis_t *r, const char *group, const char *token, con
         idem_key(key, sizeof(key), group, ids[i]);
         redisAppendCommand(ctx, "EVAL %s 1 %s %s %d", renew_script, key, token, lease_ms);
     }
-    for (size_t i = 0; i < n; i++) {
-        redisReply *rep = eb_redis_read(r);
-
-        if (!rep)
-            return EB_ERR_REDIS;
-        if (rep->type == REDIS_REPLY_ERROR)
-            err = EB_ERR_REDIS;
-        freeReplyObject(rep);
-    }
-    return err;
+    return read_all(r, n);
 }
 
 eb_err_t eb__idem_finish(eb_redis_t *r, const char *group, const char *token,
@@ -107,7 +115,6 @@ eb_err_t eb__idem_finish(eb_redis_t *r, const char *group, const char *token,
 {
     redisContext *ctx;
     char key[512];
-    eb_err_t err = EB_OK;
 
     if (ndone + nrelease == 0)
         return EB_OK;
@@ -122,16 +129,7 @@ eb_err_t eb__idem_finish(eb_redis_t *r, const char *group, const char *token,
         idem_key(key, sizeof(key), group, release_ids[i]);
         redisAppendCommand(ctx, "EVAL %s 1 %s %s", release_script, key, token);
     }
-    for (size_t i = 0; i < ndone + nrelease; i++) {
-        redisReply *rep = eb_redis_read(r);
-
-        if (!rep)
-            return EB_ERR_REDIS;
-        if (rep->type == REDIS_REPLY_ERROR)
-            err = EB_ERR_REDIS;
-        freeReplyObject(rep);
-    }
-    return err;
+    return read_all(r, ndone + nrelease);
 }
 
 eb_err_t eb_idempotency_mark_done(eb_redis_t *r, const char *group, const char *const *ids,

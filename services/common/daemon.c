@@ -134,14 +134,8 @@ void svc_consumer_collect(void *opaque)
     probe_deps(opaque, &kafka_ok, &redis_ok);
 }
 
-int svc_consumer_ready(char *reason, size_t size, void *opaque)
+int svc_deps_ready(int kafka_ok, int redis_ok, char *reason, size_t size)
 {
-    svc_probe_t *probe = opaque;
-    eb_consumer_status_t st;
-    int kafka_ok, redis_ok;
-
-    eb_consumer_status(probe->consumer, &st);
-    probe_deps(probe, &kafka_ok, &redis_ok);
     if (!redis_ok) {
         snprintf(reason, size, "redis unreachable");
         return 0;
@@ -150,6 +144,19 @@ int svc_consumer_ready(char *reason, size_t size, void *opaque)
         snprintf(reason, size, "kafka unreachable");
         return 0;
     }
+    return 1;
+}
+
+int svc_consumer_ready(char *reason, size_t size, void *opaque)
+{
+    svc_probe_t *probe = opaque;
+    eb_consumer_status_t st;
+    int kafka_ok, redis_ok;
+
+    eb_consumer_status(probe->consumer, &st);
+    probe_deps(probe, &kafka_ok, &redis_ok);
+    if (!svc_deps_ready(kafka_ok, redis_ok, reason, size))
+        return 0;
     if (!st.joined) {
         snprintf(reason, size, "not yet a member of the consumer group");
         return 0;

@@ -54,6 +54,10 @@ typedef struct svc_probe_s {
  * gauges (1 reachable, 0 not). */
 void svc_up_gauges(int kafka_ok, int redis_ok);
 
+/* The readiness verdict on the dependencies: 1 when both answered, else 0
+ * with "redis unreachable" or "kafka unreachable" in reason. */
+int svc_deps_ready(int kafka_ok, int redis_ok, char *reason, size_t size);
+
 /* Probes Redis (PING) and Kafka (a metadata request) for a consumer daemon
  * and refreshes kafka_up/redis_up (eb_collect_cb_t; opaque: svc_probe_t). */
 void svc_consumer_collect(void *opaque);

@@ -119,15 +119,7 @@ static int order_ready(char *reason, size_t size, void *opaque)
     int kafka_ok, redis_ok;
 
     order_probe(opaque, &kafka_ok, &redis_ok);
-    if (!redis_ok) {
-        snprintf(reason, size, "redis unreachable");
-        return 0;
-    }
-    if (!kafka_ok) {
-        snprintf(reason, size, "kafka unreachable");
-        return 0;
-    }
-    return 1;
+    return svc_deps_ready(kafka_ok, redis_ok, reason, size);
 }
 
 /* /health: the relay and the status updater keep turning (the HTTP workers

@@ -410,9 +410,24 @@ def read_notifications(path):
 
 
 class StackTestCase(unittest.TestCase):
-    """Base class: one Stack per test class, logs printed when a test fails."""
+    """Base class: one Stack per test class, logs printed when a test fails.
+
+    A subclass's setUpClass calls cls.bring_up(Stack(...), cls.start) with
+    a start(cls, stack) that starts what the tests need."""
 
     stack = None
+
+    @classmethod
+    def bring_up(cls, stack, start):
+        """Sets cls.stack and runs start(stack). On failure prints the logs,
+        stops what started and re-raises (tearDownClass does not run then)."""
+        cls.stack = stack
+        try:
+            start(stack)
+        except Exception:
+            stack.dump_logs()
+            stack.stop()
+            raise
 
     @classmethod
     def tearDownClass(cls):

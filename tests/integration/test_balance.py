@@ -31,23 +31,21 @@ class LoadBalancingTest(StackTestCase):
 
     @classmethod
     def setUpClass(cls):
-        s = cls.stack = Stack(partitions=PARTITIONS)
-        try:
-            s.start_infra()
-            cls.order = s.start_order()
-            cls.pay1 = s.start_payment("payment-1")
-            cls.pay2 = s.start_payment("payment-2")
-            s.wait_ready(cls.order)
+        cls.bring_up(Stack(partitions=PARTITIONS), cls.start)
 
-            def split():
-                a, b = assignment(cls.pay1), assignment(cls.pay2)
-                return a and b and not (a & b) and len(a | b) == PARTITIONS
-            # The mock's rebalances wait out the session timeout (6 s) per round.
-            wait_until("both instances to hold partitions", split, 60, 0.5)
-        except Exception:
-            s.dump_logs()
-            s.stop()
-            raise
+    @classmethod
+    def start(cls, s):
+        s.start_infra()
+        cls.order = s.start_order()
+        cls.pay1 = s.start_payment("payment-1")
+        cls.pay2 = s.start_payment("payment-2")
+        s.wait_ready(cls.order)
+
+        def split():
+            a, b = assignment(cls.pay1), assignment(cls.pay2)
+            return a and b and not (a & b) and len(a | b) == PARTITIONS
+        # The mock's rebalances wait out the session timeout (6 s) per round.
+        wait_until("both instances to hold partitions", split, 60, 0.5)
 
     def test_partitions_are_split_between_the_instances(self):
         a, b = assignment(self.pay1), assignment(self.pay2)

@@ -21,22 +21,20 @@ class ChaosTest(StackTestCase, Invariants):
 
     @classmethod
     def setUpClass(cls):
-        s = cls.stack = Stack()
-        try:
-            s.start_infra()
-            cls.order = s.start_order(INSTANCE_ID="order-1", **FAST)
-            cls.order_port = cls.order.port
-            cls.pay = {"payment-1": s.start_payment("payment-1", **FAST),
-                       "payment-2": s.start_payment("payment-2", **FAST)}
-            cls.notify = s.start_notification("notify", **FAST)
-            cls.notify_file = cls.notify.notify_file
-            for p in [cls.order, cls.notify] + list(cls.pay.values()):
-                s.wait_assigned(p)
-            s.wait_ready(cls.order)
-        except Exception:
-            s.dump_logs()
-            s.stop()
-            raise
+        cls.bring_up(Stack(), cls.start)
+
+    @classmethod
+    def start(cls, s):
+        s.start_infra()
+        cls.order = s.start_order(INSTANCE_ID="order-1", **FAST)
+        cls.order_port = cls.order.port
+        cls.pay = {"payment-1": s.start_payment("payment-1", **FAST),
+                   "payment-2": s.start_payment("payment-2", **FAST)}
+        cls.notify = s.start_notification("notify", **FAST)
+        cls.notify_file = cls.notify.notify_file
+        for p in [cls.order, cls.notify] + list(cls.pay.values()):
+            s.wait_assigned(p)
+        s.wait_ready(cls.order)
 
     def restart(self, name):
         """kill -9 one daemon and start it again, as a supervisor would."""

@@ -38,22 +38,20 @@ class KillTest(StackTestCase, Invariants):
 
     @classmethod
     def setUpClass(cls):
-        s = cls.stack = Stack()
-        try:
-            s.start_infra()
-            cls.order_port = None
-            cls.order = s.start_order(INSTANCE_ID="order-1", **FAST)
-            cls.order_port = cls.order.port
-            cls.pay = [s.start_payment("payment-1", **FAST), s.start_payment("payment-2", **FAST)]
-            cls.notify = s.start_notification(**FAST)
-            cls.notify_file = cls.notify.notify_file
-            for p in [cls.order, cls.notify] + cls.pay:
-                s.wait_assigned(p)
-            s.wait_ready(cls.order)
-        except Exception:
-            s.dump_logs()
-            s.stop()
-            raise
+        cls.bring_up(Stack(), cls.start)
+
+    @classmethod
+    def start(cls, s):
+        s.start_infra()
+        cls.order_port = None
+        cls.order = s.start_order(INSTANCE_ID="order-1", **FAST)
+        cls.order_port = cls.order.port
+        cls.pay = [s.start_payment("payment-1", **FAST), s.start_payment("payment-2", **FAST)]
+        cls.notify = s.start_notification(**FAST)
+        cls.notify_file = cls.notify.notify_file
+        for p in [cls.order, cls.notify] + cls.pay:
+            s.wait_assigned(p)
+        s.wait_ready(cls.order)
 
     def test_kill_9_and_restart_each_daemon_mid_stream(self):
         s = self.stack
@@ -100,21 +98,19 @@ class RedisPauseTest(StackTestCase, Invariants):
 
     @classmethod
     def setUpClass(cls):
-        s = cls.stack = Stack()
-        try:
-            s.start_infra()
-            cls.order = s.start_order(**FAST)
-            cls.pay = s.start_payment("payment-1", **FAST)
-            cls.notify = s.start_notification(**FAST)
-            cls.notify_file = cls.notify.notify_file
-            for p in (cls.order, cls.pay, cls.notify):
-                s.wait_assigned(p)
-            s.wait_ready(cls.order)
-            s.wait_ready(cls.pay)
-        except Exception:
-            s.dump_logs()
-            s.stop()
-            raise
+        cls.bring_up(Stack(), cls.start)
+
+    @classmethod
+    def start(cls, s):
+        s.start_infra()
+        cls.order = s.start_order(**FAST)
+        cls.pay = s.start_payment("payment-1", **FAST)
+        cls.notify = s.start_notification(**FAST)
+        cls.notify_file = cls.notify.notify_file
+        for p in (cls.order, cls.pay, cls.notify):
+            s.wait_assigned(p)
+        s.wait_ready(cls.order)
+        s.wait_ready(cls.pay)
 
     def test_redis_paused_mid_stream(self):
         s = self.stack
@@ -151,15 +147,13 @@ class StaleClaimTest(StackTestCase):
 
     @classmethod
     def setUpClass(cls):
-        s = cls.stack = Stack()
-        try:
-            s.start_infra()
-            cls.pay = s.start_payment("payment-1", IDEMPOTENCY_LEASE_MS=3000)
-            s.wait_assigned(cls.pay)
-        except Exception:
-            s.dump_logs()
-            s.stop()
-            raise
+        cls.bring_up(Stack(), cls.start)
+
+    @classmethod
+    def start(cls, s):
+        s.start_infra()
+        cls.pay = s.start_payment("payment-1", IDEMPOTENCY_LEASE_MS=3000)
+        s.wait_assigned(cls.pay)
 
     def test_claim_of_a_crashed_instance_expires(self):
         s = self.stack
@@ -209,13 +203,11 @@ class CrashWindowTest(StackTestCase):
 
     @classmethod
     def setUpClass(cls):
-        s = cls.stack = Stack()
-        try:
-            s.start_infra()
-        except Exception:
-            s.dump_logs()
-            s.stop()
-            raise
+        cls.bring_up(Stack(), cls.start)
+
+    @classmethod
+    def start(cls, s):
+        s.start_infra()
 
     def test_notification_written_before_a_crash_is_not_written_again(self):
         s = self.stack

@@ -43,19 +43,17 @@ class PoisonTest(StackTestCase):
 
     @classmethod
     def setUpClass(cls):
-        s = cls.stack = Stack()
-        try:
-            s.start_infra()
-            cls.order = s.start_order()
-            cls.payment = s.start_payment()
-            cls.notify = s.start_notification()
-            for p in (cls.order, cls.payment, cls.notify):
-                s.wait_assigned(p)
-            s.wait_ready(cls.order)
-        except Exception:
-            s.dump_logs()
-            s.stop()
-            raise
+        cls.bring_up(Stack(), cls.start)
+
+    @classmethod
+    def start(cls, s):
+        s.start_infra()
+        cls.order = s.start_order()
+        cls.payment = s.start_payment()
+        cls.notify = s.start_notification()
+        for p in (cls.order, cls.payment, cls.notify):
+            s.wait_assigned(p)
+        s.wait_ready(cls.order)
 
     def test_1_poison_reaches_the_dlq_once_per_group_with_every_header(self):
         before = [http("POST", self.order.url + "/orders", order_body("before%d" % i))[2]
@@ -138,24 +136,22 @@ class RetryTest(StackTestCase):
 
     @classmethod
     def setUpClass(cls):
-        s = cls.stack = Stack()
-        try:
-            s.start_infra()
-            cls.real_file = os.path.join(s.dir, "notifications.jsonl")
-            cls.link = os.path.join(s.dir, "notify-link.jsonl")
-            open(cls.real_file, "w").close()
-            os.symlink(cls.real_file, cls.link)
-            cls.order = s.start_order()
-            cls.payment = s.start_payment()
-            cls.notify = s.start_notification(NOTIFY_FILE=cls.link, RETRY_MAX=2,
-                                               RETRY_BACKOFF_MS=300)
-            for p in (cls.order, cls.payment, cls.notify):
-                s.wait_assigned(p)
-            s.wait_ready(cls.order)
-        except Exception:
-            s.dump_logs()
-            s.stop()
-            raise
+        cls.bring_up(Stack(), cls.start)
+
+    @classmethod
+    def start(cls, s):
+        s.start_infra()
+        cls.real_file = os.path.join(s.dir, "notifications.jsonl")
+        cls.link = os.path.join(s.dir, "notify-link.jsonl")
+        open(cls.real_file, "w").close()
+        os.symlink(cls.real_file, cls.link)
+        cls.order = s.start_order()
+        cls.payment = s.start_payment()
+        cls.notify = s.start_notification(NOTIFY_FILE=cls.link, RETRY_MAX=2,
+                                           RETRY_BACKOFF_MS=300)
+        for p in (cls.order, cls.payment, cls.notify):
+            s.wait_assigned(p)
+        s.wait_ready(cls.order)
 
     def point_notify_file_at(self, target):
         tmp = self.link + ".new"
@@ -239,20 +235,18 @@ class ShutdownMidRetryTest(StackTestCase):
 
     @classmethod
     def setUpClass(cls):
-        s = cls.stack = Stack()
-        try:
-            s.start_infra()
-            cls.order = s.start_order()
-            cls.real_file = os.path.join(s.dir, "notifications.jsonl")
-            cls.notify = s.start_notification(NOTIFY_FILE="/dev/full", RETRY_MAX=5,
-                                              RETRY_BACKOFF_MS=4000)
-            for p in (cls.order, cls.notify):
-                s.wait_assigned(p)
-            s.wait_ready(cls.order)
-        except Exception:
-            s.dump_logs()
-            s.stop()
-            raise
+        cls.bring_up(Stack(), cls.start)
+
+    @classmethod
+    def start(cls, s):
+        s.start_infra()
+        cls.order = s.start_order()
+        cls.real_file = os.path.join(s.dir, "notifications.jsonl")
+        cls.notify = s.start_notification(NOTIFY_FILE="/dev/full", RETRY_MAX=5,
+                                          RETRY_BACKOFF_MS=4000)
+        for p in (cls.order, cls.notify):
+            s.wait_assigned(p)
+        s.wait_ready(cls.order)
 
     def test_sigterm_mid_retry_hands_the_message_back(self):
         status, _, order = http("POST", self.order.url + "/orders", order_body("mid-retry"))

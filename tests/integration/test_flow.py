@@ -21,19 +21,17 @@ class FlowTest(StackTestCase):
 
     @classmethod
     def setUpClass(cls):
-        s = cls.stack = Stack()
-        try:
-            s.start_infra()
-            cls.order = s.start_order()
-            cls.payment = s.start_payment("payment-1")
-            cls.notify = s.start_notification()
-            for p in (cls.order, cls.payment, cls.notify):
-                s.wait_assigned(p)
-            s.wait_ready(cls.order)
-        except Exception:
-            s.dump_logs()
-            s.stop()
-            raise
+        cls.bring_up(Stack(), cls.start)
+
+    @classmethod
+    def start(cls, s):
+        s.start_infra()
+        cls.order = s.start_order()
+        cls.payment = s.start_payment("payment-1")
+        cls.notify = s.start_notification()
+        for p in (cls.order, cls.payment, cls.notify):
+            s.wait_assigned(p)
+        s.wait_ready(cls.order)
 
     def post(self, body, headers=None):
         status, hdrs, order = http("POST", self.order.url + "/orders", body, headers)

@@ -105,15 +105,13 @@ class HttpApiTest(StackTestCase):
 
     @classmethod
     def setUpClass(cls):
-        s = cls.stack = Stack()
-        try:
-            s.start_infra()
-            cls.order = s.start_order(HTTP_MAX_BODY=8192)
-            s.wait_ready(cls.order)
-        except Exception:
-            s.dump_logs()
-            s.stop()
-            raise
+        cls.bring_up(Stack(), cls.start)
+
+    @classmethod
+    def start(cls, s):
+        s.start_infra()
+        cls.order = s.start_order(HTTP_MAX_BODY=8192)
+        s.wait_ready(cls.order)
 
     def url(self, path):
         return self.order.url + path
@@ -259,15 +257,13 @@ class RedisDownTest(StackTestCase):
 
     @classmethod
     def setUpClass(cls):
-        s = cls.stack = Stack()
-        try:
-            s.start_broker()
-            s.redis_port = free_port()  # nothing listens here
-            cls.order = s.start_order()
-        except Exception:
-            s.dump_logs()
-            s.stop()
-            raise
+        cls.bring_up(Stack(), cls.start)
+
+    @classmethod
+    def start(cls, s):
+        s.start_broker()
+        s.redis_port = free_port()  # nothing listens here
+        cls.order = s.start_order()
 
     def test_post_is_503_within_2s(self):
         start = time.monotonic()
@@ -295,16 +291,14 @@ class HardeningTest(StackTestCase):
 
     @classmethod
     def setUpClass(cls):
-        s = cls.stack = Stack()
-        try:
-            s.start_infra()
-            cls.order = s.start_order(HTTP_MAX_CONNECTIONS=300, HTTP_TIMEOUT_S=3,
-                                      HTTP_THREADS=4)
-            s.wait_ready(cls.order)
-        except Exception:
-            s.dump_logs()
-            s.stop()
-            raise
+        cls.bring_up(Stack(), cls.start)
+
+    @classmethod
+    def start(cls, s):
+        s.start_infra()
+        cls.order = s.start_order(HTTP_MAX_CONNECTIONS=300, HTTP_TIMEOUT_S=3,
+                                  HTTP_THREADS=4)
+        s.wait_ready(cls.order)
 
     def open_slow(self, n):
         """n connections that send half a request header and then stall."""

@@ -39,23 +39,21 @@ class OutageTest(StackTestCase, Invariants):
 
     @classmethod
     def setUpClass(cls):
-        s = cls.stack = Stack(brokers=cls.brokers)
+        cls.bring_up(Stack(brokers=cls.brokers), cls.start)
+
+    @classmethod
+    def start(cls, s):
         cls.ctl = os.path.join(s.dir, "control.sock")
-        try:
-            s.start_redis()
-            s.start_broker(["--control", cls.ctl])
-            cls.before_services()
-            cls.order = s.start_order()
-            cls.payment = s.start_payment()
-            cls.notify = s.start_notification()
-            cls.notify_file = cls.notify.notify_file
-            for p in (cls.order, cls.payment, cls.notify):
-                s.wait_assigned(p)
-            s.wait_ready(cls.order)
-        except Exception:
-            s.dump_logs()
-            s.stop()
-            raise
+        s.start_redis()
+        s.start_broker(["--control", cls.ctl])
+        cls.before_services()
+        cls.order = s.start_order()
+        cls.payment = s.start_payment()
+        cls.notify = s.start_notification()
+        cls.notify_file = cls.notify.notify_file
+        for p in (cls.order, cls.payment, cls.notify):
+            s.wait_assigned(p)
+        s.wait_ready(cls.order)
 
     @classmethod
     def before_services(cls):

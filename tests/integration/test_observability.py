@@ -57,23 +57,21 @@ class ObservabilityTest(StackTestCase):
 
     @classmethod
     def setUpClass(cls):
-        s = cls.stack = Stack()
+        cls.bring_up(Stack(), cls.start)
+
+    @classmethod
+    def start(cls, s):
         with open(s.props, "a") as f:
             f.write("consumer.statistics.interval.ms=500\n")
-        try:
-            s.start_infra()
-            cls.order = s.start_order()
-            cls.payment = s.start_payment()
-            cls.notify = s.start_notification()
-            cls.daemons = {"order-service": cls.order, "payment-service": cls.payment,
-                           "notification-service": cls.notify}
-            for p in cls.daemons.values():
-                s.wait_assigned(p)
-            s.wait_ready(cls.order)
-        except Exception:
-            s.dump_logs()
-            s.stop()
-            raise
+        s.start_infra()
+        cls.order = s.start_order()
+        cls.payment = s.start_payment()
+        cls.notify = s.start_notification()
+        cls.daemons = {"order-service": cls.order, "payment-service": cls.payment,
+                       "notification-service": cls.notify}
+        for p in cls.daemons.values():
+            s.wait_assigned(p)
+        s.wait_ready(cls.order)
 
     def post_and_settle(self, n, headers=None):
         ids = []
@@ -197,23 +195,21 @@ class LagTest(StackTestCase):
 
     @classmethod
     def setUpClass(cls):
-        s = cls.stack = Stack()
+        cls.bring_up(Stack(), cls.start)
+
+    @classmethod
+    def start(cls, s):
         with open(s.props, "a") as f:
             f.write("consumer.statistics.interval.ms=500\n")
-        try:
-            s.start_infra()
-            cls.order = s.start_order()
-            cls.real = os.path.join(s.dir, "notifications.jsonl")
-            cls.link = os.path.join(s.dir, "link.jsonl")
-            os.symlink("/dev/full", cls.link)
-            cls.notify = s.start_notification(NOTIFY_FILE=cls.link, RETRY_MAX=20,
-                                              RETRY_BACKOFF_MS=1000)
-            s.wait_assigned(cls.notify)
-            s.wait_ready(cls.order)
-        except Exception:
-            s.dump_logs()
-            s.stop()
-            raise
+        s.start_infra()
+        cls.order = s.start_order()
+        cls.real = os.path.join(s.dir, "notifications.jsonl")
+        cls.link = os.path.join(s.dir, "link.jsonl")
+        os.symlink("/dev/full", cls.link)
+        cls.notify = s.start_notification(NOTIFY_FILE=cls.link, RETRY_MAX=20,
+                                          RETRY_BACKOFF_MS=1000)
+        s.wait_assigned(cls.notify)
+        s.wait_ready(cls.order)
 
     def lag(self):
         return value(scrape(self.notify)[0], "consumer_lag", topic="order-created")
