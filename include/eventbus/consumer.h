@@ -31,7 +31,7 @@
 #ifndef EVENTBUS_CONSUMER_H
 #define EVENTBUS_CONSUMER_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -111,7 +111,7 @@ eb_consumer_t *eb_consumer_new(rd_kafka_conf_t *consumer_conf, rd_kafka_conf_t *
 /* Runs the loop until *stop becomes non-zero, then hands back unfinished
  * messages, commits stored offsets and leaves the group. Returns EB_OK after
  * a clean stop, EB_ERR_KAFKA after a fatal client error. */
-eb_err_t eb_consumer_run(eb_consumer_t *c, volatile sig_atomic_t *stop);
+eb_err_t eb_consumer_run(eb_consumer_t *c, const atomic_int *stop);
 
 /* Flushes the producer (up to 5 s), closes and frees everything. Call after
  * eb_consumer_run() returned. NULL is a no-op. */

@@ -1,14 +1,16 @@
 /*
  * Process lifecycle: signals and liveness beats.
  *
- * Signal handlers only set a volatile sig_atomic_t flag (redis
- * sigShutdownHandler, kcat term()); every loop of a daemon watches
- * eb_stop_flag and winds down in the order its main.c writes down.
+ * Signal handlers only set a flag (redis sigShutdownHandler, kcat term());
+ * every loop of a daemon watches eb_stop_flag and winds down in the order
+ * its main.c writes down. The flags are lock-free atomic_int rather than
+ * volatile sig_atomic_t because threads read them too and one thread may
+ * set eb_stop_flag for the others (a volatile would be a data race).
  */
 #ifndef EVENTBUS_LIFECYCLE_H
 #define EVENTBUS_LIFECYCLE_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -16,11 +18,11 @@ extern "C" {
 #endif
 
 /* Non-zero once SIGTERM or SIGINT arrived (or eb_lifecycle_request_stop()). */
-extern volatile sig_atomic_t eb_stop_flag;
+extern atomic_int eb_stop_flag;
 
 /* Non-zero after SIGHUP: daemons that write files reopen them (logrotate's
  * convention) and clear it. */
-extern volatile sig_atomic_t eb_reopen_flag;
+extern atomic_int eb_reopen_flag;
 
 /* Installs SIGTERM/SIGINT handlers that set eb_stop_flag, a SIGHUP handler
  * that sets eb_reopen_flag, and ignores SIGPIPE (a client hanging up must

@@ -966,7 +966,7 @@ static void renew_claims(eb_consumer_t *c)
 
 /* Step 5 and 6: wait until every record of this turn is acknowledged or
  * publish_timeout_ms passed or a stop was requested. */
-static void await_acks(eb_consumer_t *c, volatile sig_atomic_t *stop)
+static void await_acks(eb_consumer_t *c, const atomic_int *stop)
 {
     int64_t deadline = eb_time_mono_ms() + c->o.publish_timeout_ms;
 
@@ -995,7 +995,7 @@ static void settle_publishes(eb_consumer_t *c)
 }
 
 /* Step 6: dead-letter. */
-static void dead_letter(eb_consumer_t *c, volatile sig_atomic_t *stop)
+static void dead_letter(eb_consumer_t *c, const atomic_int *stop)
 {
     char topic[300], errstr[256];
     int any = 0;
@@ -1205,7 +1205,7 @@ static eb_err_t run_batch_end(eb_consumer_t *c)
     return err;
 }
 
-eb_err_t eb_consumer_run(eb_consumer_t *c, volatile sig_atomic_t *stop)
+eb_err_t eb_consumer_run(eb_consumer_t *c, const atomic_int *stop)
 {
     rd_kafka_resp_err_t err;
 

@@ -1,13 +1,18 @@
 /* Signals set a flag; loops watch it. */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
 #include "eventbus/lifecycle.h"
 
-volatile sig_atomic_t eb_stop_flag = 0;
-volatile sig_atomic_t eb_reopen_flag = 0;
+/* Lock-free atomics are the objects C11 lets a signal handler write and
+ * every thread read without a data race (C11 7.14.1.1). */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int must be lock-free for signal handlers");
+
+atomic_int eb_stop_flag = 0;
+atomic_int eb_reopen_flag = 0;
 
 static void on_stop_signal(int sig)
 {

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,9 +136,8 @@ void notify_tick(void *opaque)
     notify_ctx_t *ctx = opaque;
     int old = ctx->fd;
 
-    if (!eb_reopen_flag)
+    if (!atomic_exchange(&eb_reopen_flag, 0))
         return;
-    eb_reopen_flag = 0;
     if (notify_open(ctx) != 0) {
         EB_ERROR("reopening %s: %s; still writing to the old file", ctx->path, strerror(errno));
         ctx->fd = old;
