@@ -377,6 +377,39 @@ static int read_new(order_relay_t *r, int block_ms)
     return (int)(r->inflight - before);
 }
 
+/* Removes the group members that relays which are gone left behind: every
+ * start under a new INSTANCE_ID (hostname-pid by default) adds one, and
+ * XAUTOCLAIM takes their entries but not their names. One script, so the
+ * check and the removal are atomic: only a member with nothing pending and
+ * idle for twice the claim time goes, and a live relay that still uses the
+ * name simply gets it back on its next read, with nothing lost. */
+static const char prune_script[] =
+    "local n = 0 "
+    "for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do "
+    "  local f = {} "
+    "  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end "
+    "  if f['name'] ~= ARGV[2] and f['pending'] == 0 and f['idle'] > tonumber(ARGV[3]) then "
+    "    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name']) "
+    "    n = n + 1 "
+    "  end "
+    "end "
+    "return n";
+
+static int prune_members(order_relay_t *r)
+{
+    redisReply *rep =
+        eb_redis_command(r->redis, "EVAL %s 1 %s %s %s %d", prune_script, ORDER_OUTBOX_STREAM,
+                         ORDER_RELAY_GROUP, r->consumer, 2 * r->o.claim_idle_ms);
+
+    if (!rep || rep->type != REDIS_REPLY_INTEGER)
+        return redis_failed(r, "removing departed relay members", rep);
+    if (rep->integer > 0)
+        EB_INFO("outbox relay: removed %lld departed relay member(s) from the group",
+                (long long)rep->integer);
+    freeReplyObject(rep);
+    return 0;
+}
+
 /* XACK + XDEL every delivered entry, in one pipeline. */
 static int flush_acks(order_relay_t *r)
 {
@@ -483,7 +516,7 @@ static void *relay_main(void *arg)
             recovered = 1;
         }
         if (now >= r->next_claim) {
-            if (touch_inflight(r) != 0 || autoclaim(r) != 0)
+            if (touch_inflight(r) != 0 || autoclaim(r) != 0 || prune_members(r) != 0)
                 continue;
             r->next_claim = now + r->o.claim_idle_ms / 2;
         }

@@ -12,7 +12,10 @@
  * OUTBOX_CLAIM_IDLE_MS it resets the idle time of the entries it has in
  * flight (XCLAIM ... JUSTID to itself, so a long Kafka outage does not make
  * them look abandoned) and takes over entries another (dead) relay left
- * pending longer than OUTBOX_CLAIM_IDLE_MS (XAUTOCLAIM). It never holds more
+ * pending longer than OUTBOX_CLAIM_IDLE_MS (XAUTOCLAIM), then removes the
+ * group members such relays leave behind once they hold nothing and have
+ * been idle twice that long, so restarts do not pile names up in Redis
+ * (XINFO CONSUMERS orders:outbox relay). It never holds more
  * than OUTBOX_MAX_INFLIGHT entries: the rest waits in Redis. Failed
  * deliveries are produced again after a backoff.
  */

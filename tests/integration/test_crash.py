@@ -254,6 +254,11 @@ class CrashWindowTest(StackTestCase):
         recs = [r for r in s.kafka_records("order-created") if r["key"] == "o-orphan"]
         self.assertEqual(len(recs), 1)
         self.assertEqual(json.loads(recs[0]["value"])["id"], "ev-orphan")
+        # The dead relay's name leaves the group once it holds nothing.
+        wait_until("the dead relay removed from the group", lambda: "ghost" not in s.redis_cli(
+            "XINFO", "CONSUMERS", "orders:outbox", "relay"), 15, 0.3)
+        self.assertIn("order-new", s.redis_cli("XINFO", "CONSUMERS", "orders:outbox", "relay"))
+        self.assertIn("removed 1 departed relay member", order.log_text())
         self.assertTrue(order.alive())
 
 
