@@ -28,6 +28,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,13 +53,19 @@
  * calls: every accepted broker connection gets TCP_NODELAY, as a Kafka
  * broker's do.
  */
+static int (*real_accept)(int, struct sockaddr *, socklen_t *);
+
+static void find_real_accept(void)
+{
+    *(void **)&real_accept = dlsym(RTLD_NEXT, "accept");
+}
+
 int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
-    static int (*real_accept)(int, struct sockaddr *, socklen_t *);
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     int one = 1, c;
 
-    if (!real_accept)
-        *(void **)&real_accept = dlsym(RTLD_NEXT, "accept");
+    pthread_once(&once, find_real_accept); /* mock brokers accept on their own threads */
     c = real_accept(fd, addr, len);
     if (c >= 0)
         setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails on UNIX sockets */
