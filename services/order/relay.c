@@ -54,7 +54,8 @@ struct order_relay_s {
     int64_t retry_at, retry_backoff;
     int64_t next_claim, next_gauge, redis_backoff_until;
     int group_ready;
-    int redis_down; /* the last Redis call failed */
+    int redis_down;   /* the last Redis call failed */
+    int prune_warned; /* prune_members logged a refusal */
 
     eb_series_t *pending_gauge;
     _Atomic int64_t last_loop_ms;
@@ -230,9 +231,22 @@ static void take_entries(order_relay_t *r, const redisReply *list)
 
 /* ---- Redis side --------------------------------------------------------------- */
 
-/* Logs the first failure of an outage (not every retry) and backs off. */
+/* The outbox stream or its group is gone: Redis lost its data (restarted
+ * without persistence, FLUSHALL). Every step that names the group says so
+ * its own way. */
+static int group_lost(const redisReply *rep)
+{
+    return rep && rep->type == REDIS_REPLY_ERROR &&
+           (strncmp(rep->str, "NOGROUP", 7) == 0 || strstr(rep->str, "no such key") != NULL);
+}
+
+/* Logs the first failure of an outage (not every retry) and backs off. A
+ * lost group is created again on the next turn (ensure_group), whichever
+ * step noticed: orders accepted after the loss must still be published. */
 static int redis_failed(order_relay_t *r, const char *what, redisReply *rep)
 {
+    if (group_lost(rep))
+        r->group_ready = 0;
     if (!r->redis_down || (rep && rep->type == REDIS_REPLY_ERROR))
         EB_WARN("outbox relay: %s: %s; retrying", what,
                 rep && rep->type == REDIS_REPLY_ERROR ? rep->str : "redis unreachable");
@@ -364,12 +378,8 @@ static int read_new(order_relay_t *r, int block_ms)
     else
         rep = eb_redis_command(r->redis, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s >",
                                ORDER_RELAY_GROUP, r->consumer, count, ORDER_OUTBOX_STREAM);
-    if (!rep || rep->type == REDIS_REPLY_ERROR) {
-        /* NOGROUP: the stream was deleted (e.g. FLUSHALL); create it again. */
-        if (rep && rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOGROUP", 7) == 0)
-            r->group_ready = 0;
+    if (!rep || rep->type == REDIS_REPLY_ERROR)
         return redis_failed(r, "XREADGROUP", rep);
-    }
     size_t before = r->inflight;
     if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 && rep->element[0]->elements == 2)
         take_entries(r, rep->element[0]->element[1]);
@@ -377,12 +387,16 @@ static int read_new(order_relay_t *r, int block_ms)
     return (int)(r->inflight - before);
 }
 
-/* Removes the group members that relays which are gone left behind: every
- * start under a new INSTANCE_ID (hostname-pid by default) adds one, and
- * XAUTOCLAIM takes their entries but not their names. One script, so the
- * check and the removal are atomic: only a member with nothing pending and
- * idle for twice the claim time goes, and a live relay that still uses the
- * name simply gets it back on its next read, with nothing lost. */
+/* Removes idle, empty members from the relay group. Every start under a
+ * new INSTANCE_ID (hostname-pid by default) adds a member, and XAUTOCLAIM
+ * takes a dead relay's entries but not its name, so without this the group
+ * grows with every restart. The script removes every member other than
+ * this relay's with nothing pending and idle for twice the claim time.
+ * That can include a live relay that has had nothing to read for that
+ * long (on Redis 7.0 an empty XREADGROUP does not reset a member's idle
+ * time); that is harmless: having nothing pending, it loses nothing, and
+ * its next XREADGROUP adds it back. The check and the removal are one
+ * script, so no entry can be delivered to a member between the two. */
 static const char prune_script[] =
     "local n = 0 "
     "for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do "
@@ -395,19 +409,25 @@ static const char prune_script[] =
     "end "
     "return n";
 
-static int prune_members(order_relay_t *r)
+/* Housekeeping: a failure here must never hold up publishing. A lost
+ * group or a dropped connection is left to the next step to handle; any
+ * other refusal (say an ACL without XINFO) is logged once. */
+static void prune_members(order_relay_t *r)
 {
     redisReply *rep =
         eb_redis_command(r->redis, "EVAL %s 1 %s %s %s %d", prune_script, ORDER_OUTBOX_STREAM,
                          ORDER_RELAY_GROUP, r->consumer, 2 * r->o.claim_idle_ms);
 
-    if (!rep || rep->type != REDIS_REPLY_INTEGER)
-        return redis_failed(r, "removing departed relay members", rep);
-    if (rep->integer > 0)
-        EB_INFO("outbox relay: removed %lld departed relay member(s) from the group",
-                (long long)rep->integer);
-    freeReplyObject(rep);
-    return 0;
+    if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer > 0)
+        EB_DEBUG("outbox relay: removed %lld idle member(s) with nothing pending from the group",
+                 (long long)rep->integer);
+    else if (rep && rep->type == REDIS_REPLY_ERROR && !group_lost(rep) && !r->prune_warned) {
+        EB_WARN("outbox relay: cannot remove idle group members (%s); the group keeps them",
+                rep->str);
+        r->prune_warned = 1;
+    }
+    if (rep)
+        freeReplyObject(rep);
 }
 
 /* XACK + XDEL every delivered entry, in one pipeline. */
@@ -516,8 +536,9 @@ static void *relay_main(void *arg)
             recovered = 1;
         }
         if (now >= r->next_claim) {
-            if (touch_inflight(r) != 0 || autoclaim(r) != 0 || prune_members(r) != 0)
+            if (touch_inflight(r) != 0 || autoclaim(r) != 0)
                 continue;
+            prune_members(r);
             r->next_claim = now + r->o.claim_idle_ms / 2;
         }
         produce_retries(r);
