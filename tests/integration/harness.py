@@ -174,8 +174,15 @@ class Stack:
             p = self._spawn("redis", ["redis-server", "--port", str(self.redis_port), "--bind",
                                       "127.0.0.1", "--save", "", "--appendonly", "no",
                                       "--dir", self.dir], env=os.environ.copy())
+            def ours():
+                # The port was only free a moment ago: another test's server
+                # may have taken it, and would answer PING just the same.
+                if not p.alive():
+                    raise Abort("redis-server exited: %s" % p.log_text()[-300:])
+                return "process_id:%d" % p.pid in self.redis_cli("INFO", "server")
+
             try:
-                wait_until("redis to answer", lambda: self.redis_cli("PING") == "PONG", 10)
+                wait_until("redis to answer", ours, 10)
                 self.redis = p
                 return p
             except AssertionError:

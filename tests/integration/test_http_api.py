@@ -12,7 +12,7 @@ import subprocess
 import time
 import unittest
 
-from harness import StackTestCase, Stack, free_port, http, order_body, scaled, wait_until
+from harness import StackTestCase, Stack, http, order_body, scaled, wait_until
 
 ITEM = {"productId": "p1", "quantity": 2, "price": 50}
 
@@ -262,8 +262,19 @@ class RedisDownTest(StackTestCase):
     @classmethod
     def start(cls, s):
         s.start_broker()
-        s.redis_port = free_port()  # nothing listens here
+        # A port bound but not listening: connections are refused, and no
+        # other test's server can take it while this class runs.
+        cls.no_redis = socket.socket()
+        cls.no_redis.bind(("127.0.0.1", 0))
+        s.redis_port = cls.no_redis.getsockname()[1]
         cls.order = s.start_order()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls.no_redis.close()
 
     def test_post_is_503_within_2s(self):
         start = time.monotonic()
