@@ -419,18 +419,23 @@ def read_notifications(path):
 class StackTestCase(unittest.TestCase):
     """Base class: one Stack per test class, logs printed when a test fails.
 
-    A subclass's setUpClass calls cls.bring_up(Stack(...), cls.start) with
-    a start(cls, stack) that starts what the tests need."""
+    A subclass defines start(cls, stack), which starts what its tests need,
+    and stack_args if its Stack needs flags (brokers, partitions)."""
 
     stack = None
+    stack_args = {}
 
     @classmethod
-    def bring_up(cls, stack, start):
-        """Sets cls.stack and runs start(stack). On failure prints the logs,
-        stops what started and re-raises (tearDownClass does not run then)."""
-        cls.stack = stack
+    def start(cls, stack):
+        raise NotImplementedError("%s must define start(cls, stack)" % cls.__name__)
+
+    @classmethod
+    def setUpClass(cls):
+        """Sets cls.stack and runs start. On failure prints the logs, stops
+        what started and re-raises (tearDownClass does not run then)."""
+        stack = cls.stack = Stack(**cls.stack_args)
         try:
-            start(stack)
+            cls.start(stack)
         except Exception:
             stack.dump_logs()
             stack.stop()

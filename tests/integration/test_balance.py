@@ -8,7 +8,7 @@ orders whose events land on its partitions, and every order is decided once.
 import collections
 import unittest
 
-from harness import StackTestCase, Stack, http, order_body, wait_until
+from harness import StackTestCase, http, order_body, wait_until
 
 PARTITIONS = 6
 
@@ -29,9 +29,7 @@ def assignment(proc, topic="order-created"):
 
 class LoadBalancingTest(StackTestCase):
 
-    @classmethod
-    def setUpClass(cls):
-        cls.bring_up(Stack(partitions=PARTITIONS), cls.start)
+    stack_args = {"partitions": PARTITIONS}
 
     @classmethod
     def start(cls, s):

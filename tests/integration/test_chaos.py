@@ -12,16 +12,12 @@ import signal
 import time
 import unittest
 
-from harness import Invariants, Stack, StackTestCase, Stream, wait_until
+from harness import Invariants, StackTestCase, Stream, wait_until
 
 FAST = {"IDEMPOTENCY_LEASE_MS": 3000, "OUTBOX_CLAIM_IDLE_MS": 3000}
 
 
 class ChaosTest(StackTestCase, Invariants):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.bring_up(Stack(), cls.start)
 
     @classmethod
     def start(cls, s):

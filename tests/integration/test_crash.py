@@ -8,7 +8,6 @@ decided exactly once, every event is notified exactly once, and nothing valid
 went to a dead-letter topic. The time each consumer took to resume is printed.
 """
 
-import collections
 import json
 import os
 import re
@@ -16,8 +15,7 @@ import signal
 import time
 import unittest
 
-from harness import (Invariants, Stack, StackTestCase, Stream, http, order_body,
-                     read_notifications, wait_until)
+from harness import Invariants, StackTestCase, Stream, http, order_body, wait_until
 
 FAST = {"IDEMPOTENCY_LEASE_MS": 3000, "OUTBOX_CLAIM_IDLE_MS": 3000}
 
@@ -35,10 +33,6 @@ def first_log_after(proc, t0, needle):
 
 
 class KillTest(StackTestCase, Invariants):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.bring_up(Stack(), cls.start)
 
     @classmethod
     def start(cls, s):
@@ -97,10 +91,6 @@ class KillTest(StackTestCase, Invariants):
 class RedisPauseTest(StackTestCase, Invariants):
 
     @classmethod
-    def setUpClass(cls):
-        cls.bring_up(Stack(), cls.start)
-
-    @classmethod
     def start(cls, s):
         s.start_infra()
         cls.order = s.start_order(**FAST)
@@ -144,10 +134,6 @@ class RedisPauseTest(StackTestCase, Invariants):
 class StaleClaimTest(StackTestCase):
     """A claim left by a crashed instance expires by itself, and while one
     partition waits for it the others keep flowing."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.bring_up(Stack(), cls.start)
 
     @classmethod
     def start(cls, s):
@@ -200,10 +186,6 @@ class CrashWindowTest(StackTestCase):
     """The crash windows kill -9 hits only by chance, set up on purpose:
     a notification written but not recorded as delivered, and outbox entries
     left pending by a relay that died."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.bring_up(Stack(), cls.start)
 
     @classmethod
     def start(cls, s):
@@ -266,10 +248,6 @@ class RedisLostDataTest(StackTestCase):
     """Redis comes back empty (restarted without persistence): the outbox
     stream and the relay's group are gone. Orders accepted afterwards must
     still be published, whichever relay step meets the loss first."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.bring_up(Stack(), cls.start)
 
     @classmethod
     def start(cls, s):

@@ -6,7 +6,7 @@ import socket
 import subprocess
 import unittest
 
-from harness import StackTestCase, Stack, scaled, wait_until
+from harness import StackTestCase, scaled, wait_until
 
 TOPICS = ["order-created", "payment-processed", "payment-failed", "order-created-dlq",
           "payment-processed-dlq", "payment-failed-dlq"]
@@ -24,9 +24,10 @@ def metadata(bootstrap, timeout=10):
 
 class DevBrokerTest(StackTestCase):
 
+    stack_args = {"brokers": 3, "partitions": 4}
+
     @classmethod
-    def setUpClass(cls):
-        s = cls.stack = Stack(brokers=3, partitions=4)
+    def start(cls, s):
         cls.control = os.path.join(s.dir, "control.sock")
         s.start_broker(["--control", cls.control])
 
@@ -91,9 +92,8 @@ class DevBrokerTest(StackTestCase):
 class DefaultsTest(StackTestCase):
 
     @classmethod
-    def setUpClass(cls):
-        cls.stack = Stack()  # no flags: the defaults
-        cls.stack.start_broker()
+    def start(cls, s):
+        s.start_broker()  # no flags: the defaults
 
     def test_one_broker_six_partitions_by_default(self):
         bootstrap = self.stack.bootstrap

@@ -15,7 +15,7 @@ import struct
 import subprocess
 import unittest
 
-from harness import StackTestCase, bin_argv, scaled, Stack, http, order_body, read_notifications, wait_until
+from harness import StackTestCase, bin_argv, scaled, http, order_body, read_notifications, wait_until
 
 GROUPS_ON_ORDER_CREATED = {"payment-service", "notification-service"}
 DLT = "kafka_dlt-"
@@ -40,10 +40,6 @@ POISON = [
 
 
 class PoisonTest(StackTestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.bring_up(Stack(), cls.start)
 
     @classmethod
     def start(cls, s):
@@ -133,10 +129,6 @@ class PoisonTest(StackTestCase):
 class RetryTest(StackTestCase):
     """A handler that keeps failing: retried with backoff, then dead-lettered
     as RetriesExhausted; replayed after the cause is fixed, processed once."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.bring_up(Stack(), cls.start)
 
     @classmethod
     def start(cls, s):
@@ -232,10 +224,6 @@ class ShutdownMidRetryTest(StackTestCase):
     """SIGTERM while a message waits for its next attempt: the daemon exits 0
     within 10 s and the message is handed back uncommitted, so the next
     instance handles it."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.bring_up(Stack(), cls.start)
 
     @classmethod
     def start(cls, s):

@@ -8,20 +8,15 @@ NOTIFY_FILE and the events themselves on the broker (kcat).
 
 import collections
 import json
-import re
 import unittest
 
-from harness import (StackTestCase, Stack, http, order_body, read_notifications, scaled,
+from harness import (StackTestCase, http, order_body, read_notifications, scaled,
                      wait_until)
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
 class FlowTest(StackTestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.bring_up(Stack(), cls.start)
 
     @classmethod
     def start(cls, s):

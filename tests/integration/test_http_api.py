@@ -12,7 +12,7 @@ import subprocess
 import time
 import unittest
 
-from harness import StackTestCase, Stack, http, order_body, scaled, wait_until
+from harness import StackTestCase, http, order_body, scaled, wait_until
 
 ITEM = {"productId": "p1", "quantity": 2, "price": 50}
 
@@ -102,10 +102,6 @@ GOOD_BODIES = [
 
 
 class HttpApiTest(StackTestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.bring_up(Stack(), cls.start)
 
     @classmethod
     def start(cls, s):
@@ -256,10 +252,6 @@ class RedisDownTest(StackTestCase):
     """Redis unreachable: intake answers 503 fast, and /ready says why."""
 
     @classmethod
-    def setUpClass(cls):
-        cls.bring_up(Stack(), cls.start)
-
-    @classmethod
     def start(cls, s):
         s.start_broker()
         # A port bound but not listening: connections are refused, and no
@@ -299,10 +291,6 @@ class RedisDownTest(StackTestCase):
 class HardeningTest(StackTestCase):
     """Hostile clients: slow ones must not starve the others, connections are
     limited and idle ones time out."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.bring_up(Stack(), cls.start)
 
     @classmethod
     def start(cls, s):

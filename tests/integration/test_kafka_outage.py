@@ -12,7 +12,7 @@ import socket
 import time
 import unittest
 
-from harness import Invariants, Stack, StackTestCase, Stream, http, wait_until
+from harness import Invariants, StackTestCase, Stream, http, wait_until
 
 GROUPS = ("order-service", "payment-service", "notification-service")
 TOPICS = ("order-created", "payment-processed", "payment-failed", "order-created-dlq",
@@ -35,11 +35,6 @@ def control(path, line):
 
 
 class OutageTest(StackTestCase, Invariants):
-    brokers = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.bring_up(Stack(brokers=cls.brokers), cls.start)
 
     @classmethod
     def start(cls, s):
@@ -95,7 +90,7 @@ class AllBrokersDownTest(OutageTest):
 
 
 class OneBrokerDownTest(OutageTest):
-    brokers = 3
+    stack_args = {"brokers": 3}
 
     @classmethod
     def before_services(cls):

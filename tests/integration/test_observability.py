@@ -15,7 +15,7 @@ import unittest
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness import (StackTestCase, Stack, http, order_body, read_notifications, scaled,
+from harness import (StackTestCase, http, order_body, read_notifications, scaled,
                      wait_until)
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -54,10 +54,6 @@ EXPECTED = {
 
 
 class ObservabilityTest(StackTestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.bring_up(Stack(), cls.start)
 
     @classmethod
     def start(cls, s):
@@ -192,10 +188,6 @@ class ObservabilityTest(StackTestCase):
 class LagTest(StackTestCase):
     """consumer_lag shows a backlog while a consumer cannot make progress (its
     notification disk is full) and drains once it can."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.bring_up(Stack(), cls.start)
 
     @classmethod
     def start(cls, s):
