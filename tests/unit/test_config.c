@@ -7,12 +7,7 @@
  * nothing in the caller's environment can interfere; every test starts with
  * those variables unset and the struct zeroed.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,12 +88,6 @@ static eb_err_t parse_words(const eb_conf_program_t *p, eb_conf_args_t *args, ch
     parse_words(p, args, err, sizeof(err), (const char *const[]){"prog", __VA_ARGS__, NULL})
 #define PARSE0(p, args, err)                                                                       \
     parse_words(p, args, err, sizeof(err), (const char *const[]){"prog", NULL})
-
-#define assert_contains(haystack, needle)                                                          \
-    do {                                                                                           \
-        if (strstr((haystack), (needle)) == NULL)                                                  \
-            fail_msg("expected \"%s\" to contain \"%s\"", (haystack), (needle));                   \
-    } while (0)
 
 /* ---- sources: default, environment, flag ------------------------------- */
 

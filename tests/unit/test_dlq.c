@@ -2,12 +2,7 @@
  * Unit tests for dlq.c: DLQ topic names, big-endian codecs and the
  * Spring-Kafka-compatible dead-letter headers.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "unit.h"
 
 #include <string.h>
 

@@ -3,24 +3,13 @@
  * event mode (error code and field path for every rule), the items JSON and
  * the payment shapes.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/domain.h"
-
-#define assert_contains(haystack, needle)                                                          \
-    do {                                                                                           \
-        if (strstr((haystack), (needle)) == NULL)                                                  \
-            fail_msg("expected \"%s\" to contain \"%s\"", (haystack), (needle));                   \
-    } while (0)
 
 /* svc_order_t holds 100 items: one per test, off the stack. */
 static svc_order_t *order;

@@ -2,44 +2,13 @@
  * Unit tests for envelope.c: CloudEvents init/encode/decode, the decoder's
  * rejections, RFC 3339 times, W3C traceparent values and UUIDs.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "unit.h"
 
-#include <cmocka.h>
-
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "eventbus/envelope.h"
-
-#define assert_contains(haystack, needle)                                                          \
-    do {                                                                                           \
-        if (strstr((haystack), (needle)) == NULL)                                                  \
-            fail_msg("expected \"%s\" to contain \"%s\"", (haystack), (needle));                   \
-    } while (0)
-
-/* A lower-case 8-4-4-4-12 UUID of the given version (0: any) and RFC 4122
- * variant. */
-static int is_uuid(const char *s, char version)
-{
-    if (strlen(s) != EB_UUID_LEN)
-        return 0;
-    for (int i = 0; i < EB_UUID_LEN; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return 0;
-        } else if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    if (version && s[14] != version)
-        return 0;
-    return strchr("89ab", s[19]) != NULL;
-}
 
 /* A fully populated event with fixed attributes and data {"a":1}. */
 static void fixed_event(eb_event_t *ev)

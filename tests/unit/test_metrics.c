@@ -3,23 +3,12 @@
  * Prometheus text exposition format. Every test starts and ends with an
  * empty registry (eb_metrics_reset).
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "eventbus/metrics.h"
-
-#define assert_contains(haystack, needle)                                                          \
-    do {                                                                                           \
-        if (strstr((haystack), (needle)) == NULL)                                                  \
-            fail_msg("expected:\n%s\nto contain:\n%s", (haystack), (needle));                      \
-    } while (0)
 
 static int reset(void **state)
 {

@@ -2,12 +2,7 @@
  * Unit tests for money.c: JSON numbers and decimal text to minor units and
  * back, with the two-decimal and EB_MONEY_MAX limits.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "unit.h"
 
 #include <math.h>
 #include <stdio.h>

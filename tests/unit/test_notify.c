@@ -3,14 +3,8 @@
  * line for each event type, rejections, and notification ids. Amounts in
  * messages are written with two decimals (eb_money_format_fixed).
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "unit.h"
 
-#include <cmocka.h>
-
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,12 +12,6 @@
 
 #define EVENT_ID "11111111-2222-4333-8444-555555555555"
 #define SENT_AT  "2026-11-21T13:17:14.839Z"
-
-#define assert_contains(haystack, needle)                                                          \
-    do {                                                                                           \
-        if (strstr((haystack), (needle)) == NULL)                                                  \
-            fail_msg("expected \"%s\" to contain \"%s\"", (haystack), (needle));                   \
-    } while (0)
 
 static void make_event(eb_event_t *ev, const char *type, const char *data_json)
 {
@@ -37,21 +25,6 @@ static void make_event(eb_event_t *ev, const char *type, const char *data_json)
         if (!ev->data)
             fail_msg("test JSON does not parse: %s", data_json);
     }
-}
-
-static int is_uuid_v5(const char *s)
-{
-    if (strlen(s) != EB_UUID_LEN)
-        return 0;
-    for (int i = 0; i < EB_UUID_LEN; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return 0;
-        } else if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    return s[14] == '5' && strchr("89ab", s[19]) != NULL;
 }
 
 /* Renders ev, checks the line's framing and returns it parsed. */
@@ -250,8 +223,8 @@ static void notification_ids(void **state)
     notify_id(EVENT_ID, a);
     notify_id(EVENT_ID, b);
     notify_id("11111111-2222-4333-8444-555555555556", c);
-    assert_true(is_uuid_v5(a));
-    assert_true(is_uuid_v5(c));
+    assert_true(is_uuid(a, '5'));
+    assert_true(is_uuid(c, '5'));
     assert_string_equal(a, b);
     assert_string_not_equal(a, c);
     /* UUID v5 (SHA-1) in the suite's namespace

@@ -2,12 +2,7 @@
  * Unit tests for retry.c (backoff with full jitter, the random source) and
  * for the UTF-8 check of eb_int.h.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "unit.h"
 
 #include <string.h>
 
