@@ -135,24 +135,32 @@ start_broker() {
     brokers=$(head -n1 "$work/broker.out")
 }
 
+# logged_port NAME PID KIND: prints the port a daemon started with port 0
+# logged ("KIND on 127.0.0.1:PORT", KIND http or admin); dies if it exits
+# first or takes more than 15 s.
+logged_port() {
+    local name=$1 pid=$2 kind=$3 port="" i
+    for ((i = 0; i < 150; i++)); do
+        port=$(grep -o "$kind on 127\.0\.0\.1:[0-9]*" "$work/$name.log" | head -n1 | sed 's/.*://') || true
+        [ -n "$port" ] && break
+        alive "$pid" || die "$name exited at start: $(tail -n3 "$work/$name.log")"
+        sleep 0.1
+    done
+    [ -n "$port" ] || die "$name did not log its port"
+    echo "$port"
+}
+
 # start_order NAME BINDIR REDIS_DB [VAR=value...]: starts order-service with
 # HTTP_PORT=0, waits for /ready and a first 201, sets os_pid and os_url.
 start_order() {
-    local name=$1 bindir=$2 db=$3 port="" i code
+    local name=$1 bindir=$2 db=$3 code
     shift 3
     env KAFKA_BROKERS="$brokers" REDIS_URL="redis://127.0.0.1:$redis_port/$db" HTTP_PORT=0 \
         BIND_ADDRESS=127.0.0.1 LOG_LEVEL=info "$@" \
         "$bindir/order-service" >"$work/$name.log" 2>&1 &
     os_pid=$!
     pids+=("$os_pid")
-    for ((i = 0; i < 150; i++)); do
-        port=$(grep -o 'http on 127\.0\.0\.1:[0-9]*' "$work/$name.log" | head -n1 | sed 's/.*://') || true
-        [ -n "$port" ] && break
-        alive "$os_pid" || die "$name exited at start: $(tail -n3 "$work/$name.log")"
-        sleep 0.1
-    done
-    [ -n "$port" ] || die "$name did not log its port"
-    os_url=http://127.0.0.1:$port
+    os_url=http://127.0.0.1:$(logged_port "$name" "$os_pid" http)
     wait_for "$name /ready" 300 curl -sf "$os_url/ready"
     code=$(curl -s -o "$work/$name.smoke" -w '%{http_code}' -H 'Content-Type: application/json' \
         -d '{"userId":"u1","items":[{"productId":"p1","quantity":2,"price":50}]}' "$os_url/orders")
@@ -163,21 +171,14 @@ start_order() {
 # notification-service with ADMIN_PORT=0, waits until it joined its group,
 # sets c_pid and c_url.
 start_consumer() {
-    local name=$1 bindir=$2 binary=$3 port="" i
+    local name=$1 bindir=$2 binary=$3
     shift 3
     env KAFKA_BROKERS="$brokers" REDIS_URL="redis://127.0.0.1:$redis_port/0" ADMIN_PORT=0 \
         BIND_ADDRESS=127.0.0.1 LOG_LEVEL=info INSTANCE_ID="$name" "$@" \
         "$bindir/$binary" >"$work/$name.log" 2>&1 &
     c_pid=$!
     pids+=("$c_pid")
-    for ((i = 0; i < 150; i++)); do
-        port=$(grep -o 'admin on 127\.0\.0\.1:[0-9]*' "$work/$name.log" | head -n1 | sed 's/.*://') || true
-        [ -n "$port" ] && break
-        alive "$c_pid" || die "$name exited at start: $(tail -n3 "$work/$name.log")"
-        sleep 0.1
-    done
-    [ -n "$port" ] || die "$name did not log its port"
-    c_url=http://127.0.0.1:$port
+    c_url=http://127.0.0.1:$(logged_port "$name" "$c_pid" admin)
 }
 
 # ensure_bare BINDIR: prints the path of bench-bare-mhd, compiling

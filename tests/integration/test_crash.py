@@ -37,7 +37,6 @@ class KillTest(StackTestCase, Invariants):
     @classmethod
     def start(cls, s):
         s.start_infra()
-        cls.order_port = None
         cls.order = s.start_order(INSTANCE_ID="order-1", **FAST)
         cls.order_port = cls.order.port
         cls.pay = [s.start_payment("payment-1", **FAST), s.start_payment("payment-2", **FAST)]
