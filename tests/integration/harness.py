@@ -161,6 +161,7 @@ class Stack:
         self.redis = None
         self.broker = None
         self.bootstrap = None
+        self.control = None  # the broker's control socket, with start_broker(control=True)
         self.redis_port = None
         self.props = os.path.join(self.dir, "client.properties")
         with open(self.props, "w") as f:
@@ -208,7 +209,8 @@ class Stack:
     def redis_url(self):
         return "redis://127.0.0.1:%d/0" % self.redis_port
 
-    def start_broker(self, extra=()):
+    def start_broker(self, control=False):
+        """control: open the fault-injection socket (broker_command)."""
         out_path = os.path.join(self.dir, "broker.out")
         out = open(out_path, "wb")
         argv = bin_argv("kafka-dev-broker")
@@ -216,7 +218,9 @@ class Stack:
             argv += ["--brokers", str(self.brokers)]
         if self.partitions:
             argv += ["--partitions", str(self.partitions)]
-        argv += list(extra)
+        if control:
+            self.control = os.path.join(self.dir, "control.sock")
+            argv += ["--control", self.control]
         p = self._spawn("broker", argv, env=os.environ.copy(), stdout=out)
         out.close()
 
@@ -228,6 +232,21 @@ class Stack:
         self.bootstrap = wait_until("broker bootstrap line", first_line, 10)
         self.broker = p
         return p
+
+    def broker_command(self, line):
+        """Sends one line to the broker's control socket; returns the answer
+        line ("ok" or "error: ...")."""
+        with socket.socket(socket.AF_UNIX) as c:
+            c.settimeout(10)
+            c.connect(self.control)
+            c.sendall(line.encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = c.recv(256)
+                if not chunk:
+                    break
+                data += chunk
+        return data.decode().strip()
 
     def start_infra(self):
         self.start_redis()

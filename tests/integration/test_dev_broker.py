@@ -2,7 +2,6 @@
 
 import os
 import re
-import socket
 import subprocess
 import unittest
 
@@ -28,21 +27,10 @@ class DevBrokerTest(StackTestCase):
 
     @classmethod
     def start(cls, s):
-        cls.control = os.path.join(s.dir, "control.sock")
-        s.start_broker(["--control", cls.control])
+        s.start_broker(control=True)
 
     def command(self, line):
-        with socket.socket(socket.AF_UNIX) as c:
-            c.settimeout(10)
-            c.connect(self.control)
-            c.sendall(line.encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = c.recv(256)
-                if not chunk:
-                    break
-                data += chunk
-        return data.decode().strip()
+        return self.stack.broker_command(line)
 
     def test_bootstrap_line_lists_loopback_brokers(self):
         addrs = self.stack.bootstrap.split(",")
@@ -86,7 +74,7 @@ class DevBrokerTest(StackTestCase):
         rc, took = self.stack.broker.stop()
         self.assertEqual(rc, 0)
         self.assertLess(took, scaled(10))
-        self.assertFalse(os.path.exists(self.control))
+        self.assertFalse(os.path.exists(self.stack.control))
 
 
 class DefaultsTest(StackTestCase):

@@ -7,8 +7,6 @@ every accepted order flows, decided once and notified once. The catch-up
 time is printed.
 """
 
-import os
-import socket
 import time
 import unittest
 
@@ -19,18 +17,8 @@ TOPICS = ("order-created", "payment-processed", "payment-failed", "order-created
           "payment-processed-dlq", "payment-failed-dlq")
 
 
-def control(path, line):
-    with socket.socket(socket.AF_UNIX) as c:
-        c.settimeout(10)
-        c.connect(path)
-        c.sendall(line.encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = c.recv(256)
-            if not chunk:
-                break
-            data += chunk
-    answer = data.decode().strip()
+def control(stack, line):
+    answer = stack.broker_command(line)
     assert answer == "ok", "%s -> %s" % (line, answer)
 
 
@@ -38,9 +26,8 @@ class OutageTest(StackTestCase, Invariants):
 
     @classmethod
     def start(cls, s):
-        cls.ctl = os.path.join(s.dir, "control.sock")
         s.start_redis()
-        s.start_broker(["--control", cls.ctl])
+        s.start_broker(control=True)
         cls.before_services()
         cls.order = s.start_order()
         cls.payment = s.start_payment()
@@ -65,7 +52,7 @@ class AllBrokersDownTest(OutageTest):
         stream.start()
         try:
             time.sleep(3)
-            control(self.ctl, "down all")
+            control(self.stack, "down all")
             down_at = time.monotonic()
             wait_until("order-service /ready to name Kafka", lambda: "kafka" in http(
                 "GET", self.order.url + "/ready", timeout=5)[2].get("reason", ""), 15, 0.3)
@@ -73,7 +60,7 @@ class AllBrokersDownTest(OutageTest):
             time.sleep(max(0, 10 - (time.monotonic() - down_at)))
             backlog = self.outbox_pending()
             accepted_during = len(stream.accepted) - accepted_before
-            control(self.ctl, "up all")
+            control(self.stack, "up all")
             up_at = time.monotonic()
             time.sleep(3)
         finally:
@@ -98,21 +85,21 @@ class OneBrokerDownTest(OutageTest):
         # the groups' coordinators on broker 1 (the mock never moves them).
         for t in TOPICS:
             for p in range(6):
-                control(cls.ctl, "leader %s %d %d" % (t, p, 1 + p // 2))
+                control(cls.stack, "leader %s %d %d" % (t, p, 1 + p // 2))
         for g in GROUPS:
-            control(cls.ctl, "coordinator %s 1" % g)
+            control(cls.stack, "coordinator %s 1" % g)
 
     def test_flow_continues_when_a_broker_dies_and_its_partitions_move(self):
         stream = Stream(lambda: self.order.url)
         stream.start()
         try:
             time.sleep(3)
-            control(self.ctl, "down 3")
+            control(self.stack, "down 3")
             down_at = time.monotonic()
             time.sleep(2)  # what the leader sees: a broker gone, nobody taking over yet
             for t in TOPICS:
-                control(self.ctl, "leader %s 4 1" % t)
-                control(self.ctl, "leader %s 5 2" % t)
+                control(self.stack, "leader %s 4 1" % t)
+                control(self.stack, "leader %s 5 2" % t)
             moved_at = time.monotonic()
             time.sleep(8)
         finally:
