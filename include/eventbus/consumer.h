@@ -121,8 +121,6 @@ void eb_consumer_destroy(eb_consumer_t *c);
 typedef struct eb_consumer_status_s {
     int joined;           /* has received an assignment since it last lost one */
     int assigned;         /* partitions currently assigned */
-    int redis_up;         /* the last Redis operation succeeded */
-    int kafka_up;         /* the last delivery or fetch succeeded */
     int64_t last_loop_ms; /* monotonic time the loop last turned */
 } eb_consumer_status_t;
 

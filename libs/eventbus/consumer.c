@@ -118,7 +118,7 @@ struct eb_consumer_s {
     int64_t claims_renewed_ms; /* monotonic; this turn's claims were taken or renewed */
     int fatal;
 
-    atomic_int joined, assigned, redis_up, kafka_up;
+    atomic_int joined, assigned;
     _Atomic int64_t last_loop_ms;
 
     eb_metric_t *m_consumed, *m_duration, *m_lag;
@@ -199,9 +199,6 @@ static void on_delivery(void *msg_opaque, eb_err_t err, const char *reason, void
     if (err) {
         w->publish_failed = 1;
         snprintf(w->reason, sizeof(w->reason), "publish failed: %s", reason ? reason : "?");
-        atomic_store(&c->kafka_up, 0);
-    } else {
-        atomic_store(&c->kafka_up, 1);
     }
 }
 
@@ -408,8 +405,6 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         c->fatal = 1;
         return;
     }
-    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT)
-        atomic_store(&c->kafka_up, 0);
     EB_WARN("kafka consumer: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
@@ -507,8 +502,6 @@ eb_consumer_t *eb_consumer_new(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
     snprintf(c->token, sizeof(c->token), "claim:%s:%.8s",
              opts->instance_id ? opts->instance_id : "", nonce);
     c->infra_backoff_ms = INFRA_BACKOFF_MIN_MS;
-    atomic_init(&c->redis_up, 1);
-    atomic_init(&c->kafka_up, 1);
     atomic_init(&c->last_loop_ms, eb_time_mono_ms());
     c->m_consumed = eb_metrics_counter("events_consumed_total",
                                        "Consumed events by outcome (ok, retry, dlq, duplicate)",
@@ -587,8 +580,6 @@ void eb_consumer_status(const eb_consumer_t *c, eb_consumer_status_t *st)
 
     st->joined = atomic_load(&m->joined);
     st->assigned = atomic_load(&m->assigned);
-    st->redis_up = atomic_load(&m->redis_up);
-    st->kafka_up = atomic_load(&m->kafka_up);
     st->last_loop_ms = atomic_load(&m->last_loop_ms);
 }
 
@@ -715,8 +706,6 @@ static size_t collect(eb_consumer_t *c)
         w->topic = rd_kafka_topic_name(m->rkt);
         w->state = W_NEW;
     }
-    if (c->nworks)
-        atomic_store(&c->kafka_up, 1);
     return c->nworks;
 }
 
@@ -800,12 +789,10 @@ static void claim(eb_consumer_t *c)
         goto out;
     if (eb__idem_claim(c->redis, c->o.group_id, c->token, ids, n, c->o.claim_lease_ms, res) !=
         EB_OK) {
-        atomic_store(&c->redis_up, 0);
         for (size_t i = 0; i < n; i++)
             wait_for(who[i], "redis unavailable for idempotency claim");
         goto out;
     }
-    atomic_store(&c->redis_up, 1);
     c->claims_renewed_ms = eb_time_mono_ms();
     for (size_t i = 0; i < n; i++) {
         eb_work_t *w = who[i];
@@ -853,8 +840,6 @@ static void settle_result(eb_consumer_t *c, eb_work_t *w, eb_err_t err)
     if (!w->reason[0])
         snprintf(w->reason, sizeof(w->reason), "%s", eb_err2str(err));
     if (eb_err_is_infra(err)) {
-        if (err == EB_ERR_REDIS)
-            atomic_store(&c->redis_up, 0);
         w->state = W_WAIT;
     } else if (eb_err_is_retriable(err)) {
         w->state = w->attempt > c->o.retry_max ? W_DLQ : W_RETRY;
@@ -959,8 +944,8 @@ static void renew_claims(eb_consumer_t *c)
     for (size_t i = 0; i < c->nworks; i++)
         if (c->works[i].claimed)
             ids[n++] = c->works[i].ev.id;
-    if (eb__idem_renew(c->redis, c->o.group_id, c->token, ids, n, c->o.claim_lease_ms) != EB_OK)
-        atomic_store(&c->redis_up, 0);
+    /* A failed renewal shows again at the next claim or finish. */
+    (void)eb__idem_renew(c->redis, c->o.group_id, c->token, ids, n, c->o.claim_lease_ms);
     free(ids);
 }
 
@@ -1096,7 +1081,6 @@ static void finish_claims(eb_consumer_t *c)
                         nr) != EB_OK) {
         /* The handlers' effects happened and their offsets will be stored;
          * only a redelivery before the lease ends could repeat them. */
-        atomic_store(&c->redis_up, 0);
         EB_WARN("could not record %zu handled and %zu released event ids in redis", nd, nr);
     }
 out:
