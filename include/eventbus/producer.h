@@ -85,9 +85,6 @@ eb_err_t eb_producer_flush(eb_producer_t *p, int timeout_ms);
  * stop and let the process be restarted. Thread-safe. */
 int eb_producer_fatal(eb_producer_t *p);
 
-/* Records queued or in flight (not yet reported). */
-int eb_producer_outstanding(eb_producer_t *p);
-
 /* The librdkafka handle, for metadata queries. Owned by p. */
 rd_kafka_t *eb_producer_handle(eb_producer_t *p);
 

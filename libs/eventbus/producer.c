@@ -7,7 +7,6 @@
  * counts events_published_total{topic}.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "eb_int.h"
 #include "eventbus/envelope.h"
@@ -16,32 +15,12 @@
 #include "eventbus/metrics.h"
 #include "eventbus/producer.h"
 
-#define TOPIC_CACHE 16
-
 struct eb_producer_s {
     rd_kafka_t *rk;
     eb_delivery_cb_t *cb;
     void *opaque;
-    eb_metric_t *published;
-    struct {
-        char topic[250];
-        eb_series_t *series;
-    } cache[TOPIC_CACHE]; /* events_published_total series by topic; poll thread only */
-    int cached;
+    eb_metric_t *published; /* events_published_total{topic} */
 };
-
-/* @locality: the thread calling eb_producer_poll()/flush(). */
-static eb_series_t *published_series(eb_producer_t *p, const char *topic)
-{
-    for (int i = 0; i < p->cached; i++)
-        if (strcmp(p->cache[i].topic, topic) == 0)
-            return p->cache[i].series;
-    if (p->cached == TOPIC_CACHE)
-        return eb_metric_series(p->published, topic);
-    snprintf(p->cache[p->cached].topic, sizeof(p->cache[0].topic), "%s", topic);
-    p->cache[p->cached].series = eb_metric_series(p->published, topic);
-    return p->cache[p->cached++].series;
-}
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -49,7 +28,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 
     (void)rk;
     if (!m->err)
-        eb_series_add(published_series(p, rd_kafka_topic_name(m->rkt)), 1);
+        eb_series_add(eb_metric_series(p->published, rd_kafka_topic_name(m->rkt)), 1);
     if (p->cb)
         p->cb(m->_private, m->err ? EB_ERR_KAFKA : EB_OK, m->err ? rd_kafka_err2str(m->err) : NULL,
               p->opaque);
@@ -166,11 +145,6 @@ eb_err_t eb_producer_flush(eb_producer_t *p, int timeout_ms)
 int eb_producer_fatal(eb_producer_t *p)
 {
     return rd_kafka_fatal_error(p->rk, NULL, 0) != RD_KAFKA_RESP_ERR_NO_ERROR;
-}
-
-int eb_producer_outstanding(eb_producer_t *p)
-{
-    return rd_kafka_outq_len(p->rk);
 }
 
 rd_kafka_t *eb_producer_handle(eb_producer_t *p)
