@@ -78,12 +78,7 @@ eb_err_t eb__idem_claim(eb_redis_t *r, const char *group, const char *token, con
             /* An error reply (e.g. a Redis older than 7.0 refusing NX+GET)
              * means we know nothing: treat it as Redis being unusable. */
             freeReplyObject(rep);
-            for (size_t j = i + 1; j < n; j++) {
-                rep = eb_redis_read(r);
-                if (!rep)
-                    break;
-                freeReplyObject(rep);
-            }
+            (void)read_all(r, n - i - 1); /* the rest of the pipeline */
             return EB_ERR_REDIS;
         }
         freeReplyObject(rep);
