@@ -40,6 +40,8 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "../../services/common/daemon.h"
+#include "../../services/common/domain.h"
+#include "eventbus/dlq.h"
 
 #define MAX_CLIENTS  8
 #define LINE_MAX_LEN 512
@@ -109,8 +111,12 @@ static const eb_conf_program_t prog = {
 
 /* Every topic of CONTRACT.md section 3, dead-letter topics included. */
 static const char *const topics[] = {
-    "order-created",     "payment-processed",     "payment-failed",
-    "order-created-dlq", "payment-processed-dlq", "payment-failed-dlq",
+    TOPIC_ORDER_CREATED,
+    TOPIC_PAYMENT_PROCESSED,
+    TOPIC_PAYMENT_FAILED,
+    TOPIC_ORDER_CREATED EB_DLQ_SUFFIX,
+    TOPIC_PAYMENT_PROCESSED EB_DLQ_SUFFIX,
+    TOPIC_PAYMENT_FAILED EB_DLQ_SUFFIX,
 };
 
 typedef struct client_s {
