@@ -170,12 +170,31 @@ int svc_consumer_live(char *reason, size_t size, void *opaque)
     eb_consumer_status_t st;
 
     eb_consumer_status(probe->consumer, &st);
-    if (eb_time_mono_ms() - st.last_loop_ms > 30000) {
-        snprintf(reason, size, "consumer loop stalled for %lld ms",
-                 (long long)(eb_time_mono_ms() - st.last_loop_ms));
-        return 0;
-    }
-    return 1;
+    return svc_loop_alive("consumer loop", st.last_loop_ms, reason, size);
+}
+
+int svc_loop_alive(const char *what, int64_t last_loop_ms, char *reason, size_t size)
+{
+    int64_t idle = eb_time_mono_ms() - last_loop_ms;
+
+    if (idle <= SVC_STALL_MS)
+        return 1;
+    snprintf(reason, size, "%s stalled for %lld ms", what, (long long)idle);
+    return 0;
+}
+
+void svc_consumer_opts(const eb_common_conf_t *common, const eb_redis_addr_t *redis,
+                       const char *group_id, eb_consumer_opts_t *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->group_id = group_id;
+    opts->instance_id = common->instance_id;
+    opts->redis = redis;
+    opts->retry_max = (int)common->retry_max;
+    opts->retry_backoff_ms = (int)common->retry_backoff_ms;
+    opts->batch_size = (int)common->batch_size;
+    opts->done_ttl_s = common->idempotency_ttl_s;
+    opts->claim_lease_ms = (int)common->claim_lease_ms;
 }
 
 int svc_consumer_daemon_main(const svc_consumer_daemon_t *d, int argc, char **argv)
@@ -207,25 +226,18 @@ int svc_consumer_daemon_main(const svc_consumer_daemon_t *d, int argc, char **ar
         return rc;
     }
 
-    eb_consumer_opts_t opts = {
-        .group_id = d->service,
-        .instance_id = d->common->instance_id,
-        .topics = d->topics,
-        .topic_count = d->topic_count,
-        .event_types = d->event_types,
-        .event_type_count = d->event_type_count,
-        .handler = d->handler,
-        .batch_handler = d->batch_handler,
-        .batch_end = d->batch_end,
-        .tick = d->tick,
-        .opaque = d->opaque,
-        .redis = &raddr,
-        .retry_max = (int)d->common->retry_max,
-        .retry_backoff_ms = (int)d->common->retry_backoff_ms,
-        .batch_size = (int)d->common->batch_size,
-        .done_ttl_s = d->common->idempotency_ttl_s,
-        .claim_lease_ms = (int)d->common->claim_lease_ms,
-    };
+    eb_consumer_opts_t opts;
+
+    svc_consumer_opts(d->common, &raddr, d->service, &opts);
+    opts.topics = d->topics;
+    opts.topic_count = d->topic_count;
+    opts.event_types = d->event_types;
+    opts.event_type_count = d->event_type_count;
+    opts.handler = d->handler;
+    opts.batch_handler = d->batch_handler;
+    opts.batch_end = d->batch_end;
+    opts.tick = d->tick;
+    opts.opaque = d->opaque;
     consumer = eb_consumer_new(cconf, pconf, &opts, errstr, sizeof(errstr));
     if (!consumer) {
         EB_ERROR("cannot create consumer: %s", errstr);

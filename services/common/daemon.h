@@ -68,8 +68,21 @@ void svc_consumer_collect(void *opaque);
 int svc_consumer_ready(char *reason, size_t size, void *opaque);
 
 /* Liveness of a consumer (opaque: svc_probe_t): its loop turned within the
- * last 30 s. */
+ * last SVC_STALL_MS. */
 int svc_consumer_live(char *reason, size_t size, void *opaque);
+
+/* A loop that has not turned for this long is stalled: /health answers 503. */
+#define SVC_STALL_MS 30000
+
+/* 1 if a loop that last turned at last_loop_ms (monotonic) is alive; else 0
+ * with "<what> stalled for N ms" in reason. */
+int svc_loop_alive(const char *what, int64_t last_loop_ms, char *reason, size_t size);
+
+/* Fills the consumer options every daemon sets the same way: group and
+ * instance ids, Redis, and the Consumer section's settings (retries, batch
+ * size, idempotency TTL and lease). The caller adds topics and handlers. */
+void svc_consumer_opts(const eb_common_conf_t *common, const eb_redis_addr_t *redis,
+                       const char *group_id, eb_consumer_opts_t *opts);
 
 /* Everything a consumer daemon (payment, notification) differs in. */
 typedef struct svc_consumer_daemon_s {

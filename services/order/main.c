@@ -127,20 +127,12 @@ static int order_ready(char *reason, size_t size, void *opaque)
 static int order_live(char *reason, size_t size, void *opaque)
 {
     order_app_t *app = opaque;
-    int64_t now = eb_time_mono_ms(), relay_idle = now - order_relay_last_loop_ms(app->relay);
     eb_consumer_status_t st;
 
-    if (relay_idle > 30000) {
-        snprintf(reason, size, "outbox relay stalled for %lld ms", (long long)relay_idle);
+    if (!svc_loop_alive("outbox relay", order_relay_last_loop_ms(app->relay), reason, size))
         return 0;
-    }
     eb_consumer_status(order_status_consumer(app->status), &st);
-    if (now - st.last_loop_ms > 30000) {
-        snprintf(reason, size, "status updater stalled for %lld ms",
-                 (long long)(now - st.last_loop_ms));
-        return 0;
-    }
-    return 1;
+    return svc_loop_alive("status updater", st.last_loop_ms, reason, size);
 }
 
 int main(int argc, char **argv)
@@ -182,21 +174,14 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    eb_consumer_opts_t copts = {
-        .group_id = "order-service",
-        .instance_id = common.instance_id,
-        .topics = topics,
-        .topic_count = 2,
-        .event_types = types,
-        .event_type_count = 2,
-        .handler = order_status_handle,
-        .redis = &raddr,
-        .retry_max = (int)common.retry_max,
-        .retry_backoff_ms = (int)common.retry_backoff_ms,
-        .batch_size = (int)common.batch_size,
-        .done_ttl_s = common.idempotency_ttl_s,
-        .claim_lease_ms = (int)common.claim_lease_ms,
-    };
+    eb_consumer_opts_t copts;
+
+    svc_consumer_opts(&common, &raddr, "order-service", &copts);
+    copts.topics = topics;
+    copts.topic_count = 2;
+    copts.event_types = types;
+    copts.event_type_count = 2;
+    copts.handler = order_status_handle;
     app.status = order_status_new(status_cconf, status_pconf, &copts, errstr, sizeof(errstr));
     if (!app.status) {
         EB_ERROR("status updater: %s", errstr);
