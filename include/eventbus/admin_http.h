@@ -88,11 +88,11 @@ enum MHD_Result eb_http_error(struct MHD_Connection *conn, unsigned int status, 
  * into eb_log at warn level. */
 void eb_http_mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
-/* The request metric families every HTTP server of the suite records into:
- * http_requests_total{route,code} and http_request_duration_seconds{route}. */
-struct eb_metric_s;
-struct eb_metric_s *eb_http_requests_metric(void);
-struct eb_metric_s *eb_http_duration_metric(void);
+/* Counts one answered request in the metrics every HTTP server of the suite
+ * shares: http_requests_total{route,code} and
+ * http_request_duration_seconds{route}, the latency measured from start_us
+ * (eb_time_mono_us() when the request arrived). Thread-safe. */
+void eb_http_observe(const char *route, unsigned int status, int64_t start_us);
 
 /* Returns the bound TCP port of a running daemon, or -1. */
 int eb_http_daemon_port(struct MHD_Daemon *d);

@@ -3,6 +3,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +19,12 @@
 struct eb_admin_s {
     eb_admin_opts_t opts;
     struct MHD_Daemon *daemon;
-    eb_metric_t *m_requests, *m_duration; /* for the dedicated server */
 };
+
+/* http_requests_total{route,code} and http_request_duration_seconds{route},
+ * registered once (by the first eb_admin_new) for every server. */
+static pthread_once_t http_metrics_once = PTHREAD_ONCE_INIT;
+static eb_metric_t *http_requests, *http_duration;
 
 /* Queues a JSON body (copied) with one optional extra header. */
 static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned int status, const char *body,
@@ -78,17 +83,24 @@ void eb_http_mhd_log(void *cls, const char *fmt, va_list ap)
     EB_WARN("libmicrohttpd: %s", msg);
 }
 
-eb_metric_t *eb_http_requests_metric(void)
+static void http_metrics_register(void)
 {
-    return eb_metrics_counter("http_requests_total", "HTTP requests by route and status",
-                              "route,code");
+    http_requests = eb_metrics_counter("http_requests_total", "HTTP requests by route and status",
+                                       "route,code");
+    http_duration =
+        eb_metrics_histogram("http_request_duration_seconds", "HTTP request latency by route",
+                             "route", eb_metrics_latency_buckets, eb_metrics_latency_bucket_count);
 }
 
-eb_metric_t *eb_http_duration_metric(void)
+void eb_http_observe(const char *route, unsigned int status, int64_t start_us)
 {
-    return eb_metrics_histogram("http_request_duration_seconds", "HTTP request latency by route",
-                                "route", eb_metrics_latency_buckets,
-                                eb_metrics_latency_bucket_count);
+    char code[8];
+
+    pthread_once(&http_metrics_once, http_metrics_register);
+    snprintf(code, sizeof(code), "%u", status);
+    eb_series_add(eb_metric_series(http_requests, route, code), 1);
+    eb_series_observe(eb_metric_series(http_duration, route),
+                      (double)(eb_time_mono_us() - start_us) / 1e6);
 }
 
 int eb_http_daemon_port(struct MHD_Daemon *d)
@@ -102,6 +114,7 @@ eb_admin_t *eb_admin_new(const eb_admin_opts_t *opts)
 {
     eb_admin_t *a = calloc(1, sizeof(*a));
 
+    pthread_once(&http_metrics_once, http_metrics_register);
     if (a && opts)
         a->opts = *opts;
     return a;
@@ -183,7 +196,6 @@ static enum MHD_Result admin_access(void *cls, struct MHD_Connection *conn, cons
     unsigned int status = MHD_HTTP_NOT_FOUND;
     int64_t *start = *con_cls;
     const char *route = "other";
-    char code[8];
     enum MHD_Result ret = MHD_YES;
 
     (void)version;
@@ -204,10 +216,7 @@ static enum MHD_Result admin_access(void *cls, struct MHD_Connection *conn, cons
         route = url;
     else
         ret = eb_http_error(conn, status, "NOT_FOUND", "no such route", NULL, NULL);
-    snprintf(code, sizeof(code), "%u", status);
-    eb_series_add(eb_metric_series(a->m_requests, route, code), 1);
-    eb_series_observe(eb_metric_series(a->m_duration, route),
-                      (double)(eb_time_mono_us() - *start) / 1e6);
+    eb_http_observe(route, status, *start);
     return ret;
 }
 
@@ -226,8 +235,6 @@ eb_err_t eb_admin_listen(eb_admin_t *a, const char *bind_addr, int port, int *bo
 {
     struct sockaddr_in sa;
 
-    a->m_requests = eb_http_requests_metric();
-    a->m_duration = eb_http_duration_metric();
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);

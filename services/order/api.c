@@ -27,18 +27,16 @@
 typedef enum route_e {
     ROUTE_ORDERS, /* /orders */
     ROUTE_ORDER,  /* /orders/<id> */
-    ROUTE_ADMIN,  /* /health /ready /metrics */
     ROUTE_OTHER
 } route_t;
 
-static const char *const route_labels[] = {"/orders", "/orders/{id}", NULL, "other"};
+static const char *const route_labels[] = {"/orders", "/orders/{id}", "other"};
 
 struct order_api_s {
     order_api_opts_t o;
     eb_redis_addr_t redis_addr;
     struct MHD_Daemon *daemon;
     pthread_key_t redis_key;
-    eb_metric_t *m_requests, *m_duration;
 };
 
 /* Per-request state, from the first call of the access handler to the
@@ -236,8 +234,6 @@ static route_t classify(const char *url)
         return ROUTE_ORDERS;
     if (strncmp(url, "/orders/", 8) == 0)
         return ROUTE_ORDER;
-    if (strcmp(url, "/health") == 0 || strcmp(url, "/ready") == 0 || strcmp(url, "/metrics") == 0)
-        return ROUTE_ADMIN;
     return ROUTE_OTHER;
 }
 
@@ -308,7 +304,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         q->start_us = eb_time_mono_us();
         q->route = classify(url);
-        q->label = route_labels[q->route] ? route_labels[q->route] : url;
+        q->label = route_labels[q->route];
         *con_cls = q;
         return on_headers(a, q, conn, method);
     }
@@ -341,11 +337,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return reply_error(q, conn, MHD_HTTP_METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED",
                                "use GET to read an order", NULL);
         return get_order(a, q, conn, url + 8);
-    case ROUTE_ADMIN:
-        if (eb_admin_route(a->o.admin, conn, method, url, &q->status))
-            return MHD_YES;
-        break;
     case ROUTE_OTHER:
+        /* /health /ready /metrics, labelled by their path */
+        if (eb_admin_route(a->o.admin, conn, method, url, &q->status)) {
+            q->label = url;
+            return MHD_YES;
+        }
         break;
     }
     return reply_error(q, conn, MHD_HTTP_NOT_FOUND, "NOT_FOUND", "no such route", NULL);
@@ -354,20 +351,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    order_api_t *a = cls;
     req_t *q = *con_cls;
-    char code[8];
 
+    (void)cls;
     (void)conn;
     (void)toe;
     if (!q)
         return;
-    if (q->status) {
-        snprintf(code, sizeof(code), "%u", q->status);
-        eb_series_add(eb_metric_series(a->m_requests, q->label, code), 1);
-        eb_series_observe(eb_metric_series(a->m_duration, q->label),
-                          (double)(eb_time_mono_us() - q->start_us) / 1e6);
-    }
+    if (q->status)
+        eb_http_observe(q->label, q->status, q->start_us);
     free(q->body);
     free(q);
     *con_cls = NULL;
@@ -384,8 +376,6 @@ order_api_t *order_api_new(const order_api_opts_t *opts, char *errstr, size_t er
     }
     a->o = *opts;
     a->redis_addr = *opts->redis;
-    a->m_requests = eb_http_requests_metric();
-    a->m_duration = eb_http_duration_metric();
     pthread_key_create(&a->redis_key, redis_key_destroy);
 
     memset(&sa, 0, sizeof(sa));
