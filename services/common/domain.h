@@ -21,6 +21,11 @@
 #define TOPIC_PAYMENT_PROCESSED "payment-processed"
 #define TOPIC_PAYMENT_FAILED    "payment-failed"
 
+/* Every topic of the suite, dead-letter topics included: what the dev
+ * broker, kafka-local and docker-compose create. */
+extern const char *const svc_topics[];
+extern const size_t svc_topic_count;
+
 #define TYPE_ORDER_CREATED     "OrderCreated"
 #define TYPE_PAYMENT_PROCESSED "PaymentProcessed"
 #define TYPE_PAYMENT_FAILED    "PaymentFailed"
@@ -63,7 +68,7 @@ typedef enum svc_order_mode_e {
     SVC_ORDER_EVENT    /* OrderCreated data: orderId, total and currency required */
 } svc_order_mode_t;
 
-/* Validates obj against the order rules of CONTRACT.md section 4 and fills
+/* Validates obj against the order rules of docs/contract.md section 4 and fills
  * out. Returns EB_OK, or EB_ERR_INVALID with the first violation in verr.
  * In SVC_ORDER_EVENT mode the stated total must equal the computed one. */
 eb_err_t svc_order_parse(const cJSON *obj, svc_order_mode_t mode, svc_order_t *out,

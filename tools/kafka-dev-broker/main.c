@@ -9,7 +9,7 @@
  *
  * Not for production: nothing is persisted, each partition keeps at most
  * 5 MiB, there is no SASL/SSL and no leader failover
- * (../shared/notes/mock-cluster.md has the measured limits).
+ * (docs/mock-cluster.md has the measured limits).
  *
  * With --control PATH it also serves a UNIX socket for fault injection, one
  * command per line, each answered "ok" or "error: <why>":
@@ -22,18 +22,16 @@
  * Mock calls block until the mock thread ran them, so they are made from the
  * main thread, never from a signal handler.
  */
-#define _GNU_SOURCE /* accept4 */
+#define _GNU_SOURCE /* RTLD_NEXT */
 #include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
@@ -41,10 +39,7 @@
 
 #include "../../services/common/daemon.h"
 #include "../../services/common/domain.h"
-#include "eventbus/dlq.h"
-
-#define MAX_CLIENTS  8
-#define LINE_MAX_LEN 512
+#include "control.h"
 
 /*
  * The mock cluster leaves Nagle's algorithm on for the connections it
@@ -109,22 +104,6 @@ static const eb_conf_program_t prog = {
     0,
 };
 
-/* Every topic of CONTRACT.md section 3, dead-letter topics included. */
-static const char *const topics[] = {
-    TOPIC_ORDER_CREATED,
-    TOPIC_PAYMENT_PROCESSED,
-    TOPIC_PAYMENT_FAILED,
-    TOPIC_ORDER_CREATED EB_DLQ_SUFFIX,
-    TOPIC_PAYMENT_PROCESSED EB_DLQ_SUFFIX,
-    TOPIC_PAYMENT_FAILED EB_DLQ_SUFFIX,
-};
-
-typedef struct client_s {
-    int fd;
-    char buf[LINE_MAX_LEN];
-    size_t len;
-} client_t;
-
 /* Parses "all" as -1 or a broker id within 1..brokers. */
 static int parse_broker(const char *s, int32_t *id)
 {
@@ -145,8 +124,9 @@ static int parse_broker(const char *s, int32_t *id)
 }
 
 /* Runs one control command; writes the answer into out. */
-static void run_command(rd_kafka_mock_cluster_t *mc, char *line, char *out, size_t size)
+static void run_command(char *line, char *out, size_t size, void *opaque)
 {
+    rd_kafka_mock_cluster_t *mc = opaque;
     char *save = NULL, *cmd = strtok_r(line, " \t", &save);
     char *a1 = strtok_r(NULL, " \t", &save), *a2 = strtok_r(NULL, " \t", &save);
     char *a3 = strtok_r(NULL, " \t", &save), *extra = strtok_r(NULL, " \t", &save);
@@ -179,8 +159,8 @@ static void run_command(rd_kafka_mock_cluster_t *mc, char *line, char *out, size
         long part = a2 ? strtol(a2, &end, 10) : -1;
         int known = 0;
 
-        for (size_t i = 0; a1 && i < sizeof(topics) / sizeof(topics[0]); i++)
-            known |= strcmp(a1, topics[i]) == 0;
+        for (size_t i = 0; a1 && i < svc_topic_count; i++)
+            known |= strcmp(a1, svc_topics[i]) == 0;
         /* set_leader would create an unknown topic: refuse typos instead. */
         if (!known || !a2 || *end || part < 0 || part >= conf.partitions ||
             !parse_broker(a3, &id) || id < 0 || extra) {
@@ -210,94 +190,6 @@ static void run_command(rd_kafka_mock_cluster_t *mc, char *line, char *out, size
             a3 ? " " : "", a3 ? a3 : "", out);
 }
 
-static int control_listen(const char *path)
-{
-    struct sockaddr_un sa;
-    int fd;
-
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    strcpy(sa.sun_path, path);
-    unlink(path);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 8) != 0) {
-        int e = errno;
-
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
-}
-
-/* Reads what a client sent and answers each complete line. Returns 0 when
- * the client is gone. */
-static int serve_client(rd_kafka_mock_cluster_t *mc, client_t *c)
-{
-    char answer[300];
-    ssize_t n = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
-    char *nl;
-
-    if (n <= 0)
-        return 0;
-    c->len += (size_t)n;
-    c->buf[c->len] = '\0';
-    while ((nl = strchr(c->buf, '\n'))) {
-        *nl = '\0';
-        if (nl > c->buf && nl[-1] == '\r')
-            nl[-1] = '\0';
-        run_command(mc, c->buf, answer, sizeof(answer) - 1);
-        strcat(answer, "\n");
-        if (write(c->fd, answer, strlen(answer)) < 0)
-            return 0;
-        c->len -= (size_t)(nl + 1 - c->buf);
-        memmove(c->buf, nl + 1, c->len + 1);
-    }
-    if (c->len == sizeof(c->buf) - 1) /* a line longer than any command */
-        return 0;
-    return 1;
-}
-
-static void serve(rd_kafka_mock_cluster_t *mc, int lfd)
-{
-    client_t clients[MAX_CLIENTS];
-    int nclients = 0;
-
-    while (!eb_stop_flag) {
-        struct pollfd pfd[MAX_CLIENTS + 1];
-        int n = 0;
-
-        if (lfd >= 0)
-            pfd[n++] = (struct pollfd){lfd, POLLIN, 0};
-        for (int i = 0; i < nclients; i++)
-            pfd[n++] = (struct pollfd){clients[i].fd, POLLIN, 0};
-        if (poll(pfd, (nfds_t)n, 200) <= 0)
-            continue;
-        for (int i = nclients - 1; i >= 0; i--) {
-            if (pfd[(lfd >= 0) + i].revents && !serve_client(mc, &clients[i])) {
-                close(clients[i].fd);
-                clients[i] = clients[--nclients];
-            }
-        }
-        if (lfd >= 0 && (pfd[0].revents & POLLIN)) {
-            int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-
-            if (fd >= 0 && nclients < MAX_CLIENTS)
-                clients[nclients++] = (client_t){fd, {0}, 0};
-            else if (fd >= 0)
-                close(fd);
-        }
-    }
-    for (int i = 0; i < nclients; i++)
-        close(clients[i].fd);
-}
-
 int main(int argc, char **argv)
 {
     rd_kafka_mock_cluster_t *mc;
@@ -315,7 +207,7 @@ int main(int argc, char **argv)
     /* The control socket first: a bad path is a bad setting (exit 2), found
      * before anything else starts. */
     if (conf.control && conf.control[0]) {
-        lfd = control_listen(conf.control);
+        lfd = tool_control_listen(conf.control);
         if (lfd < 0) {
             svc_cli_error(prog.name, "invalid --control '%s': %s", conf.control, strerror(errno));
             return SVC_EXIT_USAGE;
@@ -340,37 +232,31 @@ int main(int argc, char **argv)
         rd_kafka_destroy(rk);
         goto fail;
     }
-    for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
+    for (size_t i = 0; i < svc_topic_count; i++) {
         rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(
-            mc, topics[i], (int)conf.partitions, conf.brokers < 3 ? (int)conf.brokers : 3);
+            mc, svc_topics[i], (int)conf.partitions, conf.brokers < 3 ? (int)conf.brokers : 3);
 
         if (err)
-            EB_WARN("creating topic %s: %s", topics[i], rd_kafka_err2str(err));
+            EB_WARN("creating topic %s: %s", svc_topics[i], rd_kafka_err2str(err));
     }
     /* The contract: bootstrap servers are the first line on stdout. */
     printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
     fflush(stdout);
     EB_INFO("mock cluster up: %lld broker(s), %zu topics x %lld partitions, bootstrap %s%s%s",
-            (long long)conf.brokers, sizeof(topics) / sizeof(topics[0]), (long long)conf.partitions,
+            (long long)conf.brokers, svc_topic_count, (long long)conf.partitions,
             rd_kafka_mock_cluster_bootstraps(mc), lfd >= 0 ? ", control " : "",
             lfd >= 0 ? conf.control : "");
 
-    serve(mc, lfd);
+    tool_control_serve(lfd, run_command, NULL, mc);
 
     EB_INFO("stopping");
-    if (lfd >= 0) {
-        close(lfd);
-        unlink(conf.control);
-    }
+    tool_control_close(lfd, conf.control);
     /* The cluster must go before its client instance (librdkafka asserts). */
     rd_kafka_mock_cluster_destroy(mc);
     rd_kafka_destroy(rk);
     return SVC_EXIT_OK;
 
 fail:
-    if (lfd >= 0) {
-        close(lfd);
-        unlink(conf.control);
-    }
+    tool_control_close(lfd, conf.control);
     return SVC_EXIT_FAIL;
 }
