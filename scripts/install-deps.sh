@@ -5,12 +5,15 @@
 #   scripts/install-deps.sh          build, test and demo dependencies
 #   scripts/install-deps.sh --bench  also the benchmark tools (wrk)
 #   scripts/install-deps.sh --ci     also what CI checks use (clang-format, valgrind, ...)
+#   scripts/install-deps.sh --kafka  also Java and Maven for kafka-local (the real-Kafka
+#                                    tier, ./test-kafka.sh --kafka); kafka-local fetches
+#                                    the Apache Kafka release through Maven on first use
 set -euo pipefail
 
 packages=(
     # build
     gcc make cmake pkg-config
-    # libraries (CONTRACT.md section 1)
+    # libraries (docs/contract.md section 1)
     librdkafka-dev libmicrohttpd-dev libcjson-dev uuid-dev libhiredis-dev libcmocka-dev
     # servers and tools the tests and the demo run
     redis-server kcat curl python3 procps
@@ -22,8 +25,9 @@ packages=(
 for arg in "$@"; do
     case "$arg" in
     --bench) packages+=(wrk) ;;
+    --kafka) packages+=(openjdk-17-jre-headless maven) ;;
     --ci) packages+=(clang-format docker-compose clang libclang-rt-14-dev) ;;
-    *) echo "usage: $0 [--bench] [--ci]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--bench] [--ci] [--kafka]" >&2; exit 2 ;;
     esac
 done
 
