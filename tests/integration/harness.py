@@ -51,15 +51,28 @@ def bin_argv(name, *args):
     """The command line that runs one of our executables (wrapped when asked)."""
     return WRAPPER + [os.path.join(BIN, name)] + list(args)
 
-# Test-friendly client settings (../shared/notes/mock-cluster.md): short
-# session timeouts so rebalances take seconds, short fetch waits because the
-# mock does not wake a waiting fetch, fast reconnects.
+# Which broker the integration tests start (EB_TEST_BROKER): "dev" is
+# kafka-dev-broker, librdkafka's mock cluster, in a process of its own;
+# "kafka" is a real Apache Kafka cluster from kafka-local. The same test code
+# runs on both. EB_KAFKA_CLUSTER names the state file of a kafka-local cluster
+# that ctest started once for the whole real tier (kafka_cluster.py); without
+# it each test class starts its own.
+BROKER = os.environ.get("EB_TEST_BROKER", "dev")
+if BROKER not in ("dev", "kafka"):
+    raise SystemExit("EB_TEST_BROKER must be dev or kafka, not %r" % BROKER)
+REAL_KAFKA = BROKER == "kafka"
+SHARED_CLUSTER = os.environ.get("EB_KAFKA_CLUSTER") if REAL_KAFKA else None
+
+# Test-friendly client settings (docs/mock-cluster.md): short session
+# timeouts so rebalances take seconds and fast reconnects. The mock does not
+# wake a waiting fetch, so on it fetches wait 10 ms at most; a real broker
+# answers a waiting fetch as soon as data arrives, so there librdkafka's
+# default stands, as in production.
 CLIENT_PROPERTIES = """\
 consumer.session.timeout.ms=6000
 consumer.heartbeat.interval.ms=1000
-consumer.fetch.wait.max.ms=10
 reconnect.backoff.max.ms=1000
-"""
+""" + ("" if REAL_KAFKA else "consumer.fetch.wait.max.ms=10\n")
 
 
 def free_port():
@@ -210,15 +223,23 @@ class Stack:
         return "redis://127.0.0.1:%d/0" % self.redis_port
 
     def start_broker(self, control=False):
-        """control: open the fault-injection socket (broker_command)."""
+        """Starts the broker EB_TEST_BROKER selects, or takes the shared
+        kafka-local cluster and resets it. control: open the fault-injection
+        socket (broker_command); a kafka-local cluster always has one."""
+        if REAL_KAFKA and SHARED_CLUSTER:
+            return self._shared_cluster()
         out_path = os.path.join(self.dir, "broker.out")
         out = open(out_path, "wb")
-        argv = bin_argv("kafka-dev-broker")
-        if self.brokers:
+        argv = bin_argv("kafka-local") if REAL_KAFKA else bin_argv("kafka-dev-broker")
+        if REAL_KAFKA:
+            # A three-node cluster unless a test asks otherwise: the size
+            # where a broker can be lost without losing acks=all writes.
+            argv = [os.path.join(BIN, "kafka-local"), "--brokers", str(self.brokers or 3)]
+        elif self.brokers:
             argv += ["--brokers", str(self.brokers)]
         if self.partitions:
             argv += ["--partitions", str(self.partitions)]
-        if control:
+        if control or REAL_KAFKA:
             self.control = os.path.join(self.dir, "control.sock")
             argv += ["--control", self.control]
         p = self._spawn("broker", argv, env=os.environ.copy(), stdout=out)
@@ -227,17 +248,38 @@ class Stack:
         def first_line():
             with open(out_path) as f:
                 line = f.readline()
+            if not line and not p.alive():
+                raise Abort("%s exited: %s" % (argv[0], p.log_text()[-2000:]))
             return line.strip() if line.endswith("\n") else None
 
-        self.bootstrap = wait_until("broker bootstrap line", first_line, 10)
+        # A JVM cluster takes seconds where the mock takes milliseconds.
+        self.bootstrap = wait_until("broker bootstrap line", first_line, 180 if REAL_KAFKA else 10)
         self.broker = p
         return p
 
-    def broker_command(self, line):
+    def _shared_cluster(self):
+        """The real tier's one cluster: every node up and in sync, every
+        record and consumer group of earlier tests deleted."""
+        with open(SHARED_CLUSTER) as f:
+            state = json.load(f)
+        if self.brokers and self.brokers != state["brokers"] or \
+                self.partitions and self.partitions != state["partitions"]:
+            raise AssertionError("the shared cluster has %d brokers and %d partitions; this test "
+                                 "wants %r and %r" % (state["brokers"], state["partitions"],
+                                                      self.brokers, self.partitions))
+        self.bootstrap = state["bootstrap"]
+        self.control = state["control"]
+        answer = self.broker_command("reset", timeout=300)
+        if answer != "ok":
+            raise AssertionError("resetting the shared cluster: %s" % answer)
+        return None
+
+    def broker_command(self, line, timeout=None):
         """Sends one line to the broker's control socket; returns the answer
-        line ("ok" or "error: ...")."""
+        line ("ok" or "error: ..."). On kafka-local a command has real effects
+        and may take a while (up: a JVM starts and rejoins)."""
         with socket.socket(socket.AF_UNIX) as c:
-            c.settimeout(10)
+            c.settimeout(timeout or (240 if REAL_KAFKA else 10))
             c.connect(self.control)
             c.sendall(line.encode() + b"\n")
             data = b""

@@ -1,4 +1,4 @@
-"""The order HTTP API of CONTRACT.md section 4, rule by rule.
+"""The order HTTP API of docs/contract.md section 4, rule by rule.
 
 Every error is JSON {"error":{"code","message"[,"field"]}} with the status the
 contract gives. The service runs as its own process against real Redis and

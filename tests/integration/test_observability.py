@@ -1,7 +1,7 @@
 """What an operator watches: /metrics, /ready, /health, logs and traces.
 
 /metrics is parsed with a real Prometheus text parser (Debian's
-python3-prometheus-client), checking the names and types of CONTRACT.md
+python3-prometheus-client), checking the names and types of docs/contract.md
 section 7 and that counters move with traffic. /ready must turn 503 while
 Redis is paused and 200 again after. A request's traceparent must be on
 every event it causes and in every service's log lines about them.

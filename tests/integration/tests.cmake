@@ -10,3 +10,18 @@ eb_integration_test(observability 180)
 eb_integration_test(kafka_outage 300)
 # A minute of random kills and Redis pauses (CHAOS_SECONDS), then the invariants.
 eb_integration_test(chaos 420 chaos)
+
+# The real-Kafka tier (label kafka): the suites where real broker behaviour
+# matters, on one shared three-node kafka-local cluster.
+eb_kafka_test(flow 300)
+eb_kafka_test(balance 300)
+eb_kafka_test(dlq 300)
+eb_kafka_test(crash 600)
+eb_kafka_test(chaos 420)
+# Real broker faults under a stream of orders: leader and controller killed,
+# a rolling restart, two of three brokers down.
+eb_kafka_test(broker_faults 900)
+# kafka-local itself: settings, start-up, control commands, shutdown.
+eb_kafka_test(kafka_local 600)
+# librdkafka 2.0.2's features on the default Kafka release and on 3.9.
+eb_kafka_test(compat 400)
