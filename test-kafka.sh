@@ -2,6 +2,9 @@
 # The suite's demo: everything a newcomer needs to see it work.
 #
 #   ./test-kafka.sh           run on the embedded broker (kafka-dev-broker)
+#   ./test-kafka.sh --kafka   run on a real three-broker Apache Kafka cluster on this
+#                             machine (kafka-local, KRaft, no Docker; needs Java, installed
+#                             when missing), and kill -9 one broker in the middle
 #   ./test-kafka.sh --docker  run on docker-compose.kafka.yml: three Kafka brokers
 #                             (KRaft), Redis, Kafka UI and the services in containers
 #   ./test-kafka.sh --keep    leave everything running at the end
@@ -19,15 +22,17 @@ set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
 
-KEEP=0 DOCKER=0
+KEEP=0 DOCKER=0 KAFKA=0
 for arg in "$@"; do
     case "$arg" in
     --keep) KEEP=1 ;;
     --docker) DOCKER=1 ;;
-    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --kafka) KAFKA=1 ;;
+    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $arg (see --help)" >&2; exit 2 ;;
     esac
 done
+[ $((DOCKER + KAFKA)) -le 1 ] || { echo "--docker and --kafka exclude each other" >&2; exit 2; }
 
 if [ -t 1 ]; then
     B=$'\e[1m' G=$'\e[32m' R=$'\e[31m' D=$'\e[2m' N=$'\e[0m'
@@ -87,13 +92,17 @@ free_port() {
 
 start_embedded() {
     step "Installing missing packages and building"
-    scripts/install-deps.sh
+    if [ $KAFKA -eq 1 ]; then scripts/install-deps.sh --kafka; else scripts/install-deps.sh; fi
     cmake --preset default >/dev/null
     cmake --build --preset default -j"$(nproc)" >/dev/null
     BIN=$ROOT/build/bin
 
-    step "Starting Redis and the embedded Kafka broker (kafka-dev-broker)"
     local redis_port
+    if [ $KAFKA -eq 1 ]; then
+        step "Starting Redis and a real Apache Kafka cluster: three KRaft brokers (kafka-local)"
+    else
+        step "Starting Redis and the embedded Kafka broker (kafka-dev-broker)"
+    fi
     redis_port=$(free_port)
     redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
         >"$WORK/redis.log" 2>&1 &
@@ -101,21 +110,43 @@ start_embedded() {
     wait_for 10 "redis" redis-cli -p "$redis_port" ping
     info "redis-server          127.0.0.1:$redis_port (pid ${PIDS[-1]})"
 
-    "$BIN/kafka-dev-broker" --partitions 6 >"$WORK/broker.out" 2>"$WORK/broker.log" &
-    PIDS+=($!)
-    wait_for 10 "the broker's bootstrap line" test -s "$WORK/broker.out"
-    BROKERS=$(head -1 "$WORK/broker.out")
-    info "kafka-dev-broker      $BROKERS (pid ${PIDS[-1]}), topics with 6 partitions each"
+    if [ $KAFKA -eq 1 ]; then
+        cmd "kafka-local --brokers 3 --control $WORK/control.sock"
+        "$BIN/kafka-local" --brokers 3 --control "$WORK/control.sock" \
+            >"$WORK/broker.out" 2>"$WORK/broker.log" &
+        PIDS+=($!)
+        # The first run fetches the Kafka release through Maven.
+        wait_for 300 "the cluster's bootstrap line" test -s "$WORK/broker.out"
+        BROKERS=$(head -1 "$WORK/broker.out")
+        info "kafka-local           $BROKERS (pid ${PIDS[-1]})"
+        info "                      $(grep -o 'Apache Kafka [^"]*up in [0-9]* ms' "$WORK/broker.log"),"
+        info "                      topics with 6 partitions, replication factor 3, min.insync.replicas 2"
+        # A real broker answers a waiting fetch as soon as data arrives: no
+        # fetch.wait.max.ms override, as in production.
+        cat >"$WORK/client.properties" <<'PROPS'
+consumer.session.timeout.ms=6000
+consumer.heartbeat.interval.ms=1000
+consumer.statistics.interval.ms=1000
+reconnect.backoff.max.ms=1000
+PROPS
+    else
+        "$BIN/kafka-dev-broker" --partitions 6 >"$WORK/broker.out" 2>"$WORK/broker.log" &
+        PIDS+=($!)
+        wait_for 10 "the broker's bootstrap line" test -s "$WORK/broker.out"
+        BROKERS=$(head -1 "$WORK/broker.out")
+        info "kafka-dev-broker      $BROKERS (pid ${PIDS[-1]}), topics with 6 partitions each"
 
-    # Client settings for the embedded broker: short session timeouts so a
-    # rebalance takes seconds, short fetch waits (../shared/notes/mock-cluster.md).
-    cat >"$WORK/client.properties" <<'PROPS'
+        # Client settings for the embedded broker: short session timeouts so a
+        # rebalance takes seconds, short fetch waits (the mock does not wake a
+        # waiting fetch when data arrives; docs/mock-cluster.md).
+        cat >"$WORK/client.properties" <<'PROPS'
 consumer.session.timeout.ms=6000
 consumer.heartbeat.interval.ms=1000
 consumer.fetch.wait.max.ms=10
 consumer.statistics.interval.ms=1000
 reconnect.backoff.max.ms=1000
 PROPS
+    fi
     export KAFKA_BROKERS=$BROKERS KAFKA_CONFIG_FILE=$WORK/client.properties
     export REDIS_URL=redis://127.0.0.1:$redis_port/0 BIND_ADDRESS=127.0.0.1
 
@@ -180,11 +211,14 @@ start_docker() {
         $COMPOSE logs --no-color --no-log-prefix "$svc" 2>/dev/null
     }
     dlq() { $COMPOSE exec -T order-service eventbus-dlq "$@"; }
+    # Host tools reach the brokers through their HOST listeners.
+    BROKERS=localhost:19092,localhost:19093,localhost:19094
+    command -v kcat >/dev/null || scripts/install-deps.sh
+    wait_for 120 "the brokers' host listeners" kcat -b "$BROKERS" -L -m 5
+    info "Kafka from the host: $BROKERS"
     produce() {
-        cmd "echo '$2:$3' | kafka-console-producer.sh --topic $1 --property parse.key=true ..."
-        echo "$2:$3" | $COMPOSE exec -T kafka-1 /opt/kafka/bin/kafka-console-producer.sh \
-            --bootstrap-server kafka-1:9092 --topic "$1" \
-            --property parse.key=true --property key.separator=:
+        cmd "echo '$3' | kcat -b $BROKERS -P -t $1 -k $2"
+        echo "$3" | kcat -b "$BROKERS" -P -t "$1" -k "$2"
     }
     notifications() {
         $COMPOSE exec -T notification-service cat /var/lib/eventbus/notifications/notifications.jsonl
@@ -308,6 +342,59 @@ for n in lines:
     print("    %-18s %-8s %s" % (n["type"], n["userId"], n["message"]))
 dups = [e for e, c in collections.Counter(n["eventId"] for n in lines).items() if c > 1]
 print("    (%d lines, %d events notified more than once)" % (len(lines), len(dups)))'
+
+# ---- a broker dies (real cluster only) -----------------------------------------------
+if [ $KAFKA -eq 1 ]; then
+    # control <command>: one line to kafka-local's control socket, its answer back.
+    control() {
+        python3 - "$WORK/control.sock" "$1" <<'PY'
+import socket, sys
+c = socket.socket(socket.AF_UNIX)
+c.settimeout(240)
+c.connect(sys.argv[1])
+c.sendall(sys.argv[2].encode() + b"\n")
+data = b""
+while not data.endswith(b"\n"):
+    chunk = c.recv(256)
+    if not chunk:
+        break
+    data += chunk
+print(data.decode().strip())
+PY
+    }
+    leader_of() {
+        kcat -b "$BROKERS" -L -J -t order-created 2>/dev/null | python3 -c '
+import json, sys
+md = json.load(sys.stdin)
+print([p["leader"] for t in md["topics"] for p in t["partitions"] if p["partition"] == 0][0])'
+    }
+    victim=$(leader_of)
+    step "kill -9 broker $victim, the leader of order-created[0], with orders coming in"
+    cmd "echo 'down $victim' | kafka-local control socket"
+    t0=$SECONDS
+    [ "$(control "down $victim")" = ok ] || die "could not kill broker $victim"
+    info "broker $victim is gone; the controller moves its partitions' leadership to the"
+    info "in-sync replicas once its session expires (broker.session.timeout.ms, 9 s)."
+    DURING=()
+    for body in \
+        '{"userId":"grace","items":[{"productId":"lamp","quantity":1,"price":40}]}' \
+        '{"userId":"heidi","items":[{"productId":"desk","quantity":1,"price":220}]}' \
+        '{"userId":"ivan","items":[{"productId":"chair","quantity":4,"price":65}]}'; do
+        DURING+=("$(post_order "$body")")
+    done
+    during_final() {
+        for id in "${DURING[@]}"; do
+            curl -sf "$API/orders/$id" | grep -q '"status":"PAID"' || return 1
+        done
+    }
+    wait_for 120 "the orders posted after the kill to be paid" during_final
+    info "all three PAID $((SECONDS - t0)) s after the kill; new leader of order-created[0]:" \
+        "broker $(leader_of)"
+    cmd "echo 'up $victim' | kafka-local control socket"
+    [ "$(control "up $victim")" = ok ] || die "could not restart broker $victim"
+    info "broker $victim is back on its own data and catches up as a follower."
+    ORDERS+=("${DURING[@]}")
+fi
 
 # ---- dead letters ---------------------------------------------------------------------
 # dlq_summary <topic>: one line per dead letter, from eventbus-dlq list.
