@@ -109,11 +109,15 @@ eb_consumer_t *eb_consumer_new(rd_kafka_conf_t *consumer_conf, rd_kafka_conf_t *
                                const eb_consumer_opts_t *opts, char *errstr, size_t errstr_size);
 
 /* Runs the loop until *stop becomes non-zero, then hands back unfinished
- * messages, commits stored offsets and leaves the group. Returns EB_OK after
- * a clean stop, EB_ERR_KAFKA after a fatal client error. */
+ * messages, commits stored offsets and leaves the group, waiting on the
+ * brokers for a few seconds at most: with no coordinator reachable it
+ * gives up (the group expires the member after session.timeout.ms, and
+ * uncommitted offsets are redelivered to an idempotent next owner).
+ * Returns EB_OK after a clean stop, EB_ERR_KAFKA after a fatal client
+ * error. */
 eb_err_t eb_consumer_run(eb_consumer_t *c, const atomic_int *stop);
 
-/* Flushes the producer (up to 5 s), closes and frees everything. Call after
+/* Flushes the producer (up to 3 s), closes and frees everything. Call after
  * eb_consumer_run() returned. NULL is a no-op. */
 void eb_consumer_destroy(eb_consumer_t *c);
 

@@ -56,6 +56,15 @@
 #define INFRA_BACKOFF_MAX_MS    5000
 #define TICKET_INDEX_BITS       24
 #define MAX_LAG_SERIES          256
+/* Shutdown never waits on brokers for longer than this, whatever they do
+ * (the contract: exit within 10 s of SIGTERM): the final commit, leaving
+ * the group, and the producer's flush (eb_consumer_destroy) each get a
+ * bounded share. A member that could not leave is expired by the group
+ * after session.timeout.ms, and offsets that could not be committed are
+ * processed again by the next owner, who finds them done in Redis. */
+#define CLOSE_COMMIT_MS         1500
+#define CLOSE_LEAVE_MS          2500
+#define CLOSE_FLUSH_MS          3000
 
 typedef enum wstate_e {
     W_NEW,
@@ -351,6 +360,56 @@ static void drop_revoked(eb_consumer_t *c, const rd_kafka_topic_partition_list_t
     rd_kafka_topic_partition_list_destroy(resume);
 }
 
+/* Commits the stored offsets, waiting at most timeout_ms for the
+ * coordinator's answer (rd_kafka_commit() waits for ever when none is
+ * reachable). Returns the commit's error, _TIMED_OUT when no answer came. */
+static rd_kafka_resp_err_t commit_bounded(rd_kafka_t *rk, int timeout_ms)
+{
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_resp_err_t err = rd_kafka_commit_queue(rk, NULL, q, NULL, NULL);
+
+    if (!err) {
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms);
+
+        err = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
+        if (ev)
+            rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_queue_destroy(q);
+    return err;
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque);
+
+/* Leaves the group for at most timeout_ms, handing the revocation that
+ * brings to on_rebalance as the callback would get it (librdkafka 2.0.2's
+ * rd_kafka_queue_poll_callback() asserts on the other events of a close
+ * queue, so the events are served here). Returns 1 when closed. */
+static int close_bounded(eb_consumer_t *c, int timeout_ms)
+{
+    rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+    rd_kafka_error_t *error = rd_kafka_consumer_close_queue(c->rk, q);
+    int64_t deadline = eb_time_mono_ms() + timeout_ms;
+
+    if (error) {
+        EB_WARN("consumer close: %s", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    } else {
+        while (!rd_kafka_consumer_closed(c->rk) && eb_time_mono_ms() < deadline) {
+            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+
+            if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+                on_rebalance(c->rk, rd_kafka_event_error(ev),
+                             rd_kafka_event_topic_partition_list(ev), c);
+            if (ev)
+                rd_kafka_event_destroy(ev);
+        }
+    }
+    rd_kafka_queue_destroy(q);
+    return rd_kafka_consumer_closed(c->rk);
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -377,7 +436,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         drop_revoked(c, parts);
         /* Hand over what is settled: commit stored offsets before the next
          * owner starts from the committed position. */
-        cerr = rd_kafka_commit(rk, NULL, 0);
+        cerr = commit_bounded(rk, CLOSE_COMMIT_MS);
         if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
             EB_WARN("commit on revoke failed: %s", rd_kafka_err2str(cerr));
         if (c->cooperative && err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -565,9 +624,11 @@ void eb_consumer_destroy(eb_consumer_t *c)
     if (!c)
         return;
     works_clear(c);
+    /* eb_consumer_run() closed the consumer, or gave up after
+     * CLOSE_LEAVE_MS: never let rd_kafka_destroy() try again, unbounded. */
     if (c->rk)
-        rd_kafka_destroy(c->rk);
-    eb_producer_destroy(c->producer, 5000);
+        rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    eb_producer_destroy(c->producer, CLOSE_FLUSH_MS);
     eb_redis_destroy(c->redis);
     free(c->works);
     free(c->parts);
@@ -1219,11 +1280,12 @@ eb_err_t eb_consumer_run(eb_consumer_t *c, const atomic_int *stop)
 
     EB_INFO("consumer %s stopping: committing offsets and leaving the group", c->o.group_id);
     works_clear(c);
-    err = rd_kafka_commit(c->rk, NULL, 0);
+    err = commit_bounded(c->rk, CLOSE_COMMIT_MS);
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
         EB_WARN("final commit: %s", rd_kafka_err2str(err));
-    err = rd_kafka_consumer_close(c->rk);
-    if (err)
-        EB_WARN("consumer close: %s", rd_kafka_err2str(err));
+    if (!close_bounded(c, CLOSE_LEAVE_MS))
+        EB_WARN("could not leave group %s within %d ms (no coordinator answers): exiting "
+                "anyway; the group expires this member after session.timeout.ms",
+                c->o.group_id, CLOSE_LEAVE_MS);
     return c->fatal || eb_producer_fatal(c->producer) ? EB_ERR_KAFKA : EB_OK;
 }

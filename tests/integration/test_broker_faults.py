@@ -169,6 +169,17 @@ class BrokerFaultTest(StackTestCase, Invariants):
             return "first broker back -> flowing", back - up
         self.under_stream("two of three down", fault)
 
+    def test_e_sigterm_with_every_broker_down(self):
+        # Last: stops the daemons. With no coordinator to leave the group
+        # with, they hung for ever in rd_kafka_consumer_close/commit.
+        self.command("down all")
+        for p in [self.notify, self.order] + self.pay:
+            rc, took = p.stop(timeout=30)
+            print("\n%s stopped in %.1fs with every broker down" % (p.name, took))
+            self.assertEqual(rc, 0, "%s exited %s" % (p.name, rc))
+            self.assertLess(took, 10.0, "%s took %.1fs to stop" % (p.name, took))
+        self.command("up all")
+
 
 class Probe(threading.Thread):
     """Posts an order every half second and watches when each is decided

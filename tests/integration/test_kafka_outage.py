@@ -10,7 +10,7 @@ time is printed.
 import time
 import unittest
 
-from harness import Invariants, StackTestCase, Stream, http, wait_until
+from harness import Invariants, StackTestCase, Stream, http, scaled, wait_until
 
 GROUPS = ("order-service", "payment-service", "notification-service")
 TOPICS = ("order-created", "payment-processed", "payment-failed", "order-created-dlq",
@@ -74,6 +74,27 @@ class AllBrokersDownTest(OutageTest):
         wait_until("the outbox to drain", lambda: self.outbox_pending() == 0, 30, 0.3)
         print("all %d orders decided and notified %.1fs after the brokers came back" %
               (len(stream.accepted), time.monotonic() - up_at))
+
+
+class StopWhileKafkaIsDownTest(OutageTest):
+    """SIGTERM with every broker gone: the group cannot be left nor offsets
+    committed, and each daemon must still exit 0 within 10 s (it hung in
+    rd_kafka_consumer_close and rd_kafka_commit, found on kafka-local)."""
+
+    def test_every_daemon_exits_cleanly_within_10_s(self):
+        for i in range(20):
+            self.assertEqual(http("POST", self.order.url + "/orders",
+                                  {"userId": "u%d" % i, "items": [
+                                      {"productId": "p", "quantity": 1, "price": 5}]})[0], 201)
+        control(self.stack, "down all")
+        wait_until("order-service /ready to name Kafka", lambda: "kafka" in http(
+            "GET", self.order.url + "/ready", timeout=5)[2].get("reason", ""), 15, 0.3)
+        for p in (self.notify, self.payment, self.order):
+            rc, took = p.stop(timeout=20)
+            print("\n%s stopped in %.1fs with Kafka down (exit %s)" % (p.name, took, rc))
+            self.assertEqual(rc, 0, "%s exited %s" % (p.name, rc))
+            self.assertLess(took, scaled(10.0), "%s took %.1fs to stop" % (p.name, took))
+        control(self.stack, "up all")
 
 
 class OneBrokerDownTest(OutageTest):
