@@ -18,7 +18,7 @@
 #   4. checks every event was decided once: N decisions published, N stored;
 #   5. stops everything it started (trap EXIT, by PID).
 #
-# Usage: bench/consumer_drain.sh [-n EVENTS] [-p PARTITIONS] [-b BATCH] [--bin DIR] [--keep]
+# Usage: bench/consumer_drain.sh [-n EVENTS] [-p PARTITIONS] [-b BATCH] [--bin DIR] [--broker dev|kafka] [--keep]
 # Exit status: 0 target met, 1 missed, 3 the run failed.
 set -euo pipefail
 
@@ -35,6 +35,7 @@ while [ $# -gt 0 ]; do
     -p) partitions=$2; shift 2 ;;
     -b) batch=$2; shift 2 ;;
     --bin) bindir=$2; shift 2 ;;
+    --broker) bench_broker=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     -h | --help) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "consumer_drain.sh: unknown option $1" >&2; exit 2 ;;
@@ -75,7 +76,7 @@ log "backlog: $backlog events on order-created"
 
 # ---- the drain ------------------------------------------------------------------------
 # Client settings for draining a backlog: a deep local queue so fetching
-# never stalls (../shared/notes/performance.md), short fetch waits for the mock.
+# never stalls (bench/RESULTS.md), short fetch waits for the mock.
 cat >"$work/client.properties" <<PROPS
 consumer.queued.min.messages=1000000
 consumer.fetch.wait.max.ms=10
@@ -83,7 +84,7 @@ consumer.session.timeout.ms=6000
 consumer.heartbeat.interval.ms=1000
 PROPS
 redis_cpu0=$(cpu_s "$redis_pid")
-broker_cpu0=$(cpu_s "$broker_pid")
+broker_cpu0=$(broker_cpu_s)
 start_consumer payment "$bindir" payment-service KAFKA_CONFIG_FILE="$work/client.properties" \
     CONSUMER_BATCH_SIZE="$batch"
 pay_pid=$c_pid pay_url=$c_url
@@ -105,7 +106,7 @@ done
 t_last=$(date +%s.%N)
 pay_cpu=$(cpu_s "$pay_pid")
 redis_cpu=$(awk -v a="$redis_cpu0" -v b="$(cpu_s "$redis_pid")" 'BEGIN {print b - a}')
-broker_cpu=$(awk -v a="$broker_cpu0" -v b="$(cpu_s "$broker_pid")" 'BEGIN {print b - a}')
+broker_cpu=$(awk -v a="$broker_cpu0" -v b="$(broker_cpu_s)" 'BEGIN {print b - a}')
 rate=$(awk -v n="$events" -v f="${n_first%.*}" -v a="$t_first" -v b="$t_last" \
     'BEGIN {printf "%.0f", (n - f) / (b - a)}')
 
@@ -123,7 +124,7 @@ echo "== consumer drain $(date -u +%FT%TZ): $events OrderCreated, $partitions pa
 echo "machine: $(machine_line)"
 echo "source: $(source_line "$root")"
 echo "drain: $(awk -v a="$t_first" -v b="$t_last" 'BEGIN {printf "%.2f", b - a}') s from the first event consumed to the last: $rate events/s"
-echo "CPU per event (µs): payment-service $(us_per 0 "$pay_cpu" "$events"), redis-server $(us_per 0 "$redis_cpu" "$events"), kafka-dev-broker $(us_per 0 "$broker_cpu" "$events")"
+echo "CPU per event (µs): payment-service $(us_per 0 "$pay_cpu" "$events"), redis-server $(us_per 0 "$redis_cpu" "$events"), $(broker_name) $(us_per 0 "$broker_cpu" "$events")"
 echo "payment-service peak RSS: $(mb "$hwm") MB"
 echo "decisions: $published published, $stored stored in Redis, duplicates skipped $dup"
 status=0

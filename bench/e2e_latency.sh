@@ -20,11 +20,13 @@
 #   4. stops everything it started (trap EXIT, by PID).
 #
 # The dev broker does not wake a waiting fetch when data arrives
-# (../shared/notes/mock-cluster.md), so the consumers run with
+# (docs/mock-cluster.md), so on it the consumers run with
 # fetch.wait.max.ms=FETCH_WAIT (5 ms by default): each consumer hop can wait
-# that long for nothing. A real Kafka answers a waiting fetch at once.
+# that long for nothing. A real Kafka (--broker kafka: kafka-local, three
+# brokers, acks=all) answers a waiting fetch as soon as data arrives, so
+# there librdkafka's default (500 ms) stands unless -w is given.
 #
-# Usage: bench/e2e_latency.sh [-r RATE] [-d SECONDS] [-c CONNS] [-w FETCH_WAIT] [--bin DIR] [--keep]
+# Usage: bench/e2e_latency.sh [-r RATE] [-d SECONDS] [-c CONNS] [-w FETCH_WAIT] [-W WARMUP_S] [--bin DIR] [--broker dev|kafka] [--keep]
 # Exit status: 0 target met, 1 missed, 3 the run failed.
 set -euo pipefail
 
@@ -34,14 +36,16 @@ root=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 
 me=e2e
-rate=1000 duration=20 conns=20 fetch_wait=5 bindir="" keep=0 wrk_threads=1
+rate=1000 duration=20 conns=20 fetch_wait="" warmup="" bindir="" keep=0 wrk_threads=1
 while [ $# -gt 0 ]; do
     case "$1" in
     -r) rate=$2; shift 2 ;;
     -d) duration=$2; shift 2 ;;
     -c) conns=$2; shift 2 ;;
     -w) fetch_wait=$2; shift 2 ;;
+    -W) warmup=$2; shift 2 ;;
     --bin) bindir=$2; shift 2 ;;
+    --broker) bench_broker=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     -h | --help) sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "e2e_latency.sh: unknown option $1" >&2; exit 2 ;;
@@ -56,6 +60,8 @@ trap bench_cleanup EXIT
 log "machine: $(machine_line)"
 start_redis
 start_broker "$bindir" 16
+[ -n "$fetch_wait" ] || { [ "$bench_broker" = kafka ] && fetch_wait=500 || fetch_wait=5; }
+log "consumers' fetch.wait.max.ms: $fetch_wait"
 cat >"$work/client.properties" <<PROPS
 consumer.fetch.wait.max.ms=$fetch_wait
 consumer.session.timeout.ms=6000
@@ -63,24 +69,31 @@ consumer.heartbeat.interval.ms=1000
 PROPS
 export KAFKA_CONFIG_FILE=$work/client.properties
 start_consumer payment "$bindir" payment-service
-pay_url=$c_url
+pay_url=$c_url pay_pid=$c_pid
 start_consumer notification "$bindir" notification-service NOTIFY_FILE="$work/notifications.jsonl"
-notify_url=$c_url
+notify_url=$c_url notify_pid=$c_pid
 start_order order "$bindir" 0
 for url in "$pay_url" "$notify_url"; do
     wait_for "$url/ready" 300 curl -sf "$url/ready"
 done
 pace=$((conns * 1000 / rate - 1))
 [ "$pace" -ge 0 ] || pace=0
-log "all ready; warming up for 3 s"
-WRK_DELAY_MS=$pace wrk -t1 -c"$conns" -d3s -s "$lua" "$os_url/orders" >/dev/null 2>&1
+# A JVM compiles its hot paths in the first minute under load (C2 alone
+# took a third of a broker's CPU then): on kafka-local, warm up longer.
+[ -n "$warmup" ] || { [ "$bench_broker" = kafka ] && warmup=60 || warmup=3; }
+log "all ready; warming up for $warmup s at the same rate"
+WRK_DELAY_MS=$pace wrk -t1 -c"$conns" -d"${warmup}s" -s "$lua" "$os_url/orders" >/dev/null 2>&1
 
 # ---- the measured run -------------------------------------------------------------------
 log "pacing $rate orders/s ($conns connections, $pace ms apart) for ${duration}s"
 start_ms=$(($(date +%s%N) / 1000000))
+cpu0=("$(cpu_s "$os_pid")" "$(cpu_s "$pay_pid")" "$(cpu_s "$notify_pid")" "$(cpu_s "$redis_pid")" "$(broker_cpu_s)")
 WRK_DELAY_MS=$pace wrk -t1 -c"$conns" -d"${duration}s" --latency -s "$lua" \
     "$os_url/orders" >"$work/wrk.txt" 2>&1 || die "wrk failed: $(tail -n3 "$work/wrk.txt")"
 R=$(grep '^RESULT ' "$work/wrk.txt") || die "wrk printed no RESULT line"
+cpu1=("$(cpu_s "$os_pid")" "$(cpu_s "$pay_pid")" "$(cpu_s "$notify_pid")" "$(cpu_s "$redis_pid")" "$(broker_cpu_s)")
+share() { awk -v a="$1" -v b="$2" -v d="$duration" 'BEGIN {printf "%.0f%%", (b - a) * 100 / d}'; }
+cpu_line="CPU during the run (of one core): order-service $(share "${cpu0[0]}" "${cpu1[0]}"), payment-service $(share "${cpu0[1]}" "${cpu1[1]}"), notification-service $(share "${cpu0[2]}" "${cpu1[2]}"), redis $(share "${cpu0[3]}" "${cpu1[3]}"), $(broker_name) $(share "${cpu0[4]}" "${cpu1[4]}")"
 
 # Every accepted order (smoke and warm-up included) ends in two lines.
 accepted=$(metric "$os_url" 'http_requests_total{route="/orders",code="201"}')
@@ -121,6 +134,7 @@ for name, v in (("POST -> order confirmation", first), ("POST -> payment notific
           (name, len(v), pct(v, .5), pct(v, .99), pct(v, .999), max(v)))
 print("SUMMARY p99_confirmation_ms=%.0f p99_payment_ms=%.0f" % (pct(first, .99), pct(last, .99)))
 PY
+echo "$cpu_line"
 p99=$(sed -n 's/.*p99_payment_ms=\([0-9]*\).*/\1/p' "$work/summary.txt")
 if [ "$p99" -lt 25 ]; then
     echo "target p99 < 25 ms (POST -> payment notification): met ($p99 ms)"

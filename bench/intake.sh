@@ -43,6 +43,7 @@ usage: bench/intake.sh [options]
   --release       use build-release/bin (fail if it is missing)
   --debug         use build/bin
   --bin DIR       use the binaries in DIR
+  --broker B      dev (kafka-dev-broker, default) or kafka (kafka-local, 3 brokers)
   --no-bare       skip the bare libmicrohttpd rounds
   --perf          after the measured rounds, one extra order round (<= 10 s)
                   with perf recording order-service; prints the top symbols
@@ -75,6 +76,7 @@ while [ $# -gt 0 ]; do
     --release) bindir=$root/build-release/bin; shift ;;
     --debug) bindir=$root/build/bin; shift ;;
     --bin) bindir=$2; shift 2 ;;
+    --broker) bench_broker=$2; shift 2 ;;
     --no-bare) do_bare=0; shift ;;
     --perf) do_perf=1; shift ;;
     --keep) keep=1; shift ;;
@@ -92,7 +94,7 @@ if [ "$rounds" -lt 1 ] || [ "$duration" -lt 1 ] || [ "$conns" -lt 1 ] || [ "$wrk
 fi
 bare_threads=${bare_threads:-$http_threads}
 bindir=$(pick_bindir "$root" "$bindir")
-for b in order-service kafka-dev-broker; do
+for b in order-service "$(broker_name)"; do
     [ -x "$bindir/$b" ] || { echo "intake.sh: $bindir/$b not found; build first" >&2; exit 2; }
 done
 for t in wrk redis-server redis-cli curl kcat; do
@@ -136,9 +138,9 @@ total_wrk_requests=$((total_wrk_requests + $(field requests "$R")))
 o_res=() b_res=() o_cpu=() redis_cpu=() broker_cpu=()
 for ((n = 1; n <= rounds; n++)); do
     alive "$os_pid" || die "order-service died before round $n: $(tail -n3 "$work/order.log")"
-    c0=$(cpu_s "$os_pid") rc0=$(cpu_s "$redis_pid") bc0=$(cpu_s "$broker_pid")
+    c0=$(cpu_s "$os_pid") rc0=$(cpu_s "$redis_pid") bc0=$(broker_cpu_s)
     run_wrk "order-$n" "$order_url/orders" "$duration"
-    c1=$(cpu_s "$os_pid") rc1=$(cpu_s "$redis_pid") bc1=$(cpu_s "$broker_pid")
+    c1=$(cpu_s "$os_pid") rc1=$(cpu_s "$redis_pid") bc1=$(broker_cpu_s)
     req=$(field requests "$R")
     total_wrk_requests=$((total_wrk_requests + req))
     o_res+=("$R")
@@ -227,7 +229,7 @@ if [ $do_bare -eq 1 ]; then
     awk -v o="$o_rps" -v b="$b_rps" -v op="$(field p50_ms "$o_med")" -v bp="$(field p50_ms "$b_med")" \
         'BEGIN {printf "order / bare throughput: %.3f (bare is %.2fx faster); p50 %.3f vs %.3f ms\n", o / b, b / o, op, bp}'
 fi
-echo "CPU per order (µs, rounds): order-service ${o_cpu[*]}; redis-server ${redis_cpu[*]}; kafka-dev-broker ${broker_cpu[*]}"
+echo "CPU per order (µs, rounds): order-service ${o_cpu[*]}; redis-server ${redis_cpu[*]}; $(broker_name) ${broker_cpu[*]}"
 echo "order-service memory: VmHWM $(mb "$hwm_kb") MB, peak VmRSS sampled $(mb "$rss_max_kb") MB, VmRSS at end $(mb "$rss_now_kb") MB"
 echo "redis: used_memory $(redis_mem used_memory) MB (peak $(redis_mem used_memory_peak) MB, rss $(redis_mem used_memory_rss) MB) for $created stored orders"
 echo "delivery: 201 answered $created (wrk counted $total_wrk_requests + 1 smoke), published $published, on the broker $on_broker, outbox XLEN $xlen, drained in ${drain_s}s"

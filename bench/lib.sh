@@ -126,13 +126,39 @@ start_redis() {
 }
 rcli() { redis-cli -h 127.0.0.1 -p "$redis_port" "$@"; }
 
+# The broker a benchmark runs on: bench_broker=dev (kafka-dev-broker, the
+# default) or kafka (kafka-local: a real three-node Apache Kafka cluster
+# (BENCH_KAFKA_BROKERS=1 for one node),
+# RF 3, min.insync.replicas 2, the producers' acks=all). Scripts take
+# --broker dev|kafka, or BENCH_BROKER from the environment.
+bench_broker=${BENCH_BROKER:-dev}
+
+# broker_name: the executable start_broker runs, for log lines.
+broker_name() { if [ "$bench_broker" = kafka ]; then echo kafka-local; else echo kafka-dev-broker; fi; }
+
 # start_broker BINDIR PARTITIONS: sets brokers and broker_pid.
 start_broker() {
-    "$1/kafka-dev-broker" --partitions "$2" >"$work/broker.out" 2>"$work/broker.err" &
+    case "$bench_broker" in
+    dev) "$1/kafka-dev-broker" --partitions "$2" >"$work/broker.out" 2>"$work/broker.err" & ;;
+    kafka) "$1/kafka-local" --brokers "${BENCH_KAFKA_BROKERS:-3}" --partitions "$2" >"$work/broker.out" 2>"$work/broker.err" & ;;
+    *) die "unknown broker '$bench_broker' (dev or kafka)" ;;
+    esac
     broker_pid=$!
     pids+=("$broker_pid")
-    wait_for "kafka-dev-broker" 300 test -s "$work/broker.out"
+    # Three JVMs take seconds (a first run also fetches the release).
+    wait_for "$(broker_name)" 3000 test -s "$work/broker.out"
     brokers=$(head -n1 "$work/broker.out")
+    log "$(broker_name): $brokers"
+}
+
+# broker_cpu_s: CPU seconds of the broker, its JVMs included.
+broker_cpu_s() {
+    local total pid
+    total=$(cpu_s "$broker_pid")
+    for pid in $(pgrep -P "$broker_pid" || true); do
+        total=$(awk -v a="$total" -v b="$(cpu_s "$pid")" 'BEGIN {print a + b}')
+    done
+    echo "$total"
 }
 
 # logged_port NAME PID KIND: prints the port a daemon started with port 0
