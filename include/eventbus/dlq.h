@@ -1,6 +1,6 @@
 /*
  * Dead-letter records, with Spring Kafka's header names and encodings so that
- * existing Kafka tooling understands them (CONTRACT.md section 5).
+ * existing Kafka tooling understands them (docs/contract.md section 5).
  *
  * A dead letter goes to "<topic>-dlq", same partition number, with the
  * original key, value and headers byte for byte, plus the headers below.

@@ -1,5 +1,5 @@
 /*
- * CloudEvents 1.0 envelopes in structured JSON mode (CONTRACT.md section 3).
+ * CloudEvents 1.0 envelopes in structured JSON mode (docs/contract.md section 3).
  *
  * An eb_event_t holds the context attributes as fixed-size strings and the
  * event data as a cJSON tree it owns. eb_event_decode() is the only way bytes

@@ -1,5 +1,5 @@
 /*
- * The order HTTP API (CONTRACT.md section 4) on libmicrohttpd.
+ * The order HTTP API (docs/contract.md section 4) on libmicrohttpd.
  *
  *   POST /orders        validate, store order + OrderCreated atomically, 201
  *   GET  /orders/<id>   the order with its current status
