@@ -62,9 +62,12 @@
  * bounded share. A member that could not leave is expired by the group
  * after session.timeout.ms, and offsets that could not be committed are
  * processed again by the next owner, who finds them done in Redis. */
-#define CLOSE_COMMIT_MS         1500
-#define CLOSE_LEAVE_MS          2500
-#define CLOSE_FLUSH_MS          3000
+#define CLOSE_COMMIT_MS 1500
+#define CLOSE_LEAVE_MS  2500
+#define CLOSE_FLUSH_MS  3000
+/* A commit on revoke outside shutdown may wait longer (a coordinator that
+ * moves takes seconds), but never for ever. */
+#define REVOKE_COMMIT_MS 10000
 
 typedef enum wstate_e {
     W_NEW,
@@ -114,6 +117,7 @@ struct eb_consumer_s {
     eb_consumer_opts_t o;
     char token[256]; /* claim token: unique to this process */
     int cooperative; /* the group's rebalance protocol, as of the last rebalance */
+    int closing;     /* eb_consumer_run() is stopping: broker waits are short */
 
     eb_work_t *works;
     size_t nworks, cap;
@@ -436,7 +440,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         drop_revoked(c, parts);
         /* Hand over what is settled: commit stored offsets before the next
          * owner starts from the committed position. */
-        cerr = commit_bounded(rk, CLOSE_COMMIT_MS);
+        cerr = commit_bounded(rk, c->closing ? CLOSE_COMMIT_MS : REVOKE_COMMIT_MS);
         if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
             EB_WARN("commit on revoke failed: %s", rd_kafka_err2str(cerr));
         if (c->cooperative && err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -1279,6 +1283,7 @@ eb_err_t eb_consumer_run(eb_consumer_t *c, const atomic_int *stop)
     }
 
     EB_INFO("consumer %s stopping: committing offsets and leaving the group", c->o.group_id);
+    c->closing = 1;
     works_clear(c);
     err = commit_bounded(c->rk, CLOSE_COMMIT_MS);
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
