@@ -79,6 +79,17 @@ wait_for() {
     done
 }
 
+# wait_line <seconds> <pid> <file> <what>: waits for the first line of file,
+# giving up at once (with the log) when the process that writes it exits.
+wait_line() {
+    local deadline=$((SECONDS + $1)) pid=$2 file=$3 what=$4
+    until [ -s "$file" ]; do
+        kill -0 "$pid" 2>/dev/null || die "$what exited: $(tail -n 5 "${file%.out}.log" 2>/dev/null)"
+        [ $SECONDS -lt $deadline ] || die "timed out waiting for $what"
+        sleep 0.2
+    done
+}
+
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -116,7 +127,7 @@ start_embedded() {
             >"$WORK/broker.out" 2>"$WORK/broker.log" &
         PIDS+=($!)
         # The first run fetches the Kafka release through Maven.
-        wait_for 300 "the cluster's bootstrap line" test -s "$WORK/broker.out"
+        wait_line 600 "${PIDS[-1]}" "$WORK/broker.out" kafka-local
         BROKERS=$(head -1 "$WORK/broker.out")
         info "kafka-local           $BROKERS (pid ${PIDS[-1]})"
         info "                      $(grep -o 'Apache Kafka [^"]*up in [0-9]* ms' "$WORK/broker.log"),"
@@ -132,7 +143,7 @@ PROPS
     else
         "$BIN/kafka-dev-broker" --partitions 6 >"$WORK/broker.out" 2>"$WORK/broker.log" &
         PIDS+=($!)
-        wait_for 10 "the broker's bootstrap line" test -s "$WORK/broker.out"
+        wait_line 10 "${PIDS[-1]}" "$WORK/broker.out" kafka-dev-broker
         BROKERS=$(head -1 "$WORK/broker.out")
         info "kafka-dev-broker      $BROKERS (pid ${PIDS[-1]}), topics with 6 partitions each"
 

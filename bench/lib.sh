@@ -146,7 +146,11 @@ start_broker() {
     broker_pid=$!
     pids+=("$broker_pid")
     # Three JVMs take seconds (a first run also fetches the release).
-    wait_for "$(broker_name)" 3000 test -s "$work/broker.out"
+    broker_up() {
+        alive "$broker_pid" || die "$(broker_name) exited: $(tail -n 5 "$work/broker.err")"
+        test -s "$work/broker.out"
+    }
+    wait_for "$(broker_name)" 3000 broker_up
     brokers=$(head -n1 "$work/broker.out")
     log "$(broker_name): $brokers"
 }

@@ -82,6 +82,46 @@ def free_port():
         return s.getsockname()[1]
 
 
+def control_command(path, line, timeout):
+    """Sends one line to a broker's control socket (kafka-dev-broker or
+    kafka-local) at path; returns the answer line ("ok", "ok <value>" or
+    "error: ...")."""
+    with socket.socket(socket.AF_UNIX) as c:
+        c.settimeout(timeout)
+        c.connect(path)
+        c.sendall(line.encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = c.recv(256)
+            if not chunk:
+                break
+            data += chunk
+    return data.decode().strip()
+
+
+def child_pids(pid):
+    """PIDs of the processes whose parent is pid (kafka-local's JVMs)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    if int(f.read().split(")")[-1].split()[1]) == pid:
+                        out.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def gone(pid):
+    """True when pid has exited (a zombie counts as gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 class Abort(Exception):
     """Raised by a wait_until predicate to stop waiting at once."""
 
@@ -278,17 +318,7 @@ class Stack:
         """Sends one line to the broker's control socket; returns the answer
         line ("ok" or "error: ..."). On kafka-local a command has real effects
         and may take a while (up: a JVM starts and rejoins)."""
-        with socket.socket(socket.AF_UNIX) as c:
-            c.settimeout(timeout or (240 if REAL_KAFKA else 10))
-            c.connect(self.control)
-            c.sendall(line.encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = c.recv(256)
-                if not chunk:
-                    break
-                data += chunk
-        return data.decode().strip()
+        return control_command(self.control, line, timeout or (240 if REAL_KAFKA else 10))
 
     def start_infra(self):
         self.start_redis()

@@ -20,36 +20,15 @@ import subprocess
 import sys
 import time
 
+from harness import child_pids, gone
+
 BIN = os.environ.get("EB_BIN_DIR") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "bin")
 BROKERS = int(os.environ.get("EB_KAFKA_BROKERS", "3"))
 
 
 def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is gone for our purposes (its parent, ctest's child, exited).
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def jvms_of(pid):
-    """PIDs of the processes whose parent is pid (kafka-local's JVMs)."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as f:
-                    if int(f.read().split(")")[-1].split()[1]) == pid:
-                        out.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                pass
-    return out
+    return not gone(pid)
 
 
 def start(state_dir):
@@ -77,7 +56,11 @@ def start(state_dir):
             raise SystemExit("kafka-local exited with %s before it was ready" % p.returncode)
         time.sleep(0.2)
     else:
-        p.kill()
+        p.terminate()  # SIGTERM: it stops its JVMs and removes its data
+        try:
+            p.wait(60)
+        except subprocess.TimeoutExpired:
+            p.kill()
         raise SystemExit("kafka-local was not ready within 240 s")
     state = {"bootstrap": line.strip(), "control": control, "pid": p.pid, "brokers": BROKERS,
              "partitions": 6}
@@ -96,15 +79,21 @@ def stop(state_dir):
     with open(state_file) as f:
         state = json.load(f)
     pid = state["pid"]
-    jvms = jvms_of(pid)
+    jvms = child_pids(pid)
     if alive(pid):
-        os.kill(pid, signal.SIGTERM)
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
     deadline = time.monotonic() + 60
     while (alive(pid) or any(alive(j) for j in jvms)) and time.monotonic() < deadline:
         time.sleep(0.1)
     left = [j for j in [pid] + jvms if alive(j)]
     for j in left:
-        os.kill(j, signal.SIGKILL)
+        try:
+            os.kill(j, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     os.unlink(state_file)
     if left:
         raise SystemExit("still running 60 s after SIGTERM, killed: %r" % left)

@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, Abort, Proc, wait_until
+from harness import BIN, Abort, Proc, child_pids, control_command, gone, wait_until
 
 KAFKA_LOCAL = os.path.join(BIN, "kafka-local")
 TOPICS = {"order-created", "payment-processed", "payment-failed", "order-created-dlq",
@@ -22,27 +22,6 @@ TOPICS = {"order-created", "payment-processed", "payment-failed", "order-created
 def run(*args, env=None):
     return subprocess.run([KAFKA_LOCAL] + list(args), capture_output=True, text=True,
                           timeout=60, env=env, stdin=subprocess.DEVNULL)
-
-
-def children(pid):
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as f:
-                    if int(f.read().split(")")[-1].split()[1]) == pid:
-                        out.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                pass
-    return out
-
-
-def gone(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(")")[-1].split()[0] == "Z"
-    except OSError:
-        return True
 
 
 class SettingsTest(unittest.TestCase):
@@ -63,6 +42,8 @@ class SettingsTest(unittest.TestCase):
                            (["--kafka-version", "3.6.2"], "KAFKA_LOCAL_VERSION"),
                            (["--kafka-version", "latest"], "--kafka-version"),
                            (["--data", "/proc/no/such/dir"], "KAFKA_LOCAL_DATA"),
+                           (["--control", "/proc/no/such/dir/ctl"], "KAFKA_LOCAL_CONTROL"),
+                           (["--jvm-opts", " ".join(["-Dx"] * 25)], "KAFKA_LOCAL_JVM_OPTS"),
                            (["--no-such-flag"], "no-such-flag")):
             r = run(*args)
             self.assertEqual(r.returncode, 2, (args, r.stderr))
@@ -82,7 +63,8 @@ class SettingsTest(unittest.TestCase):
             r = subprocess.run([KAFKA_LOCAL, "--kafka-version", "3.99.0"], capture_output=True,
                                text=True, timeout=300, env=env, stdin=subprocess.DEVNULL)
         self.assertEqual(r.returncode, 2, r.stderr[-500:])
-        self.assertIn("cannot fetch Apache Kafka 3.99.0", r.stderr)
+        self.assertIn("Maven cannot fetch Apache Kafka 3.99.0", r.stderr)
+        self.assertIn("KAFKA_LOCAL_VERSION", r.stderr.strip().splitlines()[-1])
 
 
 class ClusterTest(unittest.TestCase):
@@ -121,18 +103,7 @@ class ClusterTest(unittest.TestCase):
         subprocess.run(["rm", "-rf", cls.dir])
 
     def command(self, line):
-        import socket
-        with socket.socket(socket.AF_UNIX) as c:
-            c.settimeout(240)
-            c.connect(self.control)
-            c.sendall(line.encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = c.recv(256)
-                if not chunk:
-                    break
-                data += chunk
-        return data.decode().strip()
+        return control_command(self.control, line, 240)
 
     def metadata(self):
         out = subprocess.run(["kcat", "-b", self.bootstrap, "-L", "-J", "-m", "10"],
@@ -164,7 +135,7 @@ class ClusterTest(unittest.TestCase):
         p = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
         p.send("order-created", key=b"k", value=b"before the kill").get(timeout=30)
         p.close()
-        jvm = children(self.proc.pid)
+        jvm = child_pids(self.proc.pid)
         self.assertEqual(len(jvm), 1, jvm)
         self.assertEqual(self.command("down 1"), "ok")
         self.assertTrue(gone(jvm[0]), "the JVM survived down")
@@ -200,7 +171,7 @@ class ClusterTest(unittest.TestCase):
         p = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
         p.send("order-created", key=b"k", value=b"kept across runs").get(timeout=30)
         p.close()
-        jvm = children(self.proc.pid)
+        jvm = child_pids(self.proc.pid)
         rc, took = self.proc.stop(90)
         self.assertEqual(rc, 0, self.proc.log_text()[-2000:])
         self.assertTrue(all(gone(j) for j in jvm), jvm)
@@ -240,7 +211,7 @@ class TemporaryDataTest(unittest.TestCase):
                  stdout=open(out, "wb"))
         try:
             wait_until("the bootstrap line", lambda: open(out).read().endswith("\n"), 180)
-            jvm = children(p.pid)
+            jvm = child_pids(p.pid)
             data = [d for d in os.listdir(tmp) if d.startswith("kafka-local-")]
             self.assertEqual(len(data), 1, data)
             p.signal(signal.SIGTERM)
@@ -250,6 +221,40 @@ class TemporaryDataTest(unittest.TestCase):
         finally:
             if p.alive():
                 p.kill()
+            subprocess.run(["rm", "-rf", tmp])
+
+
+    def test_a_storage_format_that_fails_leaves_nothing(self):
+        # A java that runs nothing: the storage tool fails before any node.
+        tmp = tempfile.mkdtemp(prefix="kafka-local-tmp-")
+        try:
+            os.makedirs(os.path.join(tmp, "jdk", "bin"))
+            fake = os.path.join(tmp, "jdk", "bin", "java")
+            with open(fake, "w") as f:
+                f.write("#!/bin/sh\necho fake java refuses >&2\nexit 1\n")
+            os.chmod(fake, 0o755)
+            env = dict(os.environ, TMPDIR=tmp, JAVA_HOME=os.path.join(tmp, "jdk"))
+            r = subprocess.run([KAFKA_LOCAL], capture_output=True, text=True, timeout=120,
+                               env=env, stdin=subprocess.DEVNULL)
+            self.assertEqual(r.returncode, 1, r.stderr[-2000:])
+            self.assertEqual(r.stdout, "")
+            self.assertIn("formatting node 1 failed", r.stderr)
+            self.assertEqual([d for d in os.listdir(tmp) if d.startswith("kafka-local-")], [])
+        finally:
+            subprocess.run(["rm", "-rf", tmp])
+
+    def test_a_node_that_cannot_start_fails_the_start_and_leaves_nothing(self):
+        tmp = tempfile.mkdtemp(prefix="kafka-local-tmp-")
+        try:
+            env = dict(os.environ, TMPDIR=tmp)
+            r = subprocess.run([KAFKA_LOCAL, "--jvm-opts", "-XX:+NoSuchJvmOption"],
+                               capture_output=True, text=True, timeout=120, env=env,
+                               stdin=subprocess.DEVNULL)
+            self.assertEqual(r.returncode, 1, r.stderr[-2000:])
+            self.assertEqual(r.stdout, "")  # no bootstrap line
+            self.assertIn("NoSuchJvmOption", r.stderr)  # the node's own words
+            self.assertEqual([d for d in os.listdir(tmp) if d.startswith("kafka-local-")], [])
+        finally:
             subprocess.run(["rm", "-rf", tmp])
 
 

@@ -9,32 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../../services/common/domain.h"
+#include "eventbus/envelope.h"
 #include "eventbus/kafka.h"
 #include "eventbus/lifecycle.h"
 #include "eventbus/log.h"
 #include "kafka_local.h"
-
-int64_t kl_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void kl_sleep_ms(int ms)
-{
-    while (ms > 0 && !eb_stop_flag) {
-        int step = ms < 50 ? ms : 50;
-
-        usleep((useconds_t)step * 1000);
-        ms -= step;
-    }
-}
 
 /* A client for one bootstrap list. librdkafka's own log goes to eb_log, at
  * most warnings: refused connections while a node starts are expected. */
@@ -122,7 +104,7 @@ static int nodes_alive(kl_cluster_t *c, const int *expected, char *errstr, size_
 
 int kl_wait_brokers(kl_cluster_t *c, int timeout_ms, char *errstr, size_t errstr_size)
 {
-    int64_t deadline = kl_now_ms() + timeout_ms;
+    int64_t deadline = eb_time_mono_ms() + timeout_ms;
     int expected[KL_MAX_NODES];
 
     for (int i = 0; i < c->n; i++)
@@ -146,12 +128,12 @@ int kl_wait_brokers(kl_cluster_t *c, int timeout_ms, char *errstr, size_t errstr
             if (!missing)
                 return 0;
         }
-        if (kl_now_ms() > deadline) {
+        if (eb_time_mono_ms() > deadline) {
             snprintf(errstr, errstr_size, "the brokers did not all register within %d s",
                      timeout_ms / 1000);
             return -1;
         }
-        kl_sleep_ms(200);
+        eb_lifecycle_sleep(200);
     }
     snprintf(errstr, errstr_size, "stopped");
     return -1;
@@ -160,9 +142,9 @@ int kl_wait_brokers(kl_cluster_t *c, int timeout_ms, char *errstr, size_t errstr
 /* Waits for the result event of an admin call; NULL on timeout or stop. */
 static rd_kafka_event_t *admin_result(rd_kafka_queue_t *q, int timeout_ms)
 {
-    int64_t deadline = kl_now_ms() + timeout_ms;
+    int64_t deadline = eb_time_mono_ms() + timeout_ms;
 
-    while (!eb_stop_flag && kl_now_ms() < deadline) {
+    while (!eb_stop_flag && eb_time_mono_ms() < deadline) {
         rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 200);
 
         if (ev)
@@ -187,7 +169,7 @@ static rd_kafka_AdminOptions_t *admin_options(kl_cluster_t *c, rd_kafka_admin_op
  * again (a controller not ready yet), -1 on a permanent error. */
 static int create_round(kl_cluster_t *c, char *errstr, size_t errstr_size)
 {
-    rd_kafka_NewTopic_t *nt[32];
+    rd_kafka_NewTopic_t *nt[16]; /* svc_topic_count, checked below */
     rd_kafka_queue_t *q = rd_kafka_queue_new(c->admin);
     rd_kafka_AdminOptions_t *opts = admin_options(c, RD_KAFKA_ADMIN_OP_CREATETOPICS, 10000);
     char isr[8];
@@ -195,6 +177,12 @@ static int create_round(kl_cluster_t *c, char *errstr, size_t errstr_size)
     rd_kafka_event_t *ev;
 
     snprintf(isr, sizeof(isr), "%d", c->min_isr);
+    if (svc_topic_count > sizeof(nt) / sizeof(nt[0])) {
+        snprintf(errstr, errstr_size, "more topics than kafka-local can create at once");
+        rd_kafka_AdminOptions_destroy(opts);
+        rd_kafka_queue_destroy(q);
+        return -1;
+    }
     for (size_t i = 0; i < svc_topic_count; i++) {
         nt[i] = rd_kafka_NewTopic_new(svc_topics[i], c->partitions, c->rf, errstr, errstr_size);
         rd_kafka_NewTopic_set_config(nt[i], "min.insync.replicas", isr);
@@ -234,12 +222,12 @@ static int create_round(kl_cluster_t *c, char *errstr, size_t errstr_size)
 
 int kl_create_topics(kl_cluster_t *c, int timeout_ms, char *errstr, size_t errstr_size)
 {
-    int64_t deadline = kl_now_ms() + timeout_ms;
+    int64_t deadline = eb_time_mono_ms() + timeout_ms;
     int rc;
 
     while ((rc = create_round(c, errstr, errstr_size)) == 1 && !eb_stop_flag &&
-           kl_now_ms() < deadline)
-        kl_sleep_ms(500);
+           eb_time_mono_ms() < deadline)
+        eb_lifecycle_sleep(500);
     return rc == 0 ? 0 : -1;
 }
 
@@ -269,7 +257,7 @@ static const char *topic_unhealthy(const kl_cluster_t *c, const struct rd_kafka_
 
 int kl_wait_topics(kl_cluster_t *c, int full_isr, int timeout_ms, char *errstr, size_t errstr_size)
 {
-    int64_t deadline = kl_now_ms() + timeout_ms;
+    int64_t deadline = eb_time_mono_ms() + timeout_ms;
 
     while (!eb_stop_flag) {
         const struct rd_kafka_metadata *md = metadata(c, 1, 2000);
@@ -282,12 +270,12 @@ int kl_wait_topics(kl_cluster_t *c, int full_isr, int timeout_ms, char *errstr, 
             rd_kafka_metadata_destroy(md);
         if (!why)
             return 0;
-        if (kl_now_ms() > deadline) {
+        if (eb_time_mono_ms() > deadline) {
             snprintf(errstr, errstr_size, "topic %s: %s (after %d s)", topic, why,
                      timeout_ms / 1000);
             return -1;
         }
-        kl_sleep_ms(200);
+        eb_lifecycle_sleep(200);
     }
     snprintf(errstr, errstr_size, "stopped");
     return -1;
@@ -404,17 +392,17 @@ static int delete_groups_round(kl_cluster_t *c, char *errstr, size_t errstr_size
 
 int kl_reset(kl_cluster_t *c, int timeout_ms, char *errstr, size_t errstr_size)
 {
-    int64_t deadline = kl_now_ms() + timeout_ms;
+    int64_t deadline = eb_time_mono_ms() + timeout_ms;
     int rc;
 
     while ((rc = delete_records(c, errstr, errstr_size)) == 1 && !eb_stop_flag &&
-           kl_now_ms() < deadline)
-        kl_sleep_ms(500);
+           eb_time_mono_ms() < deadline)
+        eb_lifecycle_sleep(500);
     if (rc != 0)
         return -1;
     while ((rc = delete_groups_round(c, errstr, errstr_size)) == 1 && !eb_stop_flag &&
-           kl_now_ms() < deadline)
-        kl_sleep_ms(500);
+           eb_time_mono_ms() < deadline)
+        eb_lifecycle_sleep(500);
     return rc == 0 ? 0 : -1;
 }
 
@@ -479,7 +467,11 @@ int kl_move_leader(kl_cluster_t *c, const char *topic, int partition, int id, ch
         snprintf(json + len, sizeof(json) - len, "]}]}\n");
     }
     snprintf(path, sizeof(path), "%s/reassign.json", c->data);
-    if (!(f = fopen(path, "w")) || fputs(json, f) < 0 || fclose(f) != 0) {
+    if (!(f = fopen(path, "w"))) {
+        snprintf(errstr, errstr_size, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if ((fputs(json, f) < 0) | (fclose(f) != 0)) {
         snprintf(errstr, errstr_size, "cannot write %s: %s", path, strerror(errno));
         return -1;
     }
@@ -494,7 +486,7 @@ int kl_move_leader(kl_cluster_t *c, const char *topic, int partition, int id, ch
         }
     }
     snprintf(part, sizeof(part), "%d", partition);
-    deadline = kl_now_ms() + 30000;
+    deadline = eb_time_mono_ms() + 30000;
     /* The election needs the reordered list in place and id in the ISR;
      * retry until both hold. */
     for (;;) {
@@ -508,9 +500,9 @@ int kl_move_leader(kl_cluster_t *c, const char *topic, int partition, int id, ch
             partition_replicas(c, topic, partition, replicas, KL_MAX_NODES, &leader);
             if (leader == id)
                 return 0;
-            kl_sleep_ms(200);
+            eb_lifecycle_sleep(200);
         }
-        if (eb_stop_flag || kl_now_ms() > deadline) {
+        if (eb_stop_flag || eb_time_mono_ms() > deadline) {
             snprintf(errstr, errstr_size, "node %d did not become the leader (leader %d): %.300s",
                      id, (int)leader, out);
             return -1;

@@ -20,7 +20,8 @@
 
 #include <librdkafka/rdkafka.h>
 
-#define KL_MAX_NODES 9
+#define KL_MAX_NODES    9
+#define KL_JVM_OPTS_MAX 24 /* words in KAFKA_LOCAL_JVM_OPTS */
 
 typedef struct kl_node_s {
     int id;              /* node.id, 1..N */
@@ -37,6 +38,8 @@ typedef struct kl_cluster_s {
     int rf;         /* replication factor: min(3, n) */
     int min_isr;    /* min.insync.replicas: min(2, n) */
     int heap_mb;    /* -Xms/-Xmx of each node */
+    /* Borrowed from the settings (environment, argv or static defaults):
+     * valid for the life of the process. */
     const char *version;
     const char *jvm_opts; /* extra JVM options, may be "" */
     char java[PATH_MAX];
@@ -49,6 +52,18 @@ typedef struct kl_cluster_s {
 } kl_cluster_t;
 
 /* ---- release.c ------------------------------------------------------- */
+
+/* Starts argv[0] (a path) as a child that dies with kafka-local
+ * (PR_SET_PDEATHSIG) in a process group of its own, stdin from /dev/null,
+ * stdout and stderr to out_fd (or kafka-local's stderr when out_fd < 0:
+ * never its stdout, which carries the bootstrap line). Returns the PID, or
+ * -1 with errno. Call from the main thread only. */
+pid_t kl_spawn(const char *const *argv, int out_fd);
+
+/* Waits for pid to exit, for at most timeout_ms (< 0: no limit), killing
+ * it (SIGKILL) and reaping it when the time is up or, with stoppable, when
+ * eb_stop_flag is set. Returns its wait status, or -1 when it was killed. */
+int kl_reap(pid_t pid, int timeout_ms, int stoppable);
 
 /* Finds java: $JAVA_HOME/bin/java, else the first java on PATH. Returns 0
  * when none is executable. */
@@ -72,7 +87,8 @@ int kl_java_tool(const kl_cluster_t *c, const char *main_class, const char *cons
 
 /* Picks ports, writes each node's server.properties and the logging
  * configuration, and formats the storage of nodes not formatted yet.
- * Returns 0, or -1 with the reason in errstr. */
+ * Returns 0, -1 with the reason in errstr, or -2 when --data holds a
+ * cluster of another shape (a bad setting). */
 int kl_nodes_prepare(kl_cluster_t *c, char *errstr, size_t errstr_size);
 
 /* Starts the JVM of a node that is not running. Returns 0 or -1 (errno). */
@@ -133,11 +149,5 @@ int kl_move_leader(kl_cluster_t *c, const char *topic, int partition, int id, ch
 /* The node id of the active KRaft controller (Kafka's metadata quorum
  * tool), or -1 with errstr. */
 int kl_active_controller(kl_cluster_t *c, char *errstr, size_t errstr_size);
-
-/* Monotonic milliseconds. */
-int64_t kl_now_ms(void);
-
-/* Sleeps ms milliseconds, or less when eb_stop_flag is set. */
-void kl_sleep_ms(int ms);
 
 #endif /* TOOLS_KAFKA_LOCAL_H */

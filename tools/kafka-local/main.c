@@ -39,6 +39,7 @@
 #include "../../services/common/daemon.h"
 #include "../../services/common/domain.h"
 #include "control.h"
+#include "eventbus/envelope.h"
 #include "kafka_local.h"
 
 /* Versions this tool can run: KRaft with the tools it calls
@@ -77,7 +78,8 @@ static const eb_conf_entry_t local_entries[] = {
     {"KAFKA_LOCAL_JVM_OPTS", EB_CONF_PATH, offsetof(local_conf_t, jvm_opts), "", 0, 0, NULL,
      "(none)", "Extra JVM options for each node, space-separated", "jvm-opts"},
     {"KAFKA_LOCAL_CACHE", EB_CONF_PATH, offsetof(local_conf_t, cache), "", 0, 0, NULL,
-     "~/.cache/eventbus", "Where the resolved release's classpath is cached", "cache"},
+     "$XDG_CACHE_HOME/eventbus or ~/.cache/eventbus",
+     "Where the resolved release's classpath is cached", "cache"},
 };
 
 static const eb_conf_section_t sections[] = {
@@ -123,7 +125,7 @@ static int parse_node(const char *s, int *id)
  * until each serves again. */
 static int nodes_up(int id, char *errstr, size_t size)
 {
-    int64_t deadline = kl_now_ms() + 120000;
+    int64_t deadline = eb_time_mono_ms() + 120000;
 
     for (int i = 0; i < cluster.n; i++) {
         kl_node_t *node = &cluster.nodes[i];
@@ -147,11 +149,11 @@ static int nodes_up(int id, char *errstr, size_t size)
                 snprintf(errstr, size, "node %d exited: %s", node->id, tail);
                 return -1;
             }
-            if (eb_stop_flag || kl_now_ms() > deadline) {
+            if (eb_stop_flag || eb_time_mono_ms() > deadline) {
                 snprintf(errstr, size, "node %d does not serve after 120 s", node->id);
                 return -1;
             }
-            kl_sleep_ms(200);
+            eb_lifecycle_sleep(200);
         }
     }
     return 0;
@@ -172,7 +174,7 @@ static void run_command(char *line, char *out, size_t size, void *opaque)
     char *a1 = strtok_r(NULL, " \t", &save), *a2 = strtok_r(NULL, " \t", &save);
     char *a3 = strtok_r(NULL, " \t", &save), *extra = strtok_r(NULL, " \t", &save);
     char err[400] = "";
-    int64_t start = kl_now_ms();
+    int64_t start = eb_time_mono_ms();
     int id, rc = 0;
 
     if (!cmd) {
@@ -237,7 +239,7 @@ static void run_command(char *line, char *out, size_t size, void *opaque)
     else
         snprintf(out, size, "ok");
     EB_INFO("control: %s %s%s%s%s%s -> %s (%lld ms)", cmd, a1 ? a1 : "", a2 ? " " : "",
-            a2 ? a2 : "", a3 ? " " : "", a3 ? a3 : "", out, (long long)(kl_now_ms() - start));
+            a2 ? a2 : "", a3 ? " " : "", a3 ? a3 : "", out, (long long)(eb_time_mono_ms() - start));
 }
 
 /* Between commands: notice nodes that died on their own. */
@@ -254,6 +256,16 @@ static int version_ok(const char *v)
     if (sscanf(v, "%d.%d.%d%n", &major, &minor, &patch, &n) != 3 || v[n])
         return 0;
     return major > KL_MIN_MAJOR || (major == KL_MIN_MAJOR && minor >= KL_MIN_MINOR);
+}
+
+/* Words of a space-separated option list. */
+static int word_count(const char *s)
+{
+    int n = 0;
+
+    for (const char *p = s; p && *p; p++)
+        n += (*p != ' ' && *p != '\t') && (p == s || p[-1] == ' ' || p[-1] == '\t');
+    return n;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -279,7 +291,7 @@ int main(int argc, char **argv)
     }
     svc_log_setup(prog.name, &common);
     eb_lifecycle_install_signals();
-    t0 = kl_now_ms();
+    t0 = eb_time_mono_ms();
 
     cluster.n = (int)conf.brokers;
     cluster.partitions = (int)conf.partitions;
@@ -292,34 +304,43 @@ int main(int argc, char **argv)
         cluster.nodes[i].id = i + 1;
 
     /* What cannot be had is a bad setting (exit 2), found before anything
-     * starts: Java, the release, the control socket. */
+     * starts: the JVM options, Java, the control socket, the data
+     * directory, and last (it may download) the release. */
+    if (word_count(conf.jvm_opts) > KL_JVM_OPTS_MAX) {
+        svc_cli_error(prog.name, "invalid KAFKA_LOCAL_JVM_OPTS (--jvm-opts): more than %d options",
+                      KL_JVM_OPTS_MAX);
+        return SVC_EXIT_USAGE;
+    }
     if (!kl_find_java(cluster.java, sizeof(cluster.java))) {
         svc_cli_error(prog.name, "java not found (JAVA_HOME or PATH): install a JRE 17, e.g. "
                                  "scripts/install-deps.sh --kafka");
         return SVC_EXIT_USAGE;
     }
-    cluster.classpath = kl_release_classpath(conf.version, conf.cache, errstr, sizeof(errstr));
-    if (!cluster.classpath) {
-        svc_cli_error(prog.name, "%s", errstr);
-        return SVC_EXIT_USAGE;
-    }
     if (conf.control && conf.control[0]) {
         lfd = tool_control_listen(conf.control);
         if (lfd < 0) {
-            svc_cli_error(prog.name, "invalid --control '%s': %s", conf.control, strerror(errno));
-            free(cluster.classpath);
+            svc_cli_error(prog.name, "invalid KAFKA_LOCAL_CONTROL (--control) '%s': %s",
+                          conf.control, strerror(errno));
             return SVC_EXIT_USAGE;
         }
     }
+    exit_code = SVC_EXIT_USAGE;
     if (conf.data && conf.data[0]) {
         snprintf(cluster.data, sizeof(cluster.data), "%s", conf.data);
         if (mkdir(cluster.data, 0755) != 0 && errno != EEXIST) {
             svc_cli_error(prog.name, "invalid KAFKA_LOCAL_DATA (--data) '%s': %s", conf.data,
                           strerror(errno));
-            exit_code = SVC_EXIT_USAGE;
             goto out;
         }
-    } else {
+    }
+    cluster.classpath = kl_release_classpath(conf.version, conf.cache, errstr, sizeof(errstr));
+    if (!cluster.classpath) {
+        svc_cli_error(prog.name, "%s", errstr);
+        exit_code = eb_stop_flag ? SVC_EXIT_OK : SVC_EXIT_USAGE;
+        goto out;
+    }
+    exit_code = SVC_EXIT_FAIL;
+    if (!conf.data || !conf.data[0]) {
         const char *tmp = getenv("TMPDIR");
 
         snprintf(cluster.data, sizeof(cluster.data), "%s/kafka-local-XXXXXX",
@@ -331,9 +352,18 @@ int main(int argc, char **argv)
         tmp_data = 1;
     }
 
-    if (kl_nodes_prepare(&cluster, errstr, sizeof(errstr)) != 0) {
-        EB_ERROR("%s", errstr);
-        goto out;
+    if ((rc = kl_nodes_prepare(&cluster, errstr, sizeof(errstr))) != 0) {
+        if (rc == -2) { /* --data holds another cluster: a bad setting */
+            svc_cli_error(prog.name, "%s", errstr);
+            exit_code = SVC_EXIT_USAGE;
+        } else if (!eb_stop_flag) {
+            EB_ERROR("%s", errstr);
+        }
+        goto stop; /* removes a temporary data directory */
+    }
+    if (eb_stop_flag) {
+        exit_code = SVC_EXIT_OK;
+        goto stop;
     }
     for (int i = 0, len = 0; i < cluster.n; i++)
         len += snprintf(cluster.bootstrap + len, sizeof(cluster.bootstrap) - (size_t)len,
@@ -364,7 +394,7 @@ int main(int argc, char **argv)
             rss += kl_node_rss_kib(&cluster.nodes[i]);
         EB_INFO("Apache Kafka %s up in %lld ms: %d node(s), %zu topics x %d partitions (RF %d, "
                 "min ISR %d), bootstrap %s, data %s, JVM RSS %ld MiB in all%s%s",
-                cluster.version, (long long)(kl_now_ms() - t0), cluster.n, svc_topic_count,
+                cluster.version, (long long)(eb_time_mono_ms() - t0), cluster.n, svc_topic_count,
                 cluster.partitions, cluster.rf, cluster.min_isr, cluster.bootstrap, cluster.data,
                 rss / 1024, lfd >= 0 ? ", control " : "", lfd >= 0 ? conf.control : "");
     }

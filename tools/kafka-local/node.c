@@ -32,11 +32,12 @@
 
 #include <uuid/uuid.h>
 
+#include "eventbus/envelope.h"
 #include "eventbus/lifecycle.h"
 #include "eventbus/log.h"
 #include "kafka_local.h"
 
-#define KL_JVM_ARGS_MAX 48
+#define KL_JVM_ARGS_MAX (19 + KL_JVM_OPTS_MAX)
 
 static int write_file(const char *path, const char *text)
 {
@@ -114,7 +115,7 @@ static int cluster_identity(kl_cluster_t *c, char *errstr, size_t errstr_size)
 {
     char path[PATH_MAX + 32], text[128];
     FILE *f;
-    int n = 0;
+    int n = 0, partitions = 0;
 
     snprintf(path, sizeof(path), "%s/cluster.properties", c->data);
     f = fopen(path, "r");
@@ -127,18 +128,22 @@ static int cluster_identity(kl_cluster_t *c, char *errstr, size_t errstr_size)
                          (int)strcspn(line + 11, "\r\n"), line + 11);
             else if (strncmp(line, "nodes=", 6) == 0)
                 n = atoi(line + 6);
+            else if (strncmp(line, "partitions=", 11) == 0)
+                partitions = atoi(line + 11);
         }
         fclose(f);
-        if (!c->cluster_id[0] || n != c->n) {
+        if (!c->cluster_id[0] || n != c->n || partitions != c->partitions) {
             snprintf(errstr, errstr_size,
-                     "%s holds a cluster of %d node(s), not %d: use another --data", c->data, n,
-                     c->n);
-            return -1;
+                     "invalid KAFKA_LOCAL_DATA (--data) '%s': it holds a cluster of %d node(s) "
+                     "and %d partitions, not %d and %d",
+                     c->data, n, partitions, c->n, c->partitions);
+            return -2;
         }
         return 0;
     }
     new_cluster_id(c->cluster_id);
-    snprintf(text, sizeof(text), "cluster.id=%s\nnodes=%d\n", c->cluster_id, c->n);
+    snprintf(text, sizeof(text), "cluster.id=%s\nnodes=%d\npartitions=%d\n", c->cluster_id, c->n,
+             c->partitions);
     if (write_file(path, text) != 0) {
         snprintf(errstr, errstr_size, "cannot write %s: %s", path, strerror(errno));
         return -1;
@@ -232,9 +237,10 @@ static int format_node(const kl_cluster_t *c, const kl_node_t *node, char *errst
 int kl_nodes_prepare(kl_cluster_t *c, char *errstr, size_t errstr_size)
 {
     char path[PATH_MAX + 32];
+    int rc;
 
-    if (cluster_identity(c, errstr, errstr_size) != 0)
-        return -1;
+    if ((rc = cluster_identity(c, errstr, errstr_size)) != 0)
+        return rc;
     if (pick_ports(c) != 0) {
         snprintf(errstr, errstr_size, "cannot pick free ports on 127.0.0.1: %s", strerror(errno));
         return -1;
@@ -271,7 +277,8 @@ int kl_node_start(kl_cluster_t *c, kl_node_t *node)
     const char *argv[KL_JVM_ARGS_MAX];
     char *save = NULL;
     size_t n = 0;
-    pid_t parent = getpid(), pid;
+    pid_t pid;
+    int fd;
 
     if (!extra)
         return -1;
@@ -297,6 +304,7 @@ int kl_node_start(kl_cluster_t *c, kl_node_t *node)
     argv[n++] = logs_dir;
     argv[n++] = log4j2;
     argv[n++] = log4j1;
+    /* main() refused more than KL_JVM_OPTS_MAX words (a bad setting). */
     for (char *o = strtok_r(extra, " \t", &save); o && n < KL_JVM_ARGS_MAX - 5;
          o = strtok_r(NULL, " \t", &save))
         argv[n++] = o;
@@ -306,29 +314,15 @@ int kl_node_start(kl_cluster_t *c, kl_node_t *node)
     argv[n++] = config;
     argv[n] = NULL;
 
-    pid = fork();
-    if (pid == 0) {
-        int fd = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-        setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) /* kafka-local died before prctl */
-            _exit(1);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            dup2(fd, STDERR_FILENO);
-        }
-        if (devnull >= 0)
-            dup2(devnull, STDIN_FILENO);
-        execv(c->java, (char *const *)argv);
-        _exit(127);
-    }
+    fd = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    pid = fd < 0 ? -1 : kl_spawn(argv, fd);
+    if (fd >= 0)
+        close(fd);
     free(extra);
     if (pid < 0)
         return -1;
     node->pid = pid;
-    node->started_ms = kl_now_ms();
+    node->started_ms = eb_time_mono_ms();
     EB_INFO("node %d started (pid %d, broker 127.0.0.1:%d, controller 127.0.0.1:%d)", node->id,
             (int)pid, node->port, node->controller_port);
     return 0;
@@ -338,62 +332,42 @@ void kl_node_kill(kl_node_t *node)
 {
     if (!node->pid)
         return;
-    kill(node->pid, SIGKILL);
-    waitpid(node->pid, NULL, 0);
+    kl_reap(node->pid, 0, 0);
     EB_INFO("node %d killed (pid %d)", node->id, (int)node->pid);
     node->pid = 0;
 }
 
-/* Waits for pid up to timeout_ms. Returns 1 when it was reaped. */
-static int wait_exit(pid_t pid, int timeout_ms)
-{
-    int64_t deadline = kl_now_ms() + timeout_ms;
-
-    do {
-        if (waitpid(pid, NULL, WNOHANG) == pid)
-            return 1;
-        usleep(20000);
-    } while (kl_now_ms() < deadline);
-    return 0;
-}
-
 int kl_node_stop(kl_node_t *node, int timeout_ms)
 {
-    int64_t start = kl_now_ms();
+    int64_t start = eb_time_mono_ms();
     int clean;
 
     if (!node->pid)
         return 1;
     kill(node->pid, SIGTERM);
-    clean = wait_exit(node->pid, timeout_ms);
-    if (!clean) {
-        EB_WARN("node %d did not stop within %d ms: killing it", node->id, timeout_ms);
-        kill(node->pid, SIGKILL);
-        waitpid(node->pid, NULL, 0);
-    }
-    EB_INFO("node %d stopped in %lld ms", node->id, (long long)(kl_now_ms() - start));
+    clean = kl_reap(node->pid, timeout_ms, 0) != -1;
+    if (!clean)
+        EB_WARN("node %d did not stop within %d ms: killed", node->id, timeout_ms);
+    EB_INFO("node %d stopped in %lld ms", node->id, (long long)(eb_time_mono_ms() - start));
     node->pid = 0;
     return clean;
 }
 
 void kl_nodes_stop_all(kl_cluster_t *c, int timeout_ms)
 {
-    int64_t deadline = kl_now_ms() + timeout_ms;
+    int64_t deadline = eb_time_mono_ms() + timeout_ms;
 
     for (int i = 0; i < c->n; i++)
         if (c->nodes[i].pid)
             kill(c->nodes[i].pid, SIGTERM);
     for (int i = 0; i < c->n; i++) {
         kl_node_t *node = &c->nodes[i];
-        int64_t left = deadline - kl_now_ms();
+        int64_t left = deadline - eb_time_mono_ms();
 
         if (!node->pid)
             continue;
-        if (!wait_exit(node->pid, left > 0 ? (int)left : 0)) {
-            EB_WARN("node %d did not stop in time: killing it", node->id);
-            kill(node->pid, SIGKILL);
-            waitpid(node->pid, NULL, 0);
-        }
+        if (kl_reap(node->pid, left > 0 ? (int)left : 0, 0) == -1)
+            EB_WARN("node %d did not stop in time: killed", node->id);
         node->pid = 0;
     }
 }

@@ -15,10 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "eventbus/envelope.h"
+#include "eventbus/lifecycle.h"
 #include "eventbus/log.h"
 #include "kafka_local.h"
 
@@ -27,6 +30,52 @@
 static const char *const tool_jvm_opts[] = {
     "-Xms64m",          "-Xmx128m",     "-XX:+UseSerialGC",         "-XX:TieredStopAtLevel=1",
     "-XX:-UsePerfData", "-Xshare:auto", "-Djava.awt.headless=true", NULL};
+
+pid_t kl_spawn(const char *const *argv, int out_fd)
+{
+    pid_t parent = getpid();
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) /* kafka-local died before prctl */
+            _exit(127);
+        if (dup2(out_fd >= 0 ? out_fd : STDERR_FILENO, STDOUT_FILENO) < 0 ||
+            (out_fd >= 0 && dup2(out_fd, STDERR_FILENO) < 0))
+            _exit(127);
+        if (devnull >= 0)
+            dup2(devnull, STDIN_FILENO);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    if (devnull >= 0)
+        close(devnull);
+    return pid;
+}
+
+int kl_reap(pid_t pid, int timeout_ms, int stoppable)
+{
+    int64_t deadline = eb_time_mono_ms() + timeout_ms;
+    int status;
+
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+
+        if (r == pid)
+            return status;
+        if (r < 0 && errno != EINTR)
+            return -1; /* not our child (any more) */
+        if ((timeout_ms >= 0 && eb_time_mono_ms() >= deadline) || (stoppable && eb_stop_flag))
+            break;
+        usleep(20000);
+    }
+    kill(pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return -1;
+}
 
 static int executable(const char *path)
 {
@@ -171,22 +220,25 @@ char *kl_release_classpath(const char *version, const char *cache_dir, char *err
     snprintf(vprop, sizeof(vprop), "-Dkafka.version=%s", version);
     snprintf(line, sizeof(line), "-Dkafka.line=%c", version[0]);
     snprintf(outprop, sizeof(outprop), "-Dmdep.outputFile=%s", tmp);
-    pid = fork();
-    if (pid == 0) {
+    {
         /* stdout is kafka-local's contract (the bootstrap line): Maven
-         * talks on stderr. */
-        dup2(STDERR_FILENO, STDOUT_FILENO);
-        execl(mvn, "mvn", "-q", "-B", "-f", pom, vprop, line, outprop, "dependency:build-classpath",
-              (char *)NULL);
-        _exit(127);
+         * talks on stderr (kl_spawn with no out_fd). A first fetch may
+         * take minutes; a stop request ends it. */
+        const char *argv[] = {
+            mvn, "-q", "-B", "-f", pom, vprop, line, outprop, "dependency:build-classpath", NULL};
+
+        pid = kl_spawn(argv, -1);
+        status = pid < 0 ? -1 : kl_reap(pid, 30 * 60 * 1000, 1);
     }
-    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0 || rename(tmp, file) != 0) {
+    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || rename(tmp, file) != 0) {
         unlink(tmp);
-        snprintf(errstr, errstr_size,
-                 "cannot fetch Apache Kafka %s through Maven (is the version published? Maven's "
-                 "output is above)",
-                 version);
+        if (eb_stop_flag)
+            snprintf(errstr, errstr_size, "stopped while fetching Apache Kafka %s", version);
+        else
+            snprintf(errstr, errstr_size,
+                     "invalid KAFKA_LOCAL_VERSION (--kafka-version) '%s': Maven cannot fetch "
+                     "Apache Kafka %s (is it published? Maven's output is above)",
+                     version, version);
         return NULL;
     }
     if (!(cp = read_classpath(file)))
@@ -199,8 +251,8 @@ int kl_java_tool(const kl_cluster_t *c, const char *main_class, const char *cons
 {
     const char *argv[64];
     size_t n = 0, len = 0;
-    int64_t deadline = kl_now_ms() + timeout_ms;
-    int fds[2], status = -1;
+    int64_t deadline = eb_time_mono_ms() + timeout_ms;
+    int fds[2], status;
     pid_t pid;
 
     argv[n++] = c->java;
@@ -215,29 +267,23 @@ int kl_java_tool(const kl_cluster_t *c, const char *main_class, const char *cons
     out[0] = '\0';
     if (pipe2(fds, O_CLOEXEC) != 0)
         return -1;
-    pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        dup2(fds[1], STDERR_FILENO);
-        execv(c->java, (char *const *)argv);
-        _exit(127);
-    }
+    pid = kl_spawn(argv, fds[1]);
     close(fds[1]);
     if (pid < 0) {
         close(fds[0]);
         return -1;
     }
-    for (;;) {
+    /* Read what it says until it closes its end, the deadline passes or a
+     * stop is requested; kl_reap then kills it if it is still there. */
+    while (!eb_stop_flag) {
         struct pollfd p = {fds[0], POLLIN, 0};
-        int64_t left = deadline - kl_now_ms();
+        int64_t left = deadline - eb_time_mono_ms();
         char buf[4096];
         ssize_t r;
 
-        if (left <= 0) {
-            kill(pid, SIGKILL);
+        if (left <= 0)
             break;
-        }
-        if (poll(&p, 1, (int)left) <= 0)
+        if (poll(&p, 1, left < 200 ? (int)left : 200) <= 0)
             continue;
         r = read(fds[0], buf, sizeof(buf));
         if (r <= 0)
@@ -251,8 +297,9 @@ int kl_java_tool(const kl_cluster_t *c, const char *main_class, const char *cons
         }
     }
     close(fds[0]);
-    waitpid(pid, &status, 0);
-    if (kl_now_ms() >= deadline || !WIFEXITED(status))
+    status =
+        kl_reap(pid, (int)(deadline - eb_time_mono_ms() > 0 ? deadline - eb_time_mono_ms() : 0), 1);
+    if (status == -1 || !WIFEXITED(status))
         return -1;
     return WEXITSTATUS(status);
 }
