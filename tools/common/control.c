@@ -9,11 +9,13 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../../services/common/domain.h"
 #include "eventbus/lifecycle.h"
 
 #define TOOL_CONTROL_CLIENTS 8
@@ -48,6 +50,32 @@ int tool_control_listen(const char *path)
         return -1;
     }
     return fd;
+}
+
+int tool_control_node(const char *arg, int nodes, int *id)
+{
+    char *end;
+    long v;
+
+    if (arg && strcmp(arg, "all") == 0) {
+        *id = -1;
+        return 1;
+    }
+    if (!arg || *arg < '0' || *arg > '9') /* strtol would skip spaces and take a sign */
+        return 0;
+    v = strtol(arg, &end, 10);
+    if (*end || v < 1 || v > nodes)
+        return 0;
+    *id = (int)v;
+    return 1;
+}
+
+int tool_control_topic(const char *topic)
+{
+    for (size_t i = 0; topic && i < svc_topic_count; i++)
+        if (strcmp(topic, svc_topics[i]) == 0)
+            return 1;
+    return 0;
 }
 
 void tool_control_close(int lfd, const char *path)

@@ -34,6 +34,14 @@ int tool_control_listen(const char *path);
  * socket: only ticks). Returns with every client closed; lfd stays open. */
 void tool_control_serve(int lfd, tool_control_cb_t *cb, tool_control_tick_t *tick, void *opaque);
 
+/* Parses a command's node argument: "all" as -1, or a node id within
+ * 1..nodes. Returns 1 when valid, else 0. */
+int tool_control_node(const char *arg, int nodes, int *id);
+
+/* 1 when topic is one of the suite's topics (svc_topics): commands refuse
+ * typos rather than create or touch another topic. */
+int tool_control_topic(const char *topic);
+
 /* Closes lfd (when >= 0) and removes the socket file. */
 void tool_control_close(int lfd, const char *path);
 

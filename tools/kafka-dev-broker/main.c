@@ -104,22 +104,14 @@ static const eb_conf_program_t prog = {
     0,
 };
 
-/* Parses "all" as -1 or a broker id within 1..brokers. */
+/* A broker argument: "all" (-1) or an id within 1..brokers. */
 static int parse_broker(const char *s, int32_t *id)
 {
-    char *end;
-    long v;
+    int v;
 
-    if (s && strcmp(s, "all") == 0) {
-        *id = -1;
-        return 1;
-    }
-    if (!s)
+    if (!tool_control_node(s, (int)conf.brokers, &v))
         return 0;
-    v = strtol(s, &end, 10);
-    if (*end || v < 1 || v > conf.brokers)
-        return 0;
-    *id = (int32_t)v;
+    *id = v;
     return 1;
 }
 
@@ -157,12 +149,8 @@ static void run_command(char *line, char *out, size_t size, void *opaque)
     } else if (strcmp(cmd, "leader") == 0) {
         char *end = NULL;
         long part = a2 ? strtol(a2, &end, 10) : -1;
-        int known = 0;
-
-        for (size_t i = 0; a1 && i < svc_topic_count; i++)
-            known |= strcmp(a1, svc_topics[i]) == 0;
         /* set_leader would create an unknown topic: refuse typos instead. */
-        if (!known || !a2 || *end || part < 0 || part >= conf.partitions ||
+        if (!tool_control_topic(a1) || !a2 || *end || part < 0 || part >= conf.partitions ||
             !parse_broker(a3, &id) || id < 0 || extra) {
             snprintf(out, size,
                      "error: usage: leader <topic> <partition 0..%lld> <broker-id 1..%lld>",

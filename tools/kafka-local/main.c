@@ -102,25 +102,6 @@ static const eb_conf_program_t prog = {
 
 static kl_cluster_t cluster;
 
-/* Parses "all" as -1 or a node id within 1..n. */
-static int parse_node(const char *s, int *id)
-{
-    char *end;
-    long v;
-
-    if (s && strcmp(s, "all") == 0) {
-        *id = -1;
-        return 1;
-    }
-    if (!s)
-        return 0;
-    v = strtol(s, &end, 10);
-    if (*end || v < 1 || v > cluster.n)
-        return 0;
-    *id = (int)v;
-    return 1;
-}
-
 /* Starts the nodes selected (id or -1 for all) that are down, and waits
  * until each serves again. */
 static int nodes_up(int id, char *errstr, size_t size)
@@ -159,14 +140,6 @@ static int nodes_up(int id, char *errstr, size_t size)
     return 0;
 }
 
-static int topic_known(const char *topic)
-{
-    for (size_t i = 0; topic && i < svc_topic_count; i++)
-        if (strcmp(topic, svc_topics[i]) == 0)
-            return 1;
-    return 0;
-}
-
 /* Runs one control command (tool_control_cb_t). */
 static void run_command(char *line, char *out, size_t size, void *opaque)
 {
@@ -182,7 +155,7 @@ static void run_command(char *line, char *out, size_t size, void *opaque)
         return;
     }
     if (strcmp(cmd, "down") == 0 || strcmp(cmd, "up") == 0) {
-        if (!parse_node(a1, &id) || a2) {
+        if (!tool_control_node(a1, cluster.n, &id) || a2) {
             snprintf(out, size, "error: usage: %s <node-id 1..%d|all>", cmd, cluster.n);
             return;
         }
@@ -194,7 +167,7 @@ static void run_command(char *line, char *out, size_t size, void *opaque)
             rc = nodes_up(id, err, sizeof(err));
         }
     } else if (strcmp(cmd, "stop") == 0) {
-        if (!parse_node(a1, &id) || id < 0 || a2) {
+        if (!tool_control_node(a1, cluster.n, &id) || id < 0 || a2) {
             snprintf(out, size, "error: usage: stop <node-id 1..%d>", cluster.n);
             return;
         }
@@ -206,8 +179,8 @@ static void run_command(char *line, char *out, size_t size, void *opaque)
         char *end = NULL;
         long part = a2 ? strtol(a2, &end, 10) : -1;
 
-        if (!topic_known(a1) || !a2 || *end || part < 0 || part >= cluster.partitions ||
-            !parse_node(a3, &id) || id < 0 || extra) {
+        if (!tool_control_topic(a1) || !a2 || *end || part < 0 || part >= cluster.partitions ||
+            !tool_control_node(a3, cluster.n, &id) || id < 0 || extra) {
             snprintf(out, size, "error: usage: leader <topic> <partition 0..%d> <node-id 1..%d>",
                      cluster.partitions - 1, cluster.n);
             return;
