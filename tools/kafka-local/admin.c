@@ -448,6 +448,7 @@ int kl_move_leader(kl_cluster_t *c, const char *topic, int partition, int id, ch
     char json[512], path[PATH_MAX + 32], part[16], out[4096];
     size_t len;
     FILE *f;
+    int failed;
     int64_t deadline;
 
     if (n == 0) {
@@ -479,7 +480,8 @@ int kl_move_leader(kl_cluster_t *c, const char *topic, int partition, int id, ch
         snprintf(errstr, errstr_size, "cannot write %s: %s", path, strerror(errno));
         return -1;
     }
-    if ((fputs(json, f) < 0) | (fclose(f) != 0)) {
+    failed = fputs(json, f) < 0;
+    if (fclose(f) != 0 || failed) { /* close whatever fputs said */
         snprintf(errstr, errstr_size, "cannot write %s: %s", path, strerror(errno));
         return -1;
     }
