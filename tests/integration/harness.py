@@ -270,13 +270,15 @@ class Stack:
             return self._shared_cluster()
         out_path = os.path.join(self.dir, "broker.out")
         out = open(out_path, "wb")
-        argv = bin_argv("kafka-local") if REAL_KAFKA else bin_argv("kafka-dev-broker")
         if REAL_KAFKA:
             # A three-node cluster unless a test asks otherwise: the size
             # where a broker can be lost without losing acks=all writes.
+            # Not under EB_TEST_WRAPPER: it supervises JVMs, not our code.
             argv = [os.path.join(BIN, "kafka-local"), "--brokers", str(self.brokers or 3)]
-        elif self.brokers:
-            argv += ["--brokers", str(self.brokers)]
+        else:
+            argv = bin_argv("kafka-dev-broker")
+            if self.brokers:
+                argv += ["--brokers", str(self.brokers)]
         if self.partitions:
             argv += ["--partitions", str(self.partitions)]
         if control or REAL_KAFKA:
