@@ -10,23 +10,34 @@
  *   2. decodes each as a CloudEvent; what cannot be decoded, or has a type
  *      the consumer does not handle, is a permanent failure;
  *   3. claims every event id for this consumer group in Redis (one pipeline,
- *      SET NX PX with a short lease); an id already marked done is a
- *      duplicate and is skipped;
+ *      SET NX PX with a lease); an id already marked done is a duplicate
+ *      and is skipped;
  *   4. runs the handler on each claimed event, partition by partition in
- *      offset order;
+ *      offset order, renewing the claims while the handlers run;
  *   5. waits for the broker to acknowledge what the handlers published;
- *   6. sends permanent failures, and retriable ones that ran out of
- *      attempts, to <topic>-dlq and waits for those acknowledgements;
+ *   6. decides, per partition in offset order: a permanent failure, or a
+ *      retriable one out of attempts, goes to <topic>-dlq (at once, whatever
+ *      follows it); the first record that is not settled (retrying, or
+ *      waiting for Redis or Kafka) holds back those behind it;
  *   7. marks handled ids done (long TTL) and releases the other claims;
- *   8. stores the offsets of the messages whose outcome is final. The first
- *      message of a partition that is not final pauses that partition and
- *      seeks it back; it is retried after a backoff while the loop keeps
- *      serving the other partitions (and the group keeps its members).
+ *   8. stores the offsets up to the first record not settled, pauses that
+ *      partition and seeks it back there; the record is retried after a
+ *      backoff while the loop keeps serving the other partitions (and the
+ *      group keeps its members).
+ *
+ * Each record is attempted at most 1 + retry_max times; the count lives
+ * with the partition and is dropped when the partition is revoked (the
+ * next owner starts afresh, which errs towards more attempts, never fewer).
  *
  * Offsets are committed by librdkafka's auto-commit of stored offsets, when
  * partitions are revoked and on close, so only final messages are ever
  * committed. Redis or Kafka being unreachable is never a reason to skip or
  * dead-letter a message: the consumer waits, retries and reports not-ready.
+ *
+ * Events a handler emits should be derived from the event that caused them
+ * (eb_event_derive): the same input then gives byte-identical output, so a
+ * decision taken twice (after Redis lost its data, or a crash before the
+ * done-mark) is deduplicated downstream by its id.
  */
 #ifndef EVENTBUS_CONSUMER_H
 #define EVENTBUS_CONSUMER_H
@@ -66,7 +77,9 @@ typedef eb_err_t(eb_handler_t)(eb_work_t *work, void *opaque);
  * classes are those of eb_handler_t. After a failed work, the later works of
  * its partition are not committed this turn even though they were handled:
  * they come back and are skipped as duplicates, so a batch handler's effects
- * must be idempotent like any handler's. Runs on the consumer thread. */
+ * must be idempotent like any handler's. While a partition retries a record,
+ * the batch carries that record alone for it. Runs on the consumer
+ * thread. */
 typedef void(eb_batch_handler_t)(eb_work_t *const *works, size_t n, void *opaque);
 
 /* Called after the handlers of a batch ran and before their events are
@@ -97,9 +110,12 @@ typedef struct eb_consumer_opts_s {
     int retry_backoff_ms;         /* first backoff; doubles, full jitter */
     int retry_backoff_max_ms;     /* cap; 0 means 10000 */
     int batch_size;               /* messages per turn; 0 means 500 */
-    int claim_lease_ms;           /* how long a claim lives; 0 means 30000 */
+    int claim_lease_ms;           /* how long a claim lives; 0 means 15000 */
     int64_t done_ttl_s;           /* how long a done-mark lives; 0 means 7 days */
     int publish_timeout_ms;       /* wait for acknowledgements; 0 means 30000 */
+    int stats_interval_ms;        /* librdkafka statistics (consumer_lag) when the conf
+                                   * sets no statistics.interval.ms: 0 means 5000,
+                                   * negative leaves them off */
 } eb_consumer_opts_t;
 
 /* Creates the consumer and its producer and subscribes. Takes ownership of

@@ -1,175 +1,41 @@
 /*
- * The group consumer.
+ * The group consumer: the loop and the steps of a turn.
  *
- * Design. One thread turns a loop; each turn works on a batch of messages and
- * moves every message ("work") through these states:
+ * One thread turns a loop (eb_consumer_run); each turn takes a batch of
+ * records ("works") and moves them through the steps of consumer.h. What a
+ * step finds is written into each work's outcome (turn.h): OK, DUPLICATE,
+ * POISON, RETRY, WAIT, HELD; the decisions about those outcomes (what to
+ * dead-letter, which offsets to store, where to rewind, how long to pause,
+ * what each partition remembers) are made by eb__turn_decide(), a pure
+ * function with its own exhaustive tests. This file does the I/O around
+ * it: librdkafka, Redis, the producer, the handler calls.
  *
- *   NEW ──claim──> CLAIMED ──handler──> DONE ──acks──> final
- *    │               │                   └─(publish failed)──> WAIT
- *    │               ├──> RETRY (transient, attempts left)
- *    │               ├──> WAIT  (Redis/Kafka down: not an attempt)
- *    │               └──> DLQ ──ack──> DLQ_SENT (final)
- *    ├──> DUPLICATE (final: the group handled this id before)
- *    ├──> WAIT (another instance holds the claim)
- *    └──> DLQ (cannot be decoded, or a type we do not handle)
- *
- * Per partition, works are considered in offset order. The first work that is
- * not final "blocks" its partition for this turn: later works of that
- * partition are skipped (SKIP), the partition is paused and seeked back to the
- * blocking offset, and resumed after a backoff. Offsets are stored only up to
- * the first blocking work, so a committed offset never passes a message whose
- * outcome is not settled. Other partitions keep flowing.
- *
- * A retriable failure counts an attempt against the message at that offset;
- * the count lives in the partition's state, so it survives the seek and is
- * dropped when the partition is revoked (the next owner starts afresh, which
- * errs on the side of more attempts, never fewer).
- *
- * Everything published during a turn carries a ticket (turn number, work
- * index) as its librdkafka opaque, so a delivery report arriving after its
- * turn ended is recognised and ignored.
+ * Per partition, the unit of blocking is an offset: the first record that
+ * is not settled holds back the records behind it (a per-event handler is
+ * not run on them; they are seeked back to and come again), never the ones
+ * before it, which are dead-lettered or stored in this very turn. Other
+ * partitions keep flowing.
  */
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
+#include "consumer_int.h"
 #include "eb_int.h"
-#include "eventbus/consumer.h"
 #include "eventbus/dlq.h"
 #include "eventbus/kafka.h"
 #include "eventbus/log.h"
-#include "eventbus/metrics.h"
-#include "eventbus/producer.h"
 
 #define DEFAULT_BATCH           500
 #define DEFAULT_LEASE_MS        15000
 #define DEFAULT_DONE_TTL_S      (7 * 24 * 3600)
 #define DEFAULT_PUBLISH_TIMEOUT 30000
 #define DEFAULT_BACKOFF_CAP     10000
-#define POLL_MS                 100
+#define DEFAULT_STATS_MS        5000
 #define INFRA_BACKOFF_MIN_MS    250
 #define INFRA_BACKOFF_MAX_MS    5000
-#define TICKET_INDEX_BITS       24
-#define MAX_LAG_SERIES          256
-/* Shutdown never waits on brokers for longer than this, whatever they do
- * (the contract: exit within 10 s of SIGTERM): the final commit, leaving
- * the group, and the producer's flush (eb_consumer_destroy) each get a
- * bounded share. A member that could not leave is expired by the group
- * after session.timeout.ms, and offsets that could not be committed are
- * processed again by the next owner, who finds them done in Redis. */
-#define CLOSE_COMMIT_MS 1500
-#define CLOSE_LEAVE_MS  2500
-#define CLOSE_FLUSH_MS  3000
-/* A commit on revoke outside shutdown may wait longer (a coordinator that
- * moves takes seconds), but never for ever. */
-#define REVOKE_COMMIT_MS 10000
-
-typedef enum wstate_e {
-    W_NEW,
-    W_CLAIMED,
-    W_DONE,
-    W_DUPLICATE,
-    W_DLQ,
-    W_DLQ_SENT,
-    W_RETRY,
-    W_WAIT,
-    W_SKIP
-} wstate_t;
-
-struct eb_work_s {
-    eb_consumer_t *c;
-    rd_kafka_message_t *msg;
-    const char *topic;
-    eb_event_t ev;
-    int decoded;
-    wstate_t state;
-    int claimed;     /* holds an idempotency claim */
-    int attempt;     /* 1-based handler attempt */
-    int pending;     /* published records awaiting acknowledgement */
-    eb_err_t result; /* what a batch handler decided (eb_work_fail sets it) */
-    int publish_failed;
-    const char *fqcn; /* DLQ reason class */
-    char reason[256];
-    char traceparent[EB_TRACEPARENT_LEN + 1];
-};
-
-/* Retry and pause bookkeeping for one partition. */
-typedef struct part_s {
-    char topic[256];
-    int32_t partition;
-    int paused;
-    int64_t resume_at;    /* monotonic ms */
-    int64_t retry_offset; /* offset whose failures are counted, -1 none */
-    int failures;
-    int blocked;         /* this turn: a work of this partition is not final */
-    int64_t seek_offset; /* a seek back to here did not take: retry before resuming */
-} part_t;
-
-struct eb_consumer_s {
-    rd_kafka_t *rk;
-    eb_producer_t *producer;
-    eb_redis_t *redis;
-    eb_consumer_opts_t o;
-    char token[256]; /* claim token: unique to this process */
-    int cooperative; /* the group's rebalance protocol, as of the last rebalance */
-    int closing;     /* eb_consumer_run() is stopping: broker waits are short */
-
-    eb_work_t *works;
-    size_t nworks, cap;
-    uint64_t turn; /* increments every batch; tickets carry it */
-    int pending_total;
-
-    part_t *parts;
-    size_t nparts, pcap;
-
-    int64_t infra_backoff_ms;
-    int64_t claims_renewed_ms; /* monotonic; this turn's claims were taken or renewed */
-    int fatal;
-
-    atomic_int joined, assigned;
-    _Atomic int64_t last_loop_ms;
-
-    eb_metric_t *m_consumed, *m_duration, *m_lag;
-    eb_series_t *lag_series[MAX_LAG_SERIES]; /* consumer_lag series set by the last stats */
-    size_t nlag;
-};
-
-/* ---- partition state ---------------------------------------------------- */
-
-static part_t *part_get(eb_consumer_t *c, const char *topic, int32_t partition, int create)
-{
-    for (size_t i = 0; i < c->nparts; i++)
-        if (c->parts[i].partition == partition && strcmp(c->parts[i].topic, topic) == 0)
-            return &c->parts[i];
-    if (!create)
-        return NULL;
-    if (c->nparts == c->pcap) {
-        size_t cap = c->pcap ? c->pcap * 2 : 16;
-        part_t *np = realloc(c->parts, cap * sizeof(*np));
-
-        if (!np)
-            return NULL;
-        c->parts = np;
-        c->pcap = cap;
-    }
-    part_t *p = &c->parts[c->nparts++];
-    memset(p, 0, sizeof(*p));
-    snprintf(p->topic, sizeof(p->topic), "%s", topic);
-    p->partition = partition;
-    p->retry_offset = -1;
-    p->seek_offset = -1;
-    return p;
-}
-
-static void part_remove(eb_consumer_t *c, part_t *p)
-{
-    *p = c->parts[--c->nparts];
-}
 
 /* ---- works ---------------------------------------------------------------- */
 
@@ -189,347 +55,51 @@ static void works_clear(eb_consumer_t *c)
     c->nworks = 0;
 }
 
-static void *ticket(eb_consumer_t *c, const eb_work_t *w)
-{
-    uint64_t idx = (uint64_t)(w - c->works) + 1;
+static void set_reason(eb_work_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-    return (void *)(uintptr_t)((c->turn << TICKET_INDEX_BITS) | idx);
-}
-
-static void on_delivery(void *msg_opaque, eb_err_t err, const char *reason, void *opaque)
-{
-    eb_consumer_t *c = opaque;
-    uint64_t t = (uint64_t)(uintptr_t)msg_opaque;
-    uint64_t idx = t & ((UINT64_C(1) << TICKET_INDEX_BITS) - 1);
-    eb_work_t *w;
-
-    if (!msg_opaque || t >> TICKET_INDEX_BITS != (c->turn & (UINT64_MAX >> TICKET_INDEX_BITS)) ||
-        idx == 0 || idx > c->nworks)
-        return; /* a late report from an earlier turn: that work was already retried */
-    w = &c->works[idx - 1];
-    w->pending--;
-    c->pending_total--;
-    if (err) {
-        w->publish_failed = 1;
-        snprintf(w->reason, sizeof(w->reason), "publish failed: %s", reason ? reason : "?");
-    }
-}
-
-/* ---- handler API ---------------------------------------------------------- */
-
-const eb_event_t *eb_work_event(const eb_work_t *w)
-{
-    return &w->ev;
-}
-
-const char *eb_work_topic(const eb_work_t *w)
-{
-    return w->topic;
-}
-
-int32_t eb_work_partition(const eb_work_t *w)
-{
-    return w->msg->partition;
-}
-
-int64_t eb_work_offset(const eb_work_t *w)
-{
-    return w->msg->offset;
-}
-
-const char *eb_work_traceparent(const eb_work_t *w)
-{
-    return w->traceparent[0] ? w->traceparent : NULL;
-}
-
-int eb_work_attempt(const eb_work_t *w)
-{
-    return w->attempt;
-}
-
-eb_redis_t *eb_work_redis(eb_work_t *w)
-{
-    return w->c->redis;
-}
-
-void eb_work_log_fields(const eb_work_t *w, eb_log_fields_t *f)
-{
-    eb_log_fields_t init = EB_LOG_FIELDS_INIT;
-
-    *f = init;
-    if (w->decoded) {
-        f->event_id = w->ev.id;
-        f->type = w->ev.type;
-        f->order_id = w->ev.subject;
-        f->correlation_id = w->ev.correlationid;
-    }
-    f->traceparent = eb_work_traceparent(w);
-    f->topic = w->topic;
-    f->partition = w->msg->partition;
-    f->offset = w->msg->offset;
-}
-
-eb_err_t eb_work_fail(eb_work_t *w, eb_err_t err, const char *fmt, ...)
+static void set_reason(eb_work_t *w, const char *fmt, ...)
 {
     va_list ap;
 
-    w->result = err;
     va_start(ap, fmt);
     vsnprintf(w->reason, sizeof(w->reason), fmt, ap);
     va_end(ap);
-    return err;
 }
 
-eb_err_t eb_work_publish_raw(eb_work_t *w, const char *topic, const char *key, const void *value,
-                             size_t value_len)
+/* The work waits (infrastructure, a claim held elsewhere): not an attempt. */
+static void wait_for(eb_work_t *w, const char *reason)
 {
-    eb_consumer_t *c = w->c;
-    eb_header_t tp = {"traceparent", w->traceparent, strlen(w->traceparent)};
-    eb_record_t rec = {topic,
-                       EB_PARTITION_ANY,
-                       key,
-                       key ? strlen(key) : 0,
-                       value,
-                       value_len,
-                       w->traceparent[0] ? &tp : NULL,
-                       w->traceparent[0] ? 1u : 0u,
-                       NULL};
-    char errstr[256];
-    eb_err_t err;
-
-    err = eb_producer_send_wait(c->producer, &rec, ticket(c, w), c->o.publish_timeout_ms, errstr,
-                                sizeof(errstr));
-    if (err)
-        return eb_work_fail(w, err, "publish to %s: %s", topic, errstr);
-    w->pending++;
-    c->pending_total++;
-    return EB_OK;
+    w->outcome = EB_TURN_WAIT;
+    w->ready = 0;
+    set_reason(w, "%s", reason);
 }
 
-eb_err_t eb_work_publish(eb_work_t *w, const char *topic, const char *key, const eb_event_t *ev)
+static int type_known(const eb_consumer_t *c, const char *type)
 {
-    size_t len;
-    char *value = eb_event_encode(ev, &len);
-    eb_err_t err;
-
-    if (!value)
-        return eb_work_fail(w, EB_ERR_NOMEM, "out of memory encoding %s", ev->type);
-    err = eb_work_publish_raw(w, topic, key, value, len);
-    free(value);
-    return err;
-}
-
-/* ---- callbacks from librdkafka -------------------------------------------- */
-
-static void log_partitions(const char *what, const rd_kafka_topic_partition_list_t *parts)
-{
-    char buf[1024];
-    size_t o = 0;
-
-    buf[0] = '\0';
-    for (int i = 0; i < parts->cnt && o < sizeof(buf) - 64; i++)
-        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s[%" PRId32 "]", i ? " " : "",
-                              parts->elems[i].topic, parts->elems[i].partition);
-    EB_INFO("partitions %s: %s", what, parts->cnt ? buf : "(none)");
-}
-
-/* Forgets collected works and retry state of partitions being revoked. */
-static void drop_revoked(eb_consumer_t *c, const rd_kafka_topic_partition_list_t *parts)
-{
-    rd_kafka_topic_partition_list_t *resume = rd_kafka_topic_partition_list_new(parts->cnt);
-
-    for (int i = 0; i < parts->cnt; i++) {
-        const rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        part_t *p = part_get(c, tp->topic, tp->partition, 0);
-        size_t o = 0;
-
-        for (size_t k = 0; k < c->nworks; k++) {
-            eb_work_t *w = &c->works[k];
-
-            if (w->msg->partition == tp->partition && strcmp(w->topic, tp->topic) == 0)
-                work_release(w);
-            else
-                c->works[o++] = *w;
-        }
-        c->nworks = o;
-        if (p) {
-            if (p->paused)
-                rd_kafka_topic_partition_list_add(resume, p->topic, p->partition);
-            part_remove(c, p);
-        }
-    }
-    /* A partition handed back paused might stay paused if it comes back. */
-    if (resume->cnt)
-        rd_kafka_resume_partitions(c->rk, resume);
-    rd_kafka_topic_partition_list_destroy(resume);
-}
-
-/* Commits the stored offsets, waiting at most timeout_ms for the
- * coordinator's answer (rd_kafka_commit() waits for ever when none is
- * reachable). Returns the commit's error, _TIMED_OUT when no answer came. */
-static rd_kafka_resp_err_t commit_bounded(rd_kafka_t *rk, int timeout_ms)
-{
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_resp_err_t err = rd_kafka_commit_queue(rk, NULL, q, NULL, NULL);
-
-    if (!err) {
-        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms);
-
-        err = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
-        if (ev)
-            rd_kafka_event_destroy(ev);
-    }
-    rd_kafka_queue_destroy(q);
-    return err;
-}
-
-static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque);
-
-/* Leaves the group for at most timeout_ms, handing the revocation that
- * brings to on_rebalance as the callback would get it (librdkafka 2.0.2's
- * rd_kafka_queue_poll_callback() asserts on the other events of a close
- * queue, so the events are served here). Returns 1 when closed. */
-static int close_bounded(eb_consumer_t *c, int timeout_ms)
-{
-    rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
-    rd_kafka_error_t *error = rd_kafka_consumer_close_queue(c->rk, q);
-    int64_t deadline = eb_time_mono_ms() + timeout_ms;
-
-    if (error) {
-        EB_WARN("consumer close: %s", rd_kafka_error_string(error));
-        rd_kafka_error_destroy(error);
-    } else {
-        while (!rd_kafka_consumer_closed(c->rk) && eb_time_mono_ms() < deadline) {
-            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
-
-            if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
-                on_rebalance(c->rk, rd_kafka_event_error(ev),
-                             rd_kafka_event_topic_partition_list(ev), c);
-            if (ev)
-                rd_kafka_event_destroy(ev);
-        }
-    }
-    rd_kafka_queue_destroy(q);
-    return rd_kafka_consumer_closed(c->rk);
-}
-
-static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque)
-{
-    eb_consumer_t *c = opaque;
-    rd_kafka_error_t *error = NULL;
-    rd_kafka_resp_err_t cerr;
-
-    /* Known only once the group has chosen its assignor. */
-    c->cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
-    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        log_partitions("assigned", parts);
-        if (c->cooperative)
-            error = rd_kafka_incremental_assign(rk, parts);
-        else
-            rd_kafka_assign(rk, parts);
-        atomic_store(&c->assigned,
-                     c->cooperative ? atomic_load(&c->assigned) + parts->cnt : parts->cnt);
-        atomic_store(&c->joined, 1);
-    } else {
-        if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
-            log_partitions("revoked", parts);
-        else
-            EB_WARN("rebalance error: %s", rd_kafka_err2str(err));
-        drop_revoked(c, parts);
-        /* Hand over what is settled: commit stored offsets before the next
-         * owner starts from the committed position. */
-        cerr = commit_bounded(rk, c->closing ? CLOSE_COMMIT_MS : REVOKE_COMMIT_MS);
-        if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
-            EB_WARN("commit on revoke failed: %s", rd_kafka_err2str(cerr));
-        if (c->cooperative && err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-            error = rd_kafka_incremental_unassign(rk, parts);
-            atomic_store(&c->assigned, atomic_load(&c->assigned) - parts->cnt);
-        } else {
-            rd_kafka_assign(rk, NULL);
-            atomic_store(&c->assigned, 0);
-        }
-        if (atomic_load(&c->assigned) <= 0 && err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
-            atomic_store(&c->joined, 0);
-    }
-    if (error) {
-        EB_ERROR("rebalance: %s", rd_kafka_error_string(error));
-        rd_kafka_error_destroy(error);
-    }
-}
-
-static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-    eb_consumer_t *c = opaque;
-
-    if (rd_kafka_fatal_error(rk, NULL, 0)) {
-        EB_ERROR("kafka consumer fatal error: %s", reason);
-        c->fatal = 1;
-        return;
-    }
-    EB_WARN("kafka consumer: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
-}
-
-/* A number field of a statistics object, or -1 when absent. */
-static double stats_num(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-    return cJSON_IsNumber(v) ? v->valuedouble : -1;
-}
-
-/* Publishes consumer_lag{topic,partition} from librdkafka's statistics for
- * the partitions this member consumes, and hides the series of partitions it
- * no longer does, so summing over instances counts each partition once.
- * @locality: the consumer thread (stats are served by its poll). */
-static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
-{
-    eb_consumer_t *c = opaque;
-    eb_series_t *now[MAX_LAG_SERIES];
-    size_t n = 0;
-    cJSON *root = cJSON_ParseWithLength(json, len), *topic, *part;
-
-    (void)rk;
-    cJSON_ArrayForEach(topic, cJSON_GetObjectItemCaseSensitive(root, "topics"))
-    {
-        cJSON_ArrayForEach(part, cJSON_GetObjectItemCaseSensitive(topic, "partitions"))
-        {
-            const cJSON *desired = cJSON_GetObjectItemCaseSensitive(part, "desired");
-            double lag = stats_num(part, "consumer_lag");
-
-            /* "-1" is librdkafka's internal unassigned partition. */
-            if (strcmp(part->string, "-1") == 0 || !cJSON_IsTrue(desired) || n == MAX_LAG_SERIES)
-                continue;
-            /* librdkafka reports -1 until the group has committed an offset
-             * here; with nothing committed, everything retained is behind. */
-            if (lag < 0 && stats_num(part, "committed_offset") < 0 &&
-                stats_num(part, "hi_offset") >= 0) {
-                double lo = stats_num(part, "lo_offset");
-
-                lag = stats_num(part, "hi_offset") - (lo > 0 ? lo : 0);
-            }
-            if (lag < 0)
-                continue;
-            now[n] = eb_metric_series(c->m_lag, topic->string, part->string);
-            eb_series_set(now[n++], lag);
-        }
-    }
-    cJSON_Delete(root);
-    for (size_t i = 0; i < c->nlag; i++) {
-        size_t k = 0;
-
-        while (k < n && now[k] != c->lag_series[i])
-            k++;
-        if (k == n)
-            eb_series_hide(c->lag_series[i]);
-    }
-    memcpy(c->lag_series, now, n * sizeof(now[0]));
-    c->nlag = n;
-    return 0; /* librdkafka frees json */
+    for (size_t i = 0; i < c->o.event_type_count; i++)
+        if (strcmp(c->o.event_types[i], type) == 0)
+            return 1;
+    return 0;
 }
 
 /* ---- construction ----------------------------------------------------------- */
+
+/* Sets statistics.interval.ms unless the configuration already did:
+ * consumer_lag comes from the statistics, and must be there by default. */
+static eb_err_t stats_default(rd_kafka_conf_t *conf, int interval_ms, char *errstr,
+                              size_t errstr_size)
+{
+    char val[32];
+    size_t len = sizeof(val);
+
+    if (interval_ms < 0)
+        return EB_OK;
+    if (rd_kafka_conf_get(conf, "statistics.interval.ms", val, &len) == RD_KAFKA_CONF_OK &&
+        strcmp(val, "0") != 0)
+        return EB_OK;
+    snprintf(val, sizeof(val), "%d", interval_ms ? interval_ms : DEFAULT_STATS_MS);
+    return eb_kafka_conf_set(conf, "statistics.interval.ms", val, errstr, errstr_size);
+}
 
 eb_consumer_t *eb_consumer_new(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
                                const eb_consumer_opts_t *opts, char *errstr, size_t errstr_size)
@@ -578,19 +148,17 @@ eb_consumer_t *eb_consumer_new(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
                              "topic", eb_metrics_latency_buckets, eb_metrics_latency_bucket_count);
 
     c->redis = eb_redis_new(opts->redis);
-    c->producer = eb_producer_new(pconf, on_delivery, c, errstr, errstr_size);
+    c->producer = eb_producer_new(pconf, eb__work_delivered, c, errstr, errstr_size);
     pconf = NULL;
     if (!c->redis || !c->producer)
         goto fail;
 
     /* Settings the at-least-once contract rests on. */
     if (eb_kafka_conf_set(cconf, "group.id", opts->group_id, errstr, errstr_size) ||
-        eb_kafka_conf_set(cconf, "enable.auto.offset.store", "false", errstr, errstr_size))
+        eb_kafka_conf_set(cconf, "enable.auto.offset.store", "false", errstr, errstr_size) ||
+        stats_default(cconf, opts->stats_interval_ms, errstr, errstr_size))
         goto fail;
-    rd_kafka_conf_set_opaque(cconf, c);
-    rd_kafka_conf_set_rebalance_cb(cconf, on_rebalance);
-    rd_kafka_conf_set_error_cb(cconf, on_error);
-    rd_kafka_conf_set_stats_cb(cconf, on_stats);
+    eb__group_conf(c, cconf);
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, errstr, errstr_size);
     if (!c->rk)
         goto fail;
@@ -608,7 +176,9 @@ eb_consumer_t *eb_consumer_new(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
     }
     c->cap = (size_t)c->o.batch_size;
     c->works = calloc(c->cap, sizeof(*c->works));
-    if (!c->works) {
+    c->tw = calloc(c->cap, sizeof(*c->tw));
+    c->act = calloc(c->cap, sizeof(*c->act));
+    if (!c->works || !c->tw || !c->act) {
         eb__seterr(errstr, errstr_size, EB_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -629,13 +199,18 @@ void eb_consumer_destroy(eb_consumer_t *c)
         return;
     works_clear(c);
     /* eb_consumer_run() closed the consumer, or gave up after
-     * CLOSE_LEAVE_MS: never let rd_kafka_destroy() try again, unbounded. */
+     * EB_CLOSE_LEAVE_MS: never let rd_kafka_destroy() try again, unbounded. */
     if (c->rk)
         rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-    eb_producer_destroy(c->producer, CLOSE_FLUSH_MS);
+    eb_producer_destroy(c->producer, EB_CLOSE_FLUSH_MS);
     eb_redis_destroy(c->redis);
     free(c->works);
     free(c->parts);
+    free(c->tw);
+    free(c->act);
+    free(c->tpart);
+    free(c->tmem);
+    free(c->tflag);
     free(c);
 }
 
@@ -653,102 +228,12 @@ rd_kafka_t *eb_consumer_handle(eb_consumer_t *c)
     return c->rk;
 }
 
-/* ---- one turn --------------------------------------------------------------- */
-
-static int type_known(const eb_consumer_t *c, const char *type)
-{
-    for (size_t i = 0; i < c->o.event_type_count; i++)
-        if (strcmp(c->o.event_types[i], type) == 0)
-            return 1;
-    return 0;
-}
-
-static void count(eb_consumer_t *c, const eb_work_t *w, const char *result)
-{
-    eb_series_add(eb_metric_series(c->m_consumed, w->topic, result), 1);
-}
-
-static void set_dlq(eb_work_t *w, const char *fqcn)
-{
-    w->state = W_DLQ;
-    w->fqcn = fqcn;
-}
-
-/* Time until the earliest paused partition is due, capped at POLL_MS. */
-static int poll_timeout(const eb_consumer_t *c)
-{
-    int64_t now = eb_time_mono_ms(), t = POLL_MS;
-
-    for (size_t i = 0; i < c->nparts; i++)
-        if (c->parts[i].paused && c->parts[i].resume_at - now < t)
-            t = c->parts[i].resume_at - now;
-    return t < 0 ? 0 : (int)t;
-}
-
-/* Seeks the partitions of list (offsets set) and records in their part_t
- * which seeks did not take, so they stay paused and are tried again. A
- * resumed partition that did not seek back would skip the unsettled message. */
-static void seek_back(eb_consumer_t *c, rd_kafka_topic_partition_list_t *list)
-{
-    rd_kafka_error_t *error = rd_kafka_seek_partitions(c->rk, list, 5000);
-
-    if (error) /* timed out: whether the seeks took is unknown */
-        EB_WARN("seek back: %s", rd_kafka_error_string(error));
-    for (int i = 0; i < list->cnt; i++) {
-        const rd_kafka_topic_partition_t *tp = &list->elems[i];
-        part_t *p = part_get(c, tp->topic, tp->partition, 0);
-
-        if (!p)
-            continue;
-        if (error || tp->err) {
-            EB_WARN("seek of %s[%d] back to offset %lld failed (%s); retrying", tp->topic,
-                    (int)tp->partition, (long long)tp->offset,
-                    error ? "timed out" : rd_kafka_err2str(tp->err));
-            p->seek_offset = tp->offset;
-            if (p->resume_at < eb_time_mono_ms() + 1000)
-                p->resume_at = eb_time_mono_ms() + 1000;
-        } else {
-            p->seek_offset = -1;
-        }
-    }
-    if (error)
-        rd_kafka_error_destroy(error);
-}
-
-static void resume_due(eb_consumer_t *c)
-{
-    int64_t now = eb_time_mono_ms();
-    rd_kafka_topic_partition_list_t *l = NULL;
-
-    for (size_t i = 0; i < c->nparts; i++) {
-        part_t *p = &c->parts[i];
-
-        if (!p->paused || p->resume_at > now)
-            continue;
-        if (p->seek_offset >= 0) {
-            rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
-
-            rd_kafka_topic_partition_list_add(one, p->topic, p->partition)->offset = p->seek_offset;
-            seek_back(c, one);
-            rd_kafka_topic_partition_list_destroy(one);
-            if (p->seek_offset >= 0)
-                continue; /* still not where it must be: stay paused */
-        }
-        if (!l)
-            l = rd_kafka_topic_partition_list_new(4);
-        rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
-        p->paused = 0;
-    }
-    if (l) {
-        rd_kafka_resume_partitions(c->rk, l);
-        rd_kafka_topic_partition_list_destroy(l);
-    }
-}
+/* ---- step 1: collect -------------------------------------------------------- */
 
 /* Takes up to batch_size messages off the queue. Returns the number taken. */
 static size_t collect(eb_consumer_t *c)
 {
-    int timeout = poll_timeout(c);
+    int timeout = eb__group_poll_timeout(c);
 
     c->turn++;
     c->pending_total = 0;
@@ -769,10 +254,42 @@ static size_t collect(eb_consumer_t *c)
         w->c = c;
         w->msg = m;
         w->topic = rd_kafka_topic_name(m->rkt);
-        w->state = W_NEW;
+        w->outcome = EB_TURN_WAIT;
     }
     return c->nworks;
 }
+
+/* Ties every work to its partition's state and sizes the decisions'
+ * scratch. No rebalance callback runs from here to the end of the turn (they
+ * are served by rd_kafka_consumer_poll() only), so the indices hold. */
+static eb_err_t index_parts(eb_consumer_t *c)
+{
+    for (size_t i = 0; i < c->nworks; i++) {
+        long pi = eb__group_part(c, c->works[i].topic, c->works[i].msg->partition, 1);
+
+        if (pi < 0)
+            return EB_ERR_NOMEM;
+        c->works[i].part = (size_t)pi;
+    }
+    if (c->tpcap < c->pcap) {
+        eb_turn_part_t *tp = realloc(c->tpart, c->pcap * sizeof(*tp));
+        eb_turn_mem_t *tm = tp ? realloc(c->tmem, c->pcap * sizeof(*tm)) : NULL;
+        int *tf = tm ? realloc(c->tflag, c->pcap * sizeof(*tf)) : NULL;
+
+        if (tp)
+            c->tpart = tp;
+        if (tm)
+            c->tmem = tm;
+        if (tf)
+            c->tflag = tf;
+        if (!tp || !tm || !tf)
+            return EB_ERR_NOMEM;
+        c->tpcap = c->pcap;
+    }
+    return EB_OK;
+}
+
+/* ---- step 2: decode ------------------------------------------------------------ */
 
 static void decode(eb_consumer_t *c, eb_work_t *w)
 {
@@ -786,34 +303,20 @@ static void decode(eb_consumer_t *c, eb_work_t *w)
         memcpy(w->traceparent, tp, tplen);
         w->traceparent[tplen] = '\0';
     }
+    w->attempt = 1; /* seen once, found unreadable */
     if (eb_event_decode(w->msg->payload, w->msg->len, &w->ev, w->reason, sizeof(w->reason)) !=
         EB_OK) {
-        set_dlq(w, EB_DLT_FQCN_PERMANENT);
+        w->outcome = EB_TURN_POISON;
         return;
     }
     w->decoded = 1;
     if (!type_known(c, w->ev.type)) {
-        snprintf(w->reason, sizeof(w->reason), "unknown event type '%s' on %s", w->ev.type,
-                 w->topic);
-        set_dlq(w, EB_DLT_FQCN_PERMANENT);
+        set_reason(w, "unknown event type '%s' on %s", w->ev.type, w->topic);
+        w->outcome = EB_TURN_POISON;
     }
 }
 
-/* Marks w's partition blocked for the rest of this turn. */
-static void block(eb_consumer_t *c, const eb_work_t *w)
-{
-    part_t *p = part_get(c, w->topic, w->msg->partition, 1);
-
-    if (p)
-        p->blocked = 1;
-}
-
-static int blocked(eb_consumer_t *c, const eb_work_t *w)
-{
-    part_t *p = part_get(c, w->topic, w->msg->partition, 0);
-
-    return p && p->blocked;
-}
+/* ---- step 3: claim -------------------------------------------------------------- */
 
 /* Another work earlier in this batch holds the claim on the same event id. */
 static int claimed_earlier(const eb_consumer_t *c, const eb_work_t *w)
@@ -824,13 +327,7 @@ static int claimed_earlier(const eb_consumer_t *c, const eb_work_t *w)
     return 0;
 }
 
-static void wait_for(eb_work_t *w, const char *reason)
-{
-    w->state = W_WAIT;
-    snprintf(w->reason, sizeof(w->reason), "%s", reason);
-}
-
-/* Step 3: claim every decoded event id in one pipeline. */
+/* Claims every decoded event id in one pipeline. */
 static void claim(eb_consumer_t *c)
 {
     const char **ids = malloc(c->nworks * sizeof(*ids));
@@ -840,12 +337,12 @@ static void claim(eb_consumer_t *c)
 
     if (!ids || !res || !who) {
         for (size_t i = 0; i < c->nworks; i++)
-            if (c->works[i].state == W_NEW)
+            if (c->works[i].decoded && c->works[i].outcome == EB_TURN_WAIT)
                 wait_for(&c->works[i], "out of memory");
         goto out;
     }
     for (size_t i = 0; i < c->nworks; i++) {
-        if (c->works[i].state != W_NEW)
+        if (!c->works[i].decoded || c->works[i].outcome != EB_TURN_WAIT)
             continue;
         ids[n] = c->works[i].ev.id;
         who[n++] = &c->works[i];
@@ -864,24 +361,19 @@ static void claim(eb_consumer_t *c)
 
         switch (res[i]) {
         case EB_CLAIM_NEW:
-            w->state = W_CLAIMED;
-            w->claimed = 1;
+            w->claimed = w->ready = 1;
             break;
         case EB_CLAIM_OURS:
-            if (claimed_earlier(c, w)) {
-                w->state = W_WAIT;
-                snprintf(w->reason, sizeof(w->reason), "same event earlier in this batch");
-            } else {
-                w->state = W_CLAIMED;
-                w->claimed = 1;
-            }
+            if (claimed_earlier(c, w))
+                wait_for(w, "same event earlier in this batch");
+            else
+                w->claimed = w->ready = 1;
             break;
         case EB_CLAIM_DONE:
-            w->state = W_DUPLICATE;
+            w->outcome = EB_TURN_DUPLICATE;
             break;
         case EB_CLAIM_BUSY:
-            w->state = W_WAIT;
-            snprintf(w->reason, sizeof(w->reason), "claimed by another instance");
+            wait_for(w, "claimed by another instance");
             break;
         }
     }
@@ -891,110 +383,9 @@ out:
     free(who);
 }
 
-/* Step 4: run the handler on each claimed work, partitions in offset order. */
-/* Turns a handler's result into the work's next state, blocking the
- * partition when the work must be tried again. */
-static void settle_result(eb_consumer_t *c, eb_work_t *w, eb_err_t err)
-{
-    eb_log_fields_t f;
-
-    if (err == EB_OK) {
-        w->state = W_DONE;
-        return;
-    }
-    if (!w->reason[0])
-        snprintf(w->reason, sizeof(w->reason), "%s", eb_err2str(err));
-    if (eb_err_is_infra(err)) {
-        w->state = W_WAIT;
-    } else if (eb_err_is_retriable(err)) {
-        w->state = w->attempt > c->o.retry_max ? W_DLQ : W_RETRY;
-        w->fqcn = EB_DLT_FQCN_RETRIES;
-    } else {
-        set_dlq(w, EB_DLT_FQCN_PERMANENT);
-    }
-    if (w->state == W_RETRY || w->state == W_WAIT)
-        block(c, w);
-    eb_work_log_fields(w, &f);
-    EB_LOG_EV(EB_LOG_WARN, &f, "handler failed (attempt %d): %s; %s", w->attempt, w->reason,
-              w->state == W_DLQ ? "dead-lettering" : "will retry");
-}
-
-/* Readies w for its handler: 1 if it is to be handled in this turn. */
-static int to_handle(eb_consumer_t *c, eb_work_t *w)
-{
-    part_t *p;
-
-    if (blocked(c, w)) {
-        if (w->state != W_DUPLICATE)
-            w->state = W_SKIP;
-        return 0;
-    }
-    if (w->state == W_WAIT) {
-        block(c, w);
-        return 0;
-    }
-    if (w->state != W_CLAIMED)
-        return 0;
-    p = part_get(c, w->topic, w->msg->partition, 1);
-    w->attempt = (p && p->retry_offset == w->msg->offset ? p->failures : 0) + 1;
-    w->reason[0] = '\0';
-    w->result = EB_OK;
-    return 1;
-}
-
-/* Step 4: run the handler on each claimed work, partitions in offset order.
- * A per-event handler is not called for the works after a failed one of
- * the same partition. A batch handler gets every claimed work at once (so
- * it can pipeline its own Redis work); a failure then blocks its partition
- * from that work on, and the works after it, although handled, are not
- * committed: they come back and are recognised as duplicates. */
-static void handle(eb_consumer_t *c)
-{
-    if (c->o.batch_handler) {
-        eb_work_t **todo = malloc(c->nworks * sizeof(*todo));
-        size_t n = 0;
-        int64_t t0;
-
-        if (!todo) {
-            for (size_t i = 0; i < c->nworks; i++)
-                if (to_handle(c, &c->works[i]))
-                    settle_result(c, &c->works[i],
-                                  eb_work_fail(&c->works[i], EB_ERR_NOMEM, "out of memory"));
-            return;
-        }
-        for (size_t i = 0; i < c->nworks; i++)
-            if (to_handle(c, &c->works[i]))
-                todo[n++] = &c->works[i];
-        if (n) {
-            t0 = eb_time_mono_us();
-            c->o.batch_handler(todo, n, c->o.opaque);
-            /* The batch's time, shared out: each event's part of it. */
-            double each = (double)(eb_time_mono_us() - t0) / 1e6 / (double)n;
-            for (size_t i = 0; i < n; i++) {
-                eb_series_observe(eb_metric_series(c->m_duration, todo[i]->topic), each);
-                settle_result(c, todo[i], todo[i]->result);
-            }
-        }
-        free(todo);
-        return;
-    }
-    for (size_t i = 0; i < c->nworks; i++) {
-        eb_work_t *w = &c->works[i];
-        int64_t t0;
-        eb_err_t err;
-
-        if (!to_handle(c, w))
-            continue;
-        t0 = eb_time_mono_us();
-        err = c->o.handler(w, c->o.opaque);
-        eb_series_observe(eb_metric_series(c->m_duration, w->topic),
-                          (double)(eb_time_mono_us() - t0) / 1e6);
-        settle_result(c, w, err);
-    }
-}
-
 /* Extends this turn's claims when a third of their lease has passed, so a
- * turn that waits long for Kafka does not lose them to another instance. */
+ * turn that spends long in its handlers or waiting for Kafka does not lose
+ * them to another instance. */
 static void renew_claims(eb_consumer_t *c)
 {
     const char **ids;
@@ -1014,7 +405,149 @@ static void renew_claims(eb_consumer_t *c)
     free(ids);
 }
 
-/* Step 5 and 6: wait until every record of this turn is acknowledged or
+/* ---- step 4: plan and handle ------------------------------------------------------ */
+
+/* The reason a condemned record is to be dead-lettered, as remembered. */
+static const char *why(const eb_part_t *p, int64_t offset)
+{
+    for (size_t i = 0; i < p->nwhy; i++)
+        if (p->why[i].offset == offset)
+            return p->why[i].text;
+    return "";
+}
+
+/* Gives each claimed work its attempt number, or its dead letter when an
+ * earlier turn condemned it (it is not run again). A batch handler gets a
+ * partition's retried record alone: the works behind it are held back. */
+static void plan(eb_consumer_t *c)
+{
+    int *retrying = c->tflag;
+
+    memset(retrying, 0, c->nparts * sizeof(*retrying));
+    for (size_t i = 0; i < c->nworks; i++) {
+        eb_work_t *w = &c->works[i];
+        eb_part_t *p = &c->parts[w->part];
+        eb_turn_action_t doom;
+
+        if (!w->ready)
+            continue;
+        if (c->o.batch_handler && retrying[w->part]) {
+            w->ready = 0;
+            w->outcome = EB_TURN_HELD;
+            continue;
+        }
+        doom = eb__turn_plan(&p->mem, w->msg->offset, c->o.retry_max, &w->attempt);
+        if (doom != EB_TURN_KEEP) {
+            w->ready = 0;
+            w->outcome = doom == EB_TURN_DLQ_PERMANENT ? EB_TURN_POISON : EB_TURN_RETRY;
+            set_reason(w, "%s", why(p, w->msg->offset));
+        }
+        if (doom != EB_TURN_KEEP || w->attempt > 1)
+            retrying[w->part] = 1;
+    }
+}
+
+/* Turns a handler's result into the work's outcome. */
+static void settle_result(eb_consumer_t *c, eb_work_t *w, eb_err_t err)
+{
+    const char *next;
+    eb_log_fields_t f;
+
+    if (err == EB_OK) {
+        w->outcome = EB_TURN_OK;
+        return;
+    }
+    if (!w->reason[0])
+        set_reason(w, "%s", eb_err2str(err));
+    if (eb_err_is_infra(err)) {
+        w->outcome = EB_TURN_WAIT;
+        next = "will retry when it is back";
+    } else if (eb_err_is_retriable(err)) {
+        w->outcome = EB_TURN_RETRY;
+        next = w->attempt > c->o.retry_max ? "retries exhausted: dead-lettering" : "will retry";
+    } else {
+        w->outcome = EB_TURN_POISON;
+        next = "permanent: dead-lettering";
+    }
+    eb_work_log_fields(w, &f);
+    EB_LOG_EV(EB_LOG_WARN, &f, "handler failed (attempt %d): %s; %s", w->attempt, w->reason, next);
+}
+
+static void observe(eb_consumer_t *c, const eb_work_t *w, double seconds)
+{
+    eb_series_observe(eb_metric_series(c->m_duration, w->topic), seconds);
+}
+
+/* Runs the handler on every planned work, partitions in offset order. A
+ * per-event handler is not run on the works behind one that blocks its
+ * partition (they are held and come back). A batch handler gets every
+ * planned work at once; the decisions then hold back what follows a
+ * failure. Claims are renewed between handlers. */
+static void handle(eb_consumer_t *c)
+{
+    int *blocked = c->tflag;
+
+    if (c->o.batch_handler) {
+        eb_work_t **todo = malloc(c->nworks * sizeof(*todo));
+        size_t n = 0;
+        int64_t t0;
+
+        for (size_t i = 0; i < c->nworks; i++) {
+            eb_work_t *w = &c->works[i];
+
+            if (!w->ready)
+                continue;
+            w->reason[0] = '\0';
+            w->result = EB_OK;
+            if (todo)
+                todo[n++] = w;
+            else
+                settle_result(c, w, eb_work_fail(w, EB_ERR_NOMEM, "out of memory"));
+        }
+        if (n == 0) {
+            free(todo);
+            return;
+        }
+        renew_claims(c);
+        t0 = eb_time_mono_us();
+        c->o.batch_handler(todo, n, c->o.opaque);
+        /* The batch's time, shared out: each event's part of it. */
+        double each = (double)(eb_time_mono_us() - t0) / 1e6 / (double)n;
+        for (size_t i = 0; i < n; i++) {
+            observe(c, todo[i], each);
+            settle_result(c, todo[i], todo[i]->result);
+        }
+        free(todo);
+        renew_claims(c);
+        return;
+    }
+    memset(blocked, 0, c->nparts * sizeof(*blocked));
+    for (size_t i = 0; i < c->nworks; i++) {
+        eb_work_t *w = &c->works[i];
+        int64_t t0;
+
+        if (blocked[w->part] && (w->ready || w->outcome == EB_TURN_WAIT)) {
+            w->ready = 0;
+            w->outcome = EB_TURN_HELD;
+            continue;
+        }
+        if (w->ready) {
+            renew_claims(c);
+            w->reason[0] = '\0';
+            w->result = EB_OK;
+            t0 = eb_time_mono_us();
+            settle_result(c, w, c->o.handler(w, c->o.opaque));
+            observe(c, w, (double)(eb_time_mono_us() - t0) / 1e6);
+            atomic_store(&c->last_loop_ms, eb_time_mono_ms()); /* handling, not stuck */
+        }
+        if (eb__turn_blocks(w->outcome, w->attempt, c->o.retry_max))
+            blocked[w->part] = 1;
+    }
+}
+
+/* ---- step 5: acknowledgements ------------------------------------------------------ */
+
+/* Waits until every record of this turn is acknowledged or
  * publish_timeout_ms passed or a stop was requested. */
 static void await_acks(eb_consumer_t *c, const atomic_int *stop)
 {
@@ -1028,102 +561,172 @@ static void await_acks(eb_consumer_t *c, const atomic_int *stop)
     eb_producer_poll(c->producer, 0);
 }
 
+/* A handled work whose publishes were not all acknowledged waits. */
 static void settle_publishes(eb_consumer_t *c)
 {
     for (size_t i = 0; i < c->nworks; i++) {
         eb_work_t *w = &c->works[i];
 
-        if (w->state != W_DONE)
+        if (w->outcome != EB_TURN_OK || (w->pending <= 0 && !w->publish_failed))
             continue;
-        if (w->pending > 0 || w->publish_failed) {
-            if (w->pending > 0)
-                snprintf(w->reason, sizeof(w->reason), "publish not acknowledged in time");
-            w->state = W_WAIT;
-            block(c, w);
+        if (w->pending > 0)
+            set_reason(w, "publish not acknowledged in time");
+        w->outcome = EB_TURN_WAIT;
+    }
+}
+
+/* The batch end callback (e.g. an fsync); its failure makes every handled
+ * work of the batch wait. */
+static void run_batch_end(eb_consumer_t *c)
+{
+    eb_err_t err;
+    int any = 0;
+
+    if (!c->o.batch_end)
+        return;
+    for (size_t i = 0; i < c->nworks && !any; i++)
+        any = c->works[i].outcome == EB_TURN_OK;
+    if (!any || (err = c->o.batch_end(c->o.opaque)) == EB_OK)
+        return;
+    for (size_t i = 0; i < c->nworks; i++) {
+        eb_work_t *w = &c->works[i];
+
+        if (w->outcome == EB_TURN_OK) {
+            set_reason(w, "batch end failed: %s", eb_err2str(err));
+            w->outcome = EB_TURN_WAIT;
         }
     }
 }
 
-/* Step 6: dead-letter. */
-static void dead_letter(eb_consumer_t *c, const atomic_int *stop)
+/* ---- step 6: decide, dead-letter ------------------------------------------------- */
+
+static double jitter(void *opaque)
+{
+    (void)opaque;
+    return eb__random_unit();
+}
+
+static const eb_turn_params_t *turn_params(const eb_consumer_t *c, eb_turn_params_t *prm)
+{
+    prm->retry_max = c->o.retry_max;
+    prm->backoff_ms = c->o.retry_backoff_ms;
+    prm->backoff_max_ms = c->o.retry_backoff_max_ms;
+    prm->infra_backoff_ms = c->infra_backoff_ms;
+    prm->rnd = jitter;
+    prm->rnd_opaque = NULL;
+    return prm;
+}
+
+/* Asks the decisions about the outcomes so far: c->act and c->tpart. */
+static int decide(eb_consumer_t *c)
+{
+    eb_turn_params_t prm;
+
+    for (size_t i = 0; i < c->nworks; i++) {
+        const eb_work_t *w = &c->works[i];
+        eb_turn_work_t tw = {w->part, w->msg->offset, w->outcome, w->attempt, w->dlq};
+
+        c->tw[i] = tw;
+    }
+    for (size_t i = 0; i < c->nparts; i++)
+        c->tmem[i] = c->parts[i].mem;
+    return eb__turn_decide(c->tw, c->nworks, c->tmem, c->nparts, turn_params(c, &prm), c->act,
+                           c->tpart);
+}
+
+/* Sends the dead letter of w. Returns EB_OK when it is on its way. */
+static eb_err_t send_dead_letter(eb_consumer_t *c, eb_work_t *w)
 {
     char topic[300], errstr[256];
+    rd_kafka_headers_t *orig = NULL, *h;
+    eb_dlq_info_t info;
+    eb_err_t err;
+
+    if (eb_dlq_topic(w->topic, topic, sizeof(topic)) != EB_OK) {
+        set_reason(w, "topic name too long for a DLQ");
+        return EB_ERR_INVALID;
+    }
+    rd_kafka_message_headers(w->msg, &orig);
+    info.topic = w->topic;
+    info.partition = w->msg->partition;
+    info.offset = w->msg->offset;
+    info.timestamp_ms = rd_kafka_message_timestamp(w->msg, NULL);
+    info.group = c->o.group_id;
+    info.fqcn = w->dlq == EB_TURN_DLQ_RETRIES ? EB_DLT_FQCN_RETRIES : EB_DLT_FQCN_PERMANENT;
+    eb__utf8_trim(w->reason); /* a header of UTF-8 text, even when cut short */
+    info.message = w->reason;
+    info.attempts = w->attempt > 0 ? w->attempt : 1;
+    info.failed_at_ms = eb_time_now_ms();
+    h = eb_dlq_headers(orig, &info);
+    eb_record_t rec = {topic,
+                       w->msg->partition,
+                       w->msg->key,
+                       w->msg->key_len,
+                       w->msg->payload,
+                       w->msg->len,
+                       NULL,
+                       0,
+                       h};
+
+    err = eb_producer_send_wait(c->producer, &rec, eb__work_ticket(c, w), c->o.publish_timeout_ms,
+                                errstr, sizeof(errstr));
+    rd_kafka_headers_destroy(h);
+    if (err)
+        EB_WARN("dead letter to %s: %s", topic, errstr);
+    return err;
+}
+
+/* Sends the dead letters decided, in offset order, and waits for them: each
+ * is then EB_TURN_DEAD or EB_TURN_DLQ_FAILED. */
+static void dead_letter(eb_consumer_t *c, const atomic_int *stop)
+{
     int any = 0;
 
     for (size_t i = 0; i < c->nworks; i++) {
         eb_work_t *w = &c->works[i];
-        rd_kafka_headers_t *orig = NULL, *h;
-        eb_dlq_info_t info;
 
-        if (w->state != W_DLQ)
+        if (c->act[i] == EB_TURN_KEEP)
             continue;
-        if (blocked(c, w)) {
-            w->state = W_SKIP;
-            continue;
-        }
-        if (eb_dlq_topic(w->topic, topic, sizeof(topic)) != EB_OK) {
-            wait_for(w, "topic name too long for a DLQ");
-            block(c, w);
-            continue;
-        }
-        rd_kafka_message_headers(w->msg, &orig);
-        info.topic = w->topic;
-        info.partition = w->msg->partition;
-        info.offset = w->msg->offset;
-        info.timestamp_ms = rd_kafka_message_timestamp(w->msg, NULL);
-        info.group = c->o.group_id;
-        info.fqcn = w->fqcn ? w->fqcn : EB_DLT_FQCN_PERMANENT;
-        eb__utf8_trim(w->reason); /* a header of UTF-8 text, even when cut short */
-        info.message = w->reason;
-        info.attempts = w->attempt > 0 ? w->attempt : 1; /* seen once, found unreadable */
-        info.failed_at_ms = eb_time_now_ms();
-        h = eb_dlq_headers(orig, &info);
-        eb_record_t rec = {topic,
-                           w->msg->partition,
-                           w->msg->key,
-                           w->msg->key_len,
-                           w->msg->payload,
-                           w->msg->len,
-                           NULL,
-                           0,
-                           h};
-        eb_err_t err;
-
-        err = eb_producer_send_wait(c->producer, &rec, ticket(c, w), c->o.publish_timeout_ms,
-                                    errstr, sizeof(errstr));
-        rd_kafka_headers_destroy(h);
-        if (err) {
-            snprintf(w->reason, sizeof(w->reason), "dead letter to %s: %s", topic, errstr);
-            w->state = W_WAIT;
-            block(c, w);
+        w->dlq = c->act[i];
+        /* Judged by its own report; a handler's publish still pending
+         * makes it count as failed, which errs towards sending it again. */
+        w->publish_failed = 0;
+        if (send_dead_letter(c, w) != EB_OK) {
+            w->outcome = EB_TURN_DLQ_FAILED;
             continue;
         }
         w->pending++;
         c->pending_total++;
-        w->state = W_DLQ_SENT;
+        w->outcome = EB_TURN_DEAD;
         any = 1;
     }
-    if (!any)
-        return;
-    await_acks(c, stop);
+    if (any)
+        await_acks(c, stop);
     for (size_t i = 0; i < c->nworks; i++) {
         eb_work_t *w = &c->works[i];
 
-        if (w->state != W_DLQ_SENT)
-            continue;
-        if (w->pending > 0 || w->publish_failed) {
-            w->state = W_WAIT;
-            block(c, w);
-            continue;
-        }
+        if (w->outcome == EB_TURN_DEAD && (w->pending > 0 || w->publish_failed))
+            w->outcome = EB_TURN_DLQ_FAILED;
+        c->tw[i].outcome = w->outcome;
+    }
+    /* Behind a failed dead letter, later ones of its partition wait too. */
+    eb__turn_dlq_settle(c->tw, c->nworks, c->act);
+    for (size_t i = 0; i < c->nworks; i++) {
+        eb_work_t *w = &c->works[i];
         eb_log_fields_t f;
+
+        w->outcome = c->tw[i].outcome;
+        if (c->act[i] == EB_TURN_KEEP || w->outcome != EB_TURN_DEAD)
+            continue;
         eb_work_log_fields(w, &f);
-        EB_LOG_EV(EB_LOG_WARN, &f, "dead-lettered to %s-dlq (%s): %s", w->topic, w->fqcn,
+        EB_LOG_EV(EB_LOG_WARN, &f, "dead-lettered to %s-dlq (%s): %s", w->topic,
+                  w->dlq == EB_TURN_DLQ_RETRIES ? EB_DLT_FQCN_RETRIES : EB_DLT_FQCN_PERMANENT,
                   w->reason);
     }
 }
 
-/* Step 7: done-marks and claim releases. */
+/* ---- step 7: done-marks and claim releases ----------------------------------------- */
+
 static void finish_claims(eb_consumer_t *c)
 {
     const char **done = malloc(c->nworks * sizeof(*done));
@@ -1137,7 +740,7 @@ static void finish_claims(eb_consumer_t *c)
 
         if (!w->claimed)
             continue;
-        if (w->state == W_DONE)
+        if (w->outcome == EB_TURN_OK)
             done[nd++] = w->ev.id;
         else
             release[nr++] = w->ev.id;
@@ -1153,105 +756,134 @@ out:
     free(release);
 }
 
-static int is_final(const eb_work_t *w)
+/* ---- step 8: store, rewind, remember ------------------------------------------------ */
+
+static void count(eb_consumer_t *c, const eb_work_t *w, const char *result)
 {
-    return w->state == W_DONE || w->state == W_DUPLICATE || w->state == W_DLQ_SENT;
+    eb_series_add(eb_metric_series(c->m_consumed, w->topic, result), 1);
 }
 
-/* Step 8: store offsets of final works, pause and rewind blocked partitions. */
-static void store_and_rewind(eb_consumer_t *c)
+/* Keeps the reasons of the records the partition's new memory condemns. */
+static void keep_reasons(eb_consumer_t *c, eb_part_t *p, size_t pi)
+{
+    eb_part_why_t old[EB_TURN_MARKS];
+    size_t nold = p->nwhy;
+
+    memcpy(old, p->why, nold * sizeof(old[0]));
+    p->nwhy = 0;
+    for (size_t m = 0; m < p->mem.n; m++) {
+        const eb_turn_mark_t *mk = &p->mem.mark[m];
+        const char *text = NULL;
+
+        if (mk->doom == EB_TURN_KEEP)
+            continue;
+        for (size_t i = 0; i < c->nworks && !text; i++)
+            if (c->works[i].part == pi && c->works[i].msg->offset == mk->offset &&
+                c->works[i].reason[0])
+                text = c->works[i].reason;
+        for (size_t i = 0; i < nold && !text; i++)
+            if (old[i].offset == mk->offset)
+                text = old[i].text;
+        p->why[p->nwhy].offset = mk->offset;
+        snprintf(p->why[p->nwhy++].text, sizeof(p->why[0].text), "%s", text ? text : "");
+    }
+}
+
+/* Applies the final decisions: stores the offsets of settled works, pauses
+ * and rewinds partitions to their first unsettled work, and keeps what each
+ * partition must remember. */
+static void store_and_rewind(eb_consumer_t *c, int infra)
 {
     rd_kafka_topic_partition_list_t *store = rd_kafka_topic_partition_list_new(8);
     rd_kafka_topic_partition_list_t *rewind = rd_kafka_topic_partition_list_new(4);
     int64_t now = eb_time_mono_ms();
-    int infra = 0;
-
-    for (size_t i = 0; i < c->nparts; i++)
-        c->parts[i].blocked = 0;
 
     for (size_t i = 0; i < c->nworks; i++) {
-        eb_work_t *w = &c->works[i];
-        part_t *p = part_get(c, w->topic, w->msg->partition, 1);
+        const eb_work_t *w = &c->works[i];
+        const eb_turn_part_t *tp = &c->tpart[w->part];
 
-        if (!p || p->blocked)
-            continue;
-        if (is_final(w)) {
-            rd_kafka_topic_partition_t *tp =
-                rd_kafka_topic_partition_list_add(store, w->topic, w->msg->partition);
+        if (tp->store > w->msg->offset)
+            count(c, w,
+                  w->outcome == EB_TURN_OK          ? "ok"
+                  : w->outcome == EB_TURN_DUPLICATE ? "duplicate"
+                                                    : "dlq");
+        else if (tp->rewind == w->msg->offset && w->outcome != EB_TURN_HELD)
+            count(c, w, "retry");
+    }
+    for (size_t pi = 0; pi < c->nparts; pi++) {
+        const eb_turn_part_t *tp = &c->tpart[pi];
+        eb_part_t *p = &c->parts[pi];
 
-            tp->offset = w->msg->offset + 1;
-            count(c, w, w->state == W_DONE ? "ok" : w->state == W_DUPLICATE ? "duplicate" : "dlq");
-            if (p->retry_offset >= 0 && p->retry_offset <= w->msg->offset) {
-                p->retry_offset = -1;
-                p->failures = 0;
-            }
-            continue;
+        if (tp->store >= 0)
+            rd_kafka_topic_partition_list_add(store, p->topic, p->partition)->offset = tp->store;
+        if (tp->rewind >= 0) {
+            rd_kafka_topic_partition_list_add(rewind, p->topic, p->partition)->offset = tp->rewind;
+            p->resume_at = now + tp->pause_ms;
         }
-        /* The first unsettled work of its partition. */
-        p->blocked = 1;
-        p->paused = 1;
-        count(c, w, "retry");
-        if (w->state == W_RETRY) {
-            if (p->retry_offset != w->msg->offset) {
-                p->retry_offset = w->msg->offset;
-                p->failures = 0;
-            }
-            p->failures++;
-            p->resume_at = now + eb__backoff_delay(p->failures, c->o.retry_backoff_ms,
-                                                   c->o.retry_backoff_max_ms, eb__random_unit());
-        } else {
-            infra = 1;
-            p->resume_at = now + c->infra_backoff_ms;
-        }
-        rd_kafka_topic_partition_t *tp =
-            rd_kafka_topic_partition_list_add(rewind, w->topic, w->msg->partition);
-        tp->offset = w->msg->offset;
+        p->mem = tp->mem;
+        keep_reasons(c, p, pi);
     }
     c->infra_backoff_ms =
         infra ? (c->infra_backoff_ms * 2 > INFRA_BACKOFF_MAX_MS ? INFRA_BACKOFF_MAX_MS
                                                                 : c->infra_backoff_ms * 2)
               : INFRA_BACKOFF_MIN_MS;
-
     if (store->cnt) {
         rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, store);
 
         if (err)
             EB_WARN("offsets store: %s", rd_kafka_err2str(err));
     }
-    if (rewind->cnt) {
-        rd_kafka_pause_partitions(c->rk, rewind);
-        seek_back(c, rewind);
-    }
-    for (size_t i = 0; i < c->nparts; i++)
-        c->parts[i].blocked = 0;
+    if (rewind->cnt)
+        eb__group_rewind(c, rewind);
     rd_kafka_topic_partition_list_destroy(store);
     rd_kafka_topic_partition_list_destroy(rewind);
 }
 
-static eb_err_t run_batch_end(eb_consumer_t *c)
+/* ---- the loop ------------------------------------------------------------------- */
+
+/* Out of memory before anything was decided: seek every partition of the
+ * batch back to its first record, so that the batch comes again. */
+static void hand_back(eb_consumer_t *c)
 {
-    eb_err_t err;
-    int any = 0;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+    rd_kafka_error_t *error;
 
-    if (!c->o.batch_end)
-        return EB_OK;
-    for (size_t i = 0; i < c->nworks && !any; i++)
-        any = c->works[i].state == W_DONE;
-    if (!any)
-        return EB_OK;
-    err = c->o.batch_end(c->o.opaque);
-    if (err == EB_OK)
-        return EB_OK;
-    for (size_t i = 0; i < c->nworks; i++) {
-        eb_work_t *w = &c->works[i];
+    EB_ERROR("out of memory for a turn of %zu records; handing them back", c->nworks);
+    for (size_t i = 0; l && i < c->nworks; i++) {
+        const eb_work_t *w = &c->works[i];
 
-        if (w->state == W_DONE) {
-            snprintf(w->reason, sizeof(w->reason), "batch end failed: %s", eb_err2str(err));
-            w->state = W_WAIT;
-            block(c, w);
-        }
+        if (!rd_kafka_topic_partition_list_find(l, w->topic, w->msg->partition))
+            rd_kafka_topic_partition_list_add(l, w->topic, w->msg->partition)->offset =
+                w->msg->offset;
     }
-    return err;
+    if (l && (error = rd_kafka_seek_partitions(c->rk, l, 5000)) != NULL) {
+        EB_ERROR("seek back: %s", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    }
+    if (l)
+        rd_kafka_topic_partition_list_destroy(l);
+    works_clear(c);
+}
+
+static void one_turn(eb_consumer_t *c, const atomic_int *stop)
+{
+    if (index_parts(c) != EB_OK) {
+        hand_back(c);
+        return;
+    }
+    for (size_t i = 0; i < c->nworks; i++)
+        decode(c, &c->works[i]);
+    claim(c);
+    plan(c);
+    handle(c);
+    await_acks(c, stop);
+    settle_publishes(c);
+    run_batch_end(c);
+    decide(c);
+    dead_letter(c, stop);
+    finish_claims(c);
+    store_and_rewind(c, decide(c));
+    works_clear(c);
 }
 
 eb_err_t eb_consumer_run(eb_consumer_t *c, const atomic_int *stop)
@@ -1263,34 +895,20 @@ eb_err_t eb_consumer_run(eb_consumer_t *c, const atomic_int *stop)
         atomic_store(&c->last_loop_ms, eb_time_mono_ms());
         if (c->o.tick)
             c->o.tick(c->o.opaque);
-        resume_due(c);
-        if (collect(c) == 0)
-            continue;
-
-        for (size_t i = 0; i < c->nworks; i++)
-            decode(c, &c->works[i]);
-        claim(c);
-        handle(c);
-        await_acks(c, stop);
-        settle_publishes(c);
-        run_batch_end(c);
-        dead_letter(c, stop);
-        finish_claims(c);
-        /* Works settled above might now be blocked by an earlier one: the
-         * final pass decides offsets per partition in order. */
-        store_and_rewind(c);
-        works_clear(c);
+        eb__group_resume_due(c);
+        if (collect(c) > 0)
+            one_turn(c, stop);
     }
 
     EB_INFO("consumer %s stopping: committing offsets and leaving the group", c->o.group_id);
     c->closing = 1;
     works_clear(c);
-    err = commit_bounded(c->rk, CLOSE_COMMIT_MS);
+    err = eb__group_commit(c->rk, EB_CLOSE_COMMIT_MS);
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
         EB_WARN("final commit: %s", rd_kafka_err2str(err));
-    if (!close_bounded(c, CLOSE_LEAVE_MS))
+    if (!eb__group_close(c, EB_CLOSE_LEAVE_MS))
         EB_WARN("could not leave group %s within %d ms (no coordinator answers): exiting "
                 "anyway; the group expires this member after session.timeout.ms",
-                c->o.group_id, CLOSE_LEAVE_MS);
+                c->o.group_id, EB_CLOSE_LEAVE_MS);
     return c->fatal || eb_producer_fatal(c->producer) ? EB_ERR_KAFKA : EB_OK;
 }

@@ -256,5 +256,75 @@ class ShutdownMidRetryTest(StackTestCase):
         self.assertTrue(again.alive())
 
 
+def order_created(oid):
+    return cloud_event("OrderCreated", {"orderId": oid, "userId": "u1", "currency": "USD",
+                                        "items": [{"productId": "p1", "quantity": 1,
+                                                   "price": 10}], "total": 10}, "ev-" + oid)
+
+
+class NoLiveLockTest(StackTestCase):
+    """In one partition, poison followed by records that keep failing (a full
+    disk): the poison is dead-lettered at once, each failing record is tried
+    1 + RETRY_MAX times and dead-lettered, in offset order; the partition
+    then moves on. (A block that covered the whole partition, rather than an
+    offset, dead-lettered nothing and retried "attempt 1" for ever.)"""
+
+    @classmethod
+    def start(cls, s):
+        s.start_infra()
+
+    def produce_batch(self, records):
+        """Produces records (key, value, partition) as one record batch per
+        partition, so that one fetch brings them all (the mock cluster
+        answers a fetch with one batch per partition). Returns (partition,
+        offset) of each."""
+        from kafka import KafkaProducer
+        p = KafkaProducer(bootstrap_servers=self.stack.bootstrap, acks="all", linger_ms=500,
+                          batch_size=1 << 20)
+        try:
+            futures = [p.send("order-created", key=k.encode(), value=v.encode(), partition=q)
+                       for k, v, q in records]
+            p.flush(20)
+            return [(f.get(timeout=20).partition, f.get(timeout=20).offset) for f in futures]
+        finally:
+            p.close()
+
+    def test_poison_then_failures_all_reach_the_dlq_in_order(self):
+        # All in the topic before the consumer starts: one fetch, one turn.
+        *sent, other = self.produce_batch([
+            ("ll-poison", "not json {", 0), ("ll-a", order_created("ll-a"), 0),
+            ("ll-b", order_created("ll-b"), 0), ("ll-other", "also not json", 1)])
+        self.notify = self.stack.start_notification(NOTIFY_FILE="/dev/full", RETRY_MAX=2,
+                                                    RETRY_BACKOFF_MS=100)
+
+        def dead():
+            recs = [r for r in self.stack.kafka_records("order-created-dlq")
+                    if r["key"] and r["key"].startswith("ll-")]
+            return recs if len(recs) >= 4 else None
+        recs = wait_until("every record dead-lettered", dead, 40, 0.3)
+        self.assertEqual(len(recs), 4)
+        p0 = sorted((r for r in recs if r["partition"] == 0), key=lambda r: r["offset"])
+        self.assertEqual([r["key"] for r in p0], ["ll-poison", "ll-a", "ll-b"])
+        self.assertEqual([struct.unpack(">q", r["headers"][DLT + "original-offset"])[0]
+                          for r in p0],
+                         [o for _, o in sent])
+        self.assertEqual([r["headers"][DLT + "exception-fqcn"] for r in p0],
+                         [b"eventbus.PermanentError", b"eventbus.RetriesExhausted",
+                          b"eventbus.RetriesExhausted"])
+        self.assertEqual([r["headers"]["eventbus-attempts"] for r in p0], [b"1", b"3", b"3"])
+        [p1] = [r for r in recs if r["partition"] == 1]
+        self.assertEqual(struct.unpack(">q", p1["headers"][DLT + "original-offset"])[0], other[1])
+        for oid in ("ll-a", "ll-b"):
+            tries = [l.get("msg", "") for l in self.notify.log_lines()
+                     if "handler failed" in l.get("msg", "") and l.get("eventId") == "ev-" + oid]
+            self.assertEqual([re.search(r"attempt (\d+)", t).group(1) for t in tries],
+                             ["1", "2", "3"], oid)
+        # The partition moved on: the next record there is handled at once.
+        self.stack.kafka_produce("order-created", "ll-poison-2", "not json either", partition=0)
+        wait_until("the next record dead-lettered too", lambda: any(
+            r["key"] == "ll-poison-2" for r in self.stack.kafka_records("order-created-dlq")),
+            20, 0.3)
+
+
 if __name__ == "__main__":
     unittest.main()
