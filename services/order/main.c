@@ -19,9 +19,14 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "../common/daemon.h"
 #include "../common/domain.h"
 #include "api.h"
+#include "eventbus/app/cli.h"
+#include "eventbus/app/kafka.h"
+#include "eventbus/app/log.h"
+#include "eventbus/app/probe.h"
+#include "eventbus/app/redis.h"
+#include "eventbus/eventbus.h"
 #include "relay.h"
 #include "status.h"
 
@@ -102,7 +107,7 @@ static void order_probe(order_app_t *app, int *kafka_ok, int *redis_ok)
 {
     *redis_ok = app->api && order_api_redis_ping(app->api);
     *kafka_ok = eb_kafka_reachable(order_relay_kafka(app->relay), 1000);
-    svc_up_gauges(*kafka_ok, *redis_ok);
+    app_probe_up_gauges(*kafka_ok, *redis_ok);
 }
 
 static void order_collect(void *opaque)
@@ -119,7 +124,7 @@ static int order_ready(char *reason, size_t size, void *opaque)
     int kafka_ok, redis_ok;
 
     order_probe(opaque, &kafka_ok, &redis_ok);
-    return svc_deps_ready(kafka_ok, redis_ok, reason, size);
+    return app_probe_deps_ready(kafka_ok, redis_ok, reason, size);
 }
 
 /* /health: the relay and the status updater keep turning (the HTTP workers
@@ -129,10 +134,10 @@ static int order_live(char *reason, size_t size, void *opaque)
     order_app_t *app = opaque;
     eb_consumer_status_t st;
 
-    if (!svc_loop_alive("outbox relay", order_relay_last_loop_ms(app->relay), reason, size))
+    if (!app_probe_loop_alive("outbox relay", order_relay_last_loop_ms(app->relay), reason, size))
         return 0;
     eb_consumer_status(order_status_consumer(app->status), &st);
-    return svc_loop_alive("status updater", st.last_loop_ms, reason, size);
+    return app_probe_loop_alive("status updater", st.last_loop_ms, reason, size);
 }
 
 int main(int argc, char **argv)
@@ -147,22 +152,22 @@ int main(int argc, char **argv)
     char errstr[512];
     int rc;
 
-    if ((rc = svc_cli_parse(&prog, argc, argv, &args)) != SVC_CONTINUE)
+    if ((rc = app_cli_parse(&prog, argc, argv, &args)) != APP_CONTINUE)
         return rc;
-    svc_log_setup(prog.name, &common);
+    app_log_setup(prog.name, &common);
     /* Validate everything before the first connection: exit 2 on bad input. */
-    if (svc_redis_addr(&common, &raddr, errstr, sizeof(errstr)) != EB_OK ||
-        svc_kafka_confs(&common, &args, common.instance_id, NULL, &relay_conf, errstr,
+    if (app_redis_addr(&common, &raddr, errstr, sizeof(errstr)) != EB_OK ||
+        app_kafka_confs(&common, &args, common.instance_id, NULL, &relay_conf, errstr,
                         sizeof(errstr)) != EB_OK ||
-        svc_kafka_confs(&common, &args, common.instance_id, &status_cconf, &status_pconf, errstr,
+        app_kafka_confs(&common, &args, common.instance_id, &status_cconf, &status_pconf, errstr,
                         sizeof(errstr)) != EB_OK) {
-        svc_cli_error(prog.name, "%s", errstr);
+        app_cli_error(prog.name, "%s", errstr);
         if (relay_conf)
             rd_kafka_conf_destroy(relay_conf);
-        return SVC_EXIT_USAGE;
+        return APP_EXIT_USAGE;
     }
     eb_lifecycle_install_signals();
-    rc = SVC_EXIT_FAIL;
+    rc = APP_EXIT_FAIL;
 
     order_relay_opts_t ropts = {&raddr, common.instance_id, (int)conf.outbox_batch,
                                 (int)conf.outbox_inflight, (int)conf.outbox_claim_idle_ms};
@@ -176,7 +181,7 @@ int main(int argc, char **argv)
 
     eb_consumer_opts_t copts;
 
-    svc_consumer_opts(&common, &raddr, "order-service", &copts);
+    app_kafka_consumer_opts(&common, &raddr, "order-service", &copts);
     copts.topics = topics;
     copts.topic_count = 2;
     copts.event_types = types;
@@ -214,8 +219,8 @@ int main(int argc, char **argv)
         eb_lifecycle_sleep(1000);
     EB_INFO("order-service stopping");
     /* A thread that failed for good set its flag before asking for the stop. */
-    rc = order_relay_failed(app.relay) || order_status_failed(app.status) ? SVC_EXIT_FAIL
-                                                                          : SVC_EXIT_OK;
+    rc = order_relay_failed(app.relay) || order_status_failed(app.status) ? APP_EXIT_FAIL
+                                                                          : APP_EXIT_OK;
 
 out:
     eb_lifecycle_request_stop(); /* on the error paths, stop the threads too */
