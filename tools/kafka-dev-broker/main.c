@@ -37,10 +37,10 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
-#include "../../services/common/domain.h"
 #include "control.h"
 #include "eventbus/app/cli.h"
 #include "eventbus/app/log.h"
+#include "eventbus/app/topics.h"
 #include "eventbus/eventbus.h"
 
 /*
@@ -222,18 +222,18 @@ int main(int argc, char **argv)
         rd_kafka_destroy(rk);
         goto fail;
     }
-    for (size_t i = 0; i < svc_topic_count; i++) {
+    for (size_t i = 0; i < app_topic_count; i++) {
         rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(
-            mc, svc_topics[i], (int)conf.partitions, conf.brokers < 3 ? (int)conf.brokers : 3);
+            mc, app_topics[i], (int)conf.partitions, conf.brokers < 3 ? (int)conf.brokers : 3);
 
         if (err)
-            EB_WARN("creating topic %s: %s", svc_topics[i], rd_kafka_err2str(err));
+            EB_WARN("creating topic %s: %s", app_topics[i], rd_kafka_err2str(err));
     }
     /* The contract: bootstrap servers are the first line on stdout. */
     printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
     fflush(stdout);
     EB_INFO("mock cluster up: %lld broker(s), %zu topics x %lld partitions, bootstrap %s%s%s",
-            (long long)conf.brokers, svc_topic_count, (long long)conf.partitions,
+            (long long)conf.brokers, app_topic_count, (long long)conf.partitions,
             rd_kafka_mock_cluster_bootstraps(mc), lfd >= 0 ? ", control " : "",
             lfd >= 0 ? conf.control : "");
 

@@ -36,10 +36,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../services/common/domain.h"
 #include "control.h"
 #include "eventbus/app/cli.h"
 #include "eventbus/app/log.h"
+#include "eventbus/app/topics.h"
 #include "eventbus/envelope.h"
 #include "eventbus/eventbus.h"
 #include "kafka_local.h"
@@ -369,7 +369,7 @@ int main(int argc, char **argv)
             rss += kl_node_rss_kib(&cluster.nodes[i]);
         EB_INFO("Apache Kafka %s up in %lld ms: %d node(s), %zu topics x %d partitions (RF %d, "
                 "min ISR %d), bootstrap %s, data %s, JVM RSS %ld MiB in all%s%s",
-                cluster.version, (long long)(eb_time_mono_ms() - t0), cluster.n, svc_topic_count,
+                cluster.version, (long long)(eb_time_mono_ms() - t0), cluster.n, app_topic_count,
                 cluster.partitions, cluster.rf, cluster.min_isr, cluster.bootstrap, cluster.data,
                 rss / 1024, lfd >= 0 ? ", control " : "", lfd >= 0 ? conf.control : "");
     }
