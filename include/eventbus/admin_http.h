@@ -1,9 +1,10 @@
 /*
  * The admin HTTP endpoints every daemon serves: /health, /ready and
- * /metrics, plus the JSON reply helpers the order API shares.
+ * /metrics.
  *
  * Consumers run them on their own small libmicrohttpd daemon (ADMIN_PORT);
  * order-service routes them through its API daemon with eb_admin_route().
+ * The listener and the JSON reply helpers are in eventbus/http.h.
  *
  *   GET /health   200 {"status":"ok"} while every registered liveness
  *                 check made progress recently, else 503 naming the stuck one.
@@ -14,13 +15,10 @@
 #ifndef EVENTBUS_ADMIN_HTTP_H
 #define EVENTBUS_ADMIN_HTTP_H
 
-#include <stdarg.h>
 #include <stddef.h>
-#include <stdint.h>
-
-#include <microhttpd.h>
 
 #include "eventbus/error.h"
+#include "eventbus/http.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -70,32 +68,6 @@ int eb_admin_route(eb_admin_t *a, struct MHD_Connection *conn, const char *metho
 
 /* Stops the server if any and frees a. NULL is a no-op. */
 void eb_admin_destroy(eb_admin_t *a);
-
-/* ---- JSON reply helpers ------------------------------------------------- */
-
-/* Queues a response with Content-Type application/json. body is copied.
- * location, when not NULL, becomes the Location header. Returns MHD_YES or
- * MHD_NO as MHD_queue_response does. */
-enum MHD_Result eb_http_reply(struct MHD_Connection *conn, unsigned int status, const char *body,
-                              size_t len, const char *location);
-
-/* Queues {"error":{"code":code,"message":message[,"field":field]}}. field may
- * be NULL. For 405 the Allow header is set from allow (may be NULL). */
-enum MHD_Result eb_http_error(struct MHD_Connection *conn, unsigned int status, const char *code,
-                              const char *message, const char *field, const char *allow);
-
-/* An MHD_OPTION_EXTERNAL_LOGGER that routes libmicrohttpd's own messages
- * into eb_log at warn level. */
-void eb_http_mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-
-/* Counts one answered request in the metrics every HTTP server of the suite
- * shares: http_requests_total{route,code} and
- * http_request_duration_seconds{route}, the latency measured from start_us
- * (eb_time_mono_us() when the request arrived). Thread-safe. */
-void eb_http_observe(const char *route, unsigned int status, int64_t start_us);
-
-/* Returns the bound TCP port of a running daemon, or -1. */
-int eb_http_daemon_port(struct MHD_Daemon *d);
 
 #ifdef __cplusplus
 }
