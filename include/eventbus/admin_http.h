@@ -4,7 +4,9 @@
  *
  * Consumers run them on their own small libmicrohttpd daemon (ADMIN_PORT);
  * order-service routes them through its API daemon with eb_admin_route().
- * The listener and the JSON reply helpers are in eventbus/http.h.
+ * This header does not include <microhttpd.h> (eventbus/http.h does, with
+ * the listener and the JSON reply helpers), so eventbus/eventbus.h stays
+ * free of it.
  *
  *   GET /health   200 {"status":"ok"} while every registered liveness
  *                 check made progress recently, else 503 naming the stuck one.
@@ -18,7 +20,6 @@
 #include <stddef.h>
 
 #include "eventbus/error.h"
-#include "eventbus/http.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,6 +51,9 @@ typedef struct eb_admin_opts_s {
 } eb_admin_opts_t;
 
 typedef struct eb_admin_s eb_admin_t;
+
+/* libmicrohttpd's connection, for eb_admin_route() (eventbus/http.h). */
+struct MHD_Connection;
 
 /* Creates the router (no server). The opts are copied. */
 eb_admin_t *eb_admin_new(const eb_admin_opts_t *opts);

@@ -2,6 +2,9 @@
  * The suite's HTTP servers on libmicrohttpd: one way to start a listener
  * (the admin endpoint of eb_admin_start() and the order API both use it),
  * JSON replies, and the request metrics every server shares.
+ *
+ * This header includes <microhttpd.h>; that is why eventbus/eventbus.h does
+ * not include it. Only code that writes an MHD access handler needs it.
  */
 #ifndef EVENTBUS_HTTP_H
 #define EVENTBUS_HTTP_H
