@@ -27,7 +27,7 @@ extern "C" {
 
 /* Decides readiness. Returns 1 when ready; else 0 with a short reason (e.g.
  * "redis unreachable") in reason. Called on an HTTP thread and should answer
- * in well under a second. On the dedicated server of eb_admin_listen() every
+ * in well under a second. On the dedicated server of eb_admin_start() every
  * call comes from the same single thread, so the callback may use resources
  * owned by that thread (a Redis connection); through eb_admin_route() it runs
  * on whichever worker serves the request. */
@@ -55,14 +55,28 @@ typedef struct eb_admin_s eb_admin_t;
 /* libmicrohttpd's connection, for eb_admin_route() (eventbus/http.h). */
 struct MHD_Connection;
 
-/* Creates the router (no server). The opts are copied. */
+/* Lifecycle: eb_admin_new() -> eb_admin_start() (optional: order-service
+ * routes through its own server instead) -> eb_admin_stop() ->
+ * eb_admin_destroy(). Call them from one thread. */
+
+/* Creates the router (no server). The opts are copied; opts->opaque must
+ * stay valid until the server is stopped (or, without a server, for as
+ * long as eb_admin_route() is called). */
 eb_admin_t *eb_admin_new(const eb_admin_opts_t *opts);
 
-/* Starts a dedicated server on bind_addr (an IPv4 address, "0.0.0.0" for
- * every interface) and port (0 = pick a free port). Returns EB_OK with the
- * bound port in *bound_port, or EB_ERR_IO with the reason. */
-eb_err_t eb_admin_listen(eb_admin_t *a, const char *bind_addr, int port, int *bound_port,
-                         char *errstr, size_t errstr_size);
+/* Starts a dedicated server (eb_http_listen(), one thread, 64 connections,
+ * 10 s idle timeout) on bind_addr (an IPv4 address, "0.0.0.0" for every
+ * interface) and port (0 = pick a free port). Returns EB_OK with the bound
+ * port in *bound_port, or EB_ERR_INVALID / EB_ERR_IO with the reason. From
+ * now until eb_admin_stop() returns, the callbacks run on the server's
+ * thread. */
+eb_err_t eb_admin_start(eb_admin_t *a, const char *bind_addr, int port, int *bound_port,
+                        char *errstr, size_t errstr_size);
+
+/* Stops the server, if one runs: closes the listening socket and joins its
+ * thread, so no callback runs after it returns and what the probes use may
+ * be destroyed. The router stays usable. NULL is a no-op. */
+void eb_admin_stop(eb_admin_t *a);
 
 /* Answers url if it is one of the admin routes. Returns 1 and queues the
  * response (status in *status) when it handled the request, 0 when url is
@@ -70,7 +84,7 @@ eb_err_t eb_admin_listen(eb_admin_t *a, const char *bind_addr, int port, int *bo
 int eb_admin_route(eb_admin_t *a, struct MHD_Connection *conn, const char *method, const char *url,
                    unsigned int *status);
 
-/* Stops the server if any and frees a. NULL is a no-op. */
+/* Stops the server if it still runs and frees a. NULL is a no-op. */
 void eb_admin_destroy(eb_admin_t *a);
 
 #ifdef __cplusplus

@@ -1,5 +1,10 @@
 /*
  * The consumer daemons' main: start-up, the consume loop, shutdown.
+ *
+ * Lifecycle of the two long-running parts, both owned by the main thread:
+ * the consumer (eb_consumer_new -> eb_consumer_run, which returns once the
+ * stop flag is set -> eb_consumer_destroy) and the admin server
+ * (eb_admin_new -> eb_admin_start -> eb_admin_stop -> eb_admin_destroy).
  */
 #include "eventbus/app/daemon.h"
 #include "eventbus/admin_http.h"
@@ -63,8 +68,8 @@ int app_daemon_main(const app_daemon_t *d, int argc, char **argv)
     probe.redis = eb_redis_new(&raddr);
     eb_admin_opts_t aopts = {app_probe_ready, app_probe_live, app_probe_collect, &probe};
     admin = probe.redis ? eb_admin_new(&aopts) : NULL;
-    if (!admin || eb_admin_listen(admin, *d->bind_addr, (int)*d->admin_port, &port, errstr,
-                                  sizeof(errstr)) != EB_OK) {
+    if (!admin || eb_admin_start(admin, *d->bind_addr, (int)*d->admin_port, &port, errstr,
+                                 sizeof(errstr)) != EB_OK) {
         EB_ERROR("admin endpoint: %s", admin ? errstr : "out of memory");
         rc = APP_EXIT_FAIL;
         goto out;
@@ -75,12 +80,14 @@ int app_daemon_main(const app_daemon_t *d, int argc, char **argv)
     rc = eb_consumer_run(consumer, &eb_stop_flag) == EB_OK ? APP_EXIT_OK : APP_EXIT_FAIL;
 
 out:
-    /* The admin thread's probes use the consumer: stop it first. */
-    eb_admin_destroy(admin);
-    eb_redis_destroy(probe.redis);
-    eb_consumer_destroy(consumer); /* flushes the producer */
+    /* The shutdown order of daemon.h, from step 3: eb_consumer_run() has
+     * returned (or never ran, on an error path). */
+    eb_admin_stop(admin);          /* the probes use the consumer: no probe after this */
+    eb_consumer_destroy(consumer); /* flushes the producer, frees the handle */
     if (d->stop)
         d->stop(d->opaque);
+    eb_admin_destroy(admin);
+    eb_redis_destroy(probe.redis);
     EB_INFO("%s stopped", d->service);
     eb_metrics_reset();
     return rc;

@@ -138,8 +138,8 @@ static void admin_completed(void *cls, struct MHD_Connection *conn, void **con_c
     *con_cls = NULL;
 }
 
-eb_err_t eb_admin_listen(eb_admin_t *a, const char *bind_addr, int port, int *bound_port,
-                         char *errstr, size_t errstr_size)
+eb_err_t eb_admin_start(eb_admin_t *a, const char *bind_addr, int port, int *bound_port,
+                        char *errstr, size_t errstr_size)
 {
     const eb_http_listen_opts_t lo = {
         .bind_addr = bind_addr,
@@ -156,10 +156,18 @@ eb_err_t eb_admin_listen(eb_admin_t *a, const char *bind_addr, int port, int *bo
     return eb_http_listen(&lo, &a->daemon, bound_port, errstr, errstr_size);
 }
 
-void eb_admin_destroy(eb_admin_t *a)
+void eb_admin_stop(eb_admin_t *a)
 {
     if (!a)
         return;
     eb_http_stop(a->daemon);
+    a->daemon = NULL;
+}
+
+void eb_admin_destroy(eb_admin_t *a)
+{
+    if (!a)
+        return;
+    eb_admin_stop(a);
     free(a);
 }

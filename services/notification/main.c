@@ -3,10 +3,11 @@
  * exactly one notification per event (one JSON line in NOTIFY_FILE).
  *
  * Wiring only; rendering and delivery live in notify.c. Shutdown order
- * (app_daemon_main): SIGTERM sets the stop flag -> the consume loop
- * finishes its batch (lines written are fsynced before their events are
- * marked done) or hands it back -> offsets committed, group left -> the file
- * is closed -> exit 0.
+ * (app_daemon_main, eventbus/app/daemon.h): SIGTERM sets the stop flag ->
+ * the consume loop finishes its batch (lines written are fsynced before
+ * their events are marked done) or hands it back -> offsets committed,
+ * group left -> the admin endpoint stops -> the producer is flushed -> the
+ * file is closed (notify_stop) -> exit 0.
  */
 #include <errno.h>
 #include <stddef.h>

@@ -3,9 +3,10 @@
  * publishes PaymentProcessed or PaymentFailed.
  *
  * Wiring only; the decision and the handler live in payment.c. Shutdown
- * order (app_daemon_main): SIGTERM sets the stop flag -> the consume
- * loop finishes its batch or hands it back uncommitted -> stored offsets are
- * committed and the group is left -> the producer is flushed -> exit 0.
+ * order (app_daemon_main, eventbus/app/daemon.h): SIGTERM sets the stop
+ * flag -> the consume loop finishes its batch or hands it back uncommitted
+ * -> stored offsets are committed and the group is left -> the admin
+ * endpoint stops -> the producer is flushed -> exit 0.
  */
 #include <stddef.h>
 

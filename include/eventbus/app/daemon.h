@@ -38,8 +38,23 @@ typedef struct app_daemon_s {
 } app_daemon_t;
 
 /* The whole life of a consumer daemon; returns the process exit code.
- * Shutdown order: stop flag -> consume loop hands back unfinished messages,
- * commits and leaves the group -> producer flush -> admin server stop. */
+ *
+ * Shutdown order, as the code performs it:
+ *   1. SIGTERM/SIGINT sets the stop flag;
+ *   2. the consume loop finishes its batch or hands it back uncommitted,
+ *      commits the stored offsets and leaves the group (eb_consumer_run()
+ *      returns);
+ *   3. the admin server stops (eb_admin_stop(): no probe runs after it);
+ *   4. the producer is flushed, up to 3 s, and the consumer freed
+ *      (eb_consumer_destroy());
+ *   5. the daemon's stop callback runs (files closed); exit.
+ * The admin server stops before the producer flush, not after: its probes
+ * (/ready, /health, /metrics) read the consumer's status and send metadata
+ * requests through the consumer's librdkafka handle, and
+ * eb_consumer_destroy() flushes and frees that handle in one call, so a
+ * probe answered during the flush would use a freed handle. The endpoint is
+ * only ever down while the process is already leaving: by step 3 the member
+ * has left its group and is not ready anyway. */
 int app_daemon_main(const app_daemon_t *d, int argc, char **argv);
 
 #endif /* EVENTBUS_APP_DAEMON_H */
