@@ -368,33 +368,32 @@ order_api_t *order_api_new(const order_api_opts_t *opts, char *errstr, size_t er
 {
     order_api_t *a = calloc(1, sizeof(*a));
 
-    if (!a) {
+    if (!a || pthread_key_create(&a->redis_key, redis_key_destroy) != 0) {
+        free(a);
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
     }
     a->o = *opts;
     a->redis_addr = *opts->redis;
-    pthread_key_create(&a->redis_key, redis_key_destroy);
+    return a;
+}
 
+eb_err_t order_api_start(order_api_t *a, char *errstr, size_t errstr_size)
+{
     const eb_http_listen_opts_t lo = {
-        .bind_addr = opts->bind_address,
-        .port = opts->port,
-        .threads = (unsigned int)opts->threads,
-        .max_connections = (unsigned int)opts->max_connections,
-        .max_per_ip = (unsigned int)opts->max_per_ip,
-        .timeout_s = (unsigned int)opts->timeout_s,
+        .bind_addr = a->o.bind_address,
+        .port = a->o.port,
+        .threads = (unsigned int)a->o.threads,
+        .max_connections = (unsigned int)a->o.max_connections,
+        .max_per_ip = (unsigned int)a->o.max_per_ip,
+        .timeout_s = (unsigned int)a->o.timeout_s,
         .handler = on_request,
         .handler_cls = a,
         .completed = on_completed,
         .completed_cls = a,
     };
 
-    if (eb_http_listen(&lo, &a->daemon, NULL, errstr, errstr_size) != EB_OK) {
-        pthread_key_delete(a->redis_key);
-        free(a);
-        return NULL;
-    }
-    return a;
+    return eb_http_listen(&lo, &a->daemon, NULL, errstr, errstr_size);
 }
 
 int order_api_port(const order_api_t *a)
@@ -402,11 +401,19 @@ int order_api_port(const order_api_t *a)
     return eb_http_daemon_port(a->daemon);
 }
 
-void order_api_destroy(order_api_t *a)
+void order_api_stop(order_api_t *a)
 {
     if (!a)
         return;
     eb_http_stop(a->daemon); /* joins the workers: their Redis connections close */
+    a->daemon = NULL;
+}
+
+void order_api_destroy(order_api_t *a)
+{
+    if (!a)
+        return;
+    order_api_stop(a);
     pthread_key_delete(a->redis_key);
     free(a);
 }

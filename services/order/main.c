@@ -7,14 +7,27 @@
  *   - the outbox relay (relay.c): Redis outbox -> Kafka;
  *   - the status updater (status.c): payment events -> order status;
  *   - main: waits for SIGTERM/SIGINT.
+ * Each part has the same lifecycle, driven from main: _new (nothing runs
+ * yet), _start (its threads run), stop, _destroy. Start-up goes relay,
+ * status updater, admin router, API, so that every probe the API answers
+ * finds what it looks at.
  *
- * Shutdown order, once the stop flag is set:
- *   1. stop intake: the HTTP server finishes requests in progress and closes
- *      (every 201 sent has its event in the outbox);
- *   2. the relay stops reading the outbox, waits up to 5 s for deliveries in
- *      flight and acknowledges them; the rest stays in Redis for next time;
- *   3. the status updater commits its stored offsets and leaves its group;
- *   4. producers flush, everything is freed; exit 0.
+ * Shutdown order, once the stop flag is set (by a signal, or by a thread
+ * that failed for good):
+ *   0. the flag itself is the relay's and the status updater's stop: from
+ *      now on, on their own threads and in parallel with step 1, the relay
+ *      stops reading the outbox and drains (waits up to 5 s for deliveries
+ *      in flight and acknowledges them; the rest stays in Redis for next
+ *      time), and the status updater finishes or hands back its batch,
+ *      commits its stored offsets and leaves its group;
+ *   1. stop intake: order_api_stop() lets the HTTP server finish requests
+ *      in progress and close (every 201 sent has its event in the outbox),
+ *      and joins the workers, which also answer the admin probes that read
+ *      the relay and the status updater: so they go first;
+ *   2. order_relay_destroy() joins the relay and frees its producer;
+ *   3. order_status_destroy() joins the status updater, flushes its
+ *      producer and frees the consumer;
+ *   4. the API and the admin router are freed; exit 0.
  */
 #include <stddef.h>
 #include <string.h>
@@ -188,8 +201,8 @@ int main(int argc, char **argv)
     copts.event_type_count = 2;
     copts.handler = order_status_handle;
     app.status = order_status_new(status_cconf, status_pconf, &copts, errstr, sizeof(errstr));
-    if (!app.status) {
-        EB_ERROR("status updater: %s", errstr);
+    if (!app.status || order_status_start(app.status) != 0) {
+        EB_ERROR("status updater: %s", app.status ? "cannot start the status thread" : errstr);
         goto out;
     }
 
@@ -208,7 +221,7 @@ int main(int argc, char **argv)
         .admin = admin,
     };
     app.api = admin ? order_api_new(&hopts, errstr, sizeof(errstr)) : NULL;
-    if (!app.api) {
+    if (!app.api || order_api_start(app.api, errstr, sizeof(errstr)) != EB_OK) {
         EB_ERROR("http: %s", admin ? errstr : "out of memory");
         goto out;
     }
@@ -223,11 +236,13 @@ int main(int argc, char **argv)
                                                                           : APP_EXIT_OK;
 
 out:
-    eb_lifecycle_request_stop(); /* on the error paths, stop the threads too */
-    order_api_destroy(app.api);  /* 1. intake */
+    /* The shutdown order of the header comment. */
+    eb_lifecycle_request_stop();      /* 0. on the error paths, stop the threads too */
+    order_api_stop(app.api);          /* 1. intake */
+    order_relay_destroy(app.relay);   /* 2. relay drained */
+    order_status_destroy(app.status); /* 3. status updater left its group */
+    order_api_destroy(app.api);       /* 4. */
     app.api = NULL;
-    order_relay_destroy(app.relay);   /* 2. relay drains */
-    order_status_destroy(app.status); /* 3. status updater leaves its group */
     eb_admin_destroy(admin);
     EB_INFO("order-service stopped");
     eb_metrics_reset();
