@@ -1,9 +1,12 @@
 /*
  * The admin HTTP endpoints every daemon serves: /health, /ready and
- * /metrics, plus the JSON reply helpers the order API shares.
+ * /metrics.
  *
  * Consumers run them on their own small libmicrohttpd daemon (ADMIN_PORT);
  * order-service routes them through its API daemon with eb_admin_route().
+ * This header does not include <microhttpd.h> (eventbus/http.h does, with
+ * the listener and the JSON reply helpers), so eventbus/eventbus.h stays
+ * free of it.
  *
  *   GET /health   200 {"status":"ok"} while every registered liveness
  *                 check made progress recently, else 503 naming the stuck one.
@@ -14,11 +17,7 @@
 #ifndef EVENTBUS_ADMIN_HTTP_H
 #define EVENTBUS_ADMIN_HTTP_H
 
-#include <stdarg.h>
 #include <stddef.h>
-#include <stdint.h>
-
-#include <microhttpd.h>
 
 #include "eventbus/error.h"
 
@@ -28,7 +27,7 @@ extern "C" {
 
 /* Decides readiness. Returns 1 when ready; else 0 with a short reason (e.g.
  * "redis unreachable") in reason. Called on an HTTP thread and should answer
- * in well under a second. On the dedicated server of eb_admin_listen() every
+ * in well under a second. On the dedicated server of eb_admin_start() every
  * call comes from the same single thread, so the callback may use resources
  * owned by that thread (a Redis connection); through eb_admin_route() it runs
  * on whichever worker serves the request. */
@@ -53,14 +52,31 @@ typedef struct eb_admin_opts_s {
 
 typedef struct eb_admin_s eb_admin_t;
 
-/* Creates the router (no server). The opts are copied. */
+/* libmicrohttpd's connection, for eb_admin_route() (eventbus/http.h). */
+struct MHD_Connection;
+
+/* Lifecycle: eb_admin_new() -> eb_admin_start() (optional: order-service
+ * routes through its own server instead) -> eb_admin_stop() ->
+ * eb_admin_destroy(). Call them from one thread. */
+
+/* Creates the router (no server). The opts are copied; opts->opaque must
+ * stay valid until the server is stopped (or, without a server, for as
+ * long as eb_admin_route() is called). */
 eb_admin_t *eb_admin_new(const eb_admin_opts_t *opts);
 
-/* Starts a dedicated server on bind_addr (an IPv4 address, "0.0.0.0" for
- * every interface) and port (0 = pick a free port). Returns EB_OK with the
- * bound port in *bound_port, or EB_ERR_IO with the reason. */
-eb_err_t eb_admin_listen(eb_admin_t *a, const char *bind_addr, int port, int *bound_port,
-                         char *errstr, size_t errstr_size);
+/* Starts a dedicated server (eb_http_listen(), one thread, 64 connections,
+ * 10 s idle timeout) on bind_addr (an IPv4 address, "0.0.0.0" for every
+ * interface) and port (0 = pick a free port). Returns EB_OK with the bound
+ * port in *bound_port, or EB_ERR_INVALID / EB_ERR_IO with the reason. From
+ * now until eb_admin_stop() returns, the callbacks run on the server's
+ * thread. */
+eb_err_t eb_admin_start(eb_admin_t *a, const char *bind_addr, int port, int *bound_port,
+                        char *errstr, size_t errstr_size);
+
+/* Stops the server, if one runs: closes the listening socket and joins its
+ * thread, so no callback runs after it returns and what the probes use may
+ * be destroyed. The router stays usable. NULL is a no-op. */
+void eb_admin_stop(eb_admin_t *a);
 
 /* Answers url if it is one of the admin routes. Returns 1 and queues the
  * response (status in *status) when it handled the request, 0 when url is
@@ -68,34 +84,8 @@ eb_err_t eb_admin_listen(eb_admin_t *a, const char *bind_addr, int port, int *bo
 int eb_admin_route(eb_admin_t *a, struct MHD_Connection *conn, const char *method, const char *url,
                    unsigned int *status);
 
-/* Stops the server if any and frees a. NULL is a no-op. */
+/* Stops the server if it still runs and frees a. NULL is a no-op. */
 void eb_admin_destroy(eb_admin_t *a);
-
-/* ---- JSON reply helpers ------------------------------------------------- */
-
-/* Queues a response with Content-Type application/json. body is copied.
- * location, when not NULL, becomes the Location header. Returns MHD_YES or
- * MHD_NO as MHD_queue_response does. */
-enum MHD_Result eb_http_reply(struct MHD_Connection *conn, unsigned int status, const char *body,
-                              size_t len, const char *location);
-
-/* Queues {"error":{"code":code,"message":message[,"field":field]}}. field may
- * be NULL. For 405 the Allow header is set from allow (may be NULL). */
-enum MHD_Result eb_http_error(struct MHD_Connection *conn, unsigned int status, const char *code,
-                              const char *message, const char *field, const char *allow);
-
-/* An MHD_OPTION_EXTERNAL_LOGGER that routes libmicrohttpd's own messages
- * into eb_log at warn level. */
-void eb_http_mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-
-/* Counts one answered request in the metrics every HTTP server of the suite
- * shares: http_requests_total{route,code} and
- * http_request_duration_seconds{route}, the latency measured from start_us
- * (eb_time_mono_us() when the request arrived). Thread-safe. */
-void eb_http_observe(const char *route, unsigned int status, int64_t start_us);
-
-/* Returns the bound TCP port of a running daemon, or -1. */
-int eb_http_daemon_port(struct MHD_Daemon *d);
 
 #ifdef __cplusplus
 }

@@ -14,8 +14,13 @@
  *   idempotency event ids handled per consumer group, in Redis
  *   dlq         dead-letter headers (Spring Kafka compatible)
  *   metrics     Prometheus registry and text rendering
- *   admin_http  /health /ready /metrics and JSON replies
+ *   admin_http  /health /ready /metrics
+ *   http        libmicrohttpd listener, JSON replies, request metrics
  *   lifecycle   signals and stop flag
+ *
+ * Not included here: eventbus/http.h, which includes <microhttpd.h>. Code
+ * that serves HTTP includes it on its own; everything else stays free of
+ * libmicrohttpd's header.
  */
 #ifndef EVENTBUS_EVENTBUS_H
 #define EVENTBUS_EVENTBUS_H

@@ -7,18 +7,7 @@
 #include <string.h>
 
 #include "domain.h"
-#include "eventbus/dlq.h"
 #include "eventbus/money.h"
-
-const char *const svc_topics[] = {
-    TOPIC_ORDER_CREATED,
-    TOPIC_PAYMENT_PROCESSED,
-    TOPIC_PAYMENT_FAILED,
-    TOPIC_ORDER_CREATED EB_DLQ_SUFFIX,
-    TOPIC_PAYMENT_PROCESSED EB_DLQ_SUFFIX,
-    TOPIC_PAYMENT_FAILED EB_DLQ_SUFFIX,
-};
-const size_t svc_topic_count = sizeof(svc_topics) / sizeof(svc_topics[0]);
 
 static eb_err_t reject(svc_verr_t *v, const char *code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

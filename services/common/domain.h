@@ -15,16 +15,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "eventbus/app/topics.h"
 #include "eventbus/error.h"
 
-#define TOPIC_ORDER_CREATED     "order-created"
-#define TOPIC_PAYMENT_PROCESSED "payment-processed"
-#define TOPIC_PAYMENT_FAILED    "payment-failed"
-
-/* Every topic of the suite, dead-letter topics included: what the dev
- * broker, kafka-local and docker-compose create. */
-extern const char *const svc_topics[];
-extern const size_t svc_topic_count;
+/* The topics, from the suite's catalogue (eventbus/app/topics.h, which
+ * also lists every topic with the dead-letter topics). */
+#define TOPIC_ORDER_CREATED     APP_TOPIC_ORDER_CREATED
+#define TOPIC_PAYMENT_PROCESSED APP_TOPIC_PAYMENT_PROCESSED
+#define TOPIC_PAYMENT_FAILED    APP_TOPIC_PAYMENT_FAILED
 
 #define TYPE_ORDER_CREATED     "OrderCreated"
 #define TYPE_PAYMENT_PROCESSED "PaymentProcessed"

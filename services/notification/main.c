@@ -3,17 +3,20 @@
  * exactly one notification per event (one JSON line in NOTIFY_FILE).
  *
  * Wiring only; rendering and delivery live in notify.c. Shutdown order
- * (svc_consumer_daemon_main): SIGTERM sets the stop flag -> the consume loop
- * finishes its batch (lines written are fsynced before their events are
- * marked done) or hands it back -> offsets committed, group left -> the file
- * is closed -> exit 0.
+ * (app_daemon_main, eventbus/app/daemon.h): SIGTERM sets the stop flag ->
+ * the consume loop finishes its batch (lines written are fsynced before
+ * their events are marked done) or hands it back -> offsets committed,
+ * group left -> the admin endpoint stops -> the producer is flushed -> the
+ * file is closed (notify_stop) -> exit 0.
  */
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
-#include "../common/daemon.h"
 #include "../common/domain.h"
+#include "eventbus/app/cli.h"
+#include "eventbus/app/daemon.h"
+#include "eventbus/eventbus.h"
 #include "notify.h"
 
 typedef struct notify_conf_s {
@@ -72,8 +75,8 @@ static int notify_start(void *opaque, const eb_redis_addr_t *raddr)
 
     c->path = conf.notify_file;
     if (notify_open(c) != 0) {
-        svc_cli_error(prog.name, "invalid NOTIFY_FILE '%s': %s", c->path, strerror(errno));
-        return SVC_EXIT_USAGE;
+        app_cli_error(prog.name, "invalid NOTIFY_FILE '%s': %s", c->path, strerror(errno));
+        return APP_EXIT_USAGE;
     }
     r = eb_redis_new(raddr);
     while (r && (err = notify_recover(c, r, "notification-service", common.idempotency_ttl_s,
@@ -87,10 +90,10 @@ static int notify_start(void *opaque, const eb_redis_addr_t *raddr)
         if (!eb_stop_flag)
             EB_ERROR("recovering %s: %s", c->path, r ? eb_err2str(err) : "out of memory");
         notify_close(c);
-        return eb_stop_flag ? SVC_EXIT_OK : SVC_EXIT_FAIL;
+        return eb_stop_flag ? APP_EXIT_OK : APP_EXIT_FAIL;
     }
     EB_INFO("%s: %zu recent notification(s) recorded as delivered", c->path, n);
-    return SVC_CONTINUE;
+    return APP_CONTINUE;
 }
 
 static void notify_stop(void *opaque)
@@ -104,7 +107,7 @@ int main(int argc, char **argv)
                                          TOPIC_PAYMENT_FAILED};
     static const char *const types[] = {TYPE_ORDER_CREATED, TYPE_PAYMENT_PROCESSED,
                                         TYPE_PAYMENT_FAILED};
-    const svc_consumer_daemon_t d = {
+    const app_daemon_t d = {
         .service = "notification-service",
         .prog = &prog,
         .common = &common,
@@ -122,5 +125,5 @@ int main(int argc, char **argv)
         .opaque = &ctx,
     };
 
-    return svc_consumer_daemon_main(&d, argc, argv);
+    return app_daemon_main(&d, argc, argv);
 }

@@ -7,9 +7,7 @@
  * to HTTP_MAX_BODY), then once more with no data (we answer). The completion
  * callback records the metrics and frees the request state.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +17,7 @@
 
 #include "api.h"
 #include "eventbus/envelope.h"
+#include "eventbus/http.h"
 #include "eventbus/log.h"
 #include "eventbus/metrics.h"
 #include "order.h"
@@ -368,52 +367,33 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 order_api_t *order_api_new(const order_api_opts_t *opts, char *errstr, size_t errstr_size)
 {
     order_api_t *a = calloc(1, sizeof(*a));
-    struct sockaddr_in sa;
 
-    if (!a) {
+    if (!a || pthread_key_create(&a->redis_key, redis_key_destroy) != 0) {
+        free(a);
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
     }
     a->o = *opts;
     a->redis_addr = *opts->redis;
-    pthread_key_create(&a->redis_key, redis_key_destroy);
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)opts->port);
-    if (inet_pton(AF_INET, opts->bind_address, &sa.sin_addr) != 1) {
-        snprintf(errstr, errstr_size, "invalid BIND_ADDRESS '%s'", opts->bind_address);
-        goto fail;
-    }
-    /* The logger must be the first option, or early messages bypass it. A
-     * pool size of 1 draws a warning: leave the option out then. (An
-     * MHD_OPTION_END in the middle would end the list.) */
-    struct MHD_OptionItem ops[8];
-    size_t n = 0;
-
-    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)eb_http_mhd_log, NULL};
-    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sa};
-    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, NULL};
-    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s, NULL};
-    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, a};
-    if (opts->max_per_ip > 0)
-        ops[n++] =
-            (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, opts->max_per_ip, NULL};
-    if (opts->threads > 1)
-        ops[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, opts->threads, NULL};
-    ops[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    a->daemon =
-        MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)opts->port,
-                         NULL, NULL, on_request, a, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
-    if (!a->daemon) {
-        snprintf(errstr, errstr_size, "cannot listen on %s:%d", opts->bind_address, opts->port);
-        goto fail;
-    }
     return a;
-fail:
-    pthread_key_delete(a->redis_key);
-    free(a);
-    return NULL;
+}
+
+eb_err_t order_api_start(order_api_t *a, char *errstr, size_t errstr_size)
+{
+    const eb_http_listen_opts_t lo = {
+        .bind_addr = a->o.bind_address,
+        .port = a->o.port,
+        .threads = (unsigned int)a->o.threads,
+        .max_connections = (unsigned int)a->o.max_connections,
+        .max_per_ip = (unsigned int)a->o.max_per_ip,
+        .timeout_s = (unsigned int)a->o.timeout_s,
+        .handler = on_request,
+        .handler_cls = a,
+        .completed = on_completed,
+        .completed_cls = a,
+    };
+
+    return eb_http_listen(&lo, &a->daemon, NULL, errstr, errstr_size);
 }
 
 int order_api_port(const order_api_t *a)
@@ -421,11 +401,19 @@ int order_api_port(const order_api_t *a)
     return eb_http_daemon_port(a->daemon);
 }
 
+void order_api_stop(order_api_t *a)
+{
+    if (!a)
+        return;
+    eb_http_stop(a->daemon); /* joins the workers: their Redis connections close */
+    a->daemon = NULL;
+}
+
 void order_api_destroy(order_api_t *a)
 {
     if (!a)
         return;
-    MHD_stop_daemon(a->daemon); /* joins the workers: their Redis connections close */
+    order_api_stop(a);
     pthread_key_delete(a->redis_key);
     free(a);
 }

@@ -33,18 +33,33 @@ typedef struct order_api_opts_s {
 
 typedef struct order_api_s order_api_t;
 
-/* Starts listening. Returns NULL with the reason in errstr. */
+/* Lifecycle, from the main thread: order_api_new() -> order_api_start()
+ * -> order_api_stop() -> order_api_destroy(). */
+
+/* Creates the API without listening yet. opts is copied; opts->admin and
+ * the strings must outlive the API. Returns NULL with the reason in
+ * errstr. */
 order_api_t *order_api_new(const order_api_opts_t *opts, char *errstr, size_t errstr_size);
 
-/* The bound port (useful with port 0). */
+/* Starts listening (eb_http_listen() with the HTTP_* settings). Returns
+ * EB_OK, or the error with the reason in errstr. From now until
+ * order_api_stop() returns, requests run on the worker threads, and with
+ * them the admin callbacks. */
+eb_err_t order_api_start(order_api_t *a, char *errstr, size_t errstr_size);
+
+/* The bound port (useful with port 0); -1 when not listening. */
 int order_api_port(const order_api_t *a);
 
 /* Answers PING on the calling thread's Redis connection; for /ready, which
  * runs on an HTTP worker. Returns 1 when Redis answered. */
 int order_api_redis_ping(order_api_t *a);
 
-/* Stops accepting, finishes requests in progress, joins the workers (closing
- * their Redis connections) and frees a. NULL is a no-op. */
+/* Stops accepting, finishes requests in progress and joins the workers
+ * (closing their Redis connections). Nothing the admin callbacks use is
+ * touched after it returns. NULL, or an API not listening, is a no-op. */
+void order_api_stop(order_api_t *a);
+
+/* Stops the API if it still listens and frees a. NULL is a no-op. */
 void order_api_destroy(order_api_t *a);
 
 #endif /* SERVICES_ORDER_API_H */

@@ -7,21 +7,39 @@
  *   - the outbox relay (relay.c): Redis outbox -> Kafka;
  *   - the status updater (status.c): payment events -> order status;
  *   - main: waits for SIGTERM/SIGINT.
+ * Each part has the same lifecycle, driven from main: _new (nothing runs
+ * yet), _start (its threads run), stop, _destroy. Start-up goes relay,
+ * status updater, admin router, API, so that every probe the API answers
+ * finds what it looks at.
  *
- * Shutdown order, once the stop flag is set:
- *   1. stop intake: the HTTP server finishes requests in progress and closes
- *      (every 201 sent has its event in the outbox);
- *   2. the relay stops reading the outbox, waits up to 5 s for deliveries in
- *      flight and acknowledges them; the rest stays in Redis for next time;
- *   3. the status updater commits its stored offsets and leaves its group;
- *   4. producers flush, everything is freed; exit 0.
+ * Shutdown order, once the stop flag is set (by a signal, or by a thread
+ * that failed for good):
+ *   0. the flag itself is the relay's and the status updater's stop: from
+ *      now on, on their own threads and in parallel with step 1, the relay
+ *      stops reading the outbox and drains (waits up to 5 s for deliveries
+ *      in flight and acknowledges them; the rest stays in Redis for next
+ *      time), and the status updater finishes or hands back its batch,
+ *      commits its stored offsets and leaves its group;
+ *   1. stop intake: order_api_stop() lets the HTTP server finish requests
+ *      in progress and close (every 201 sent has its event in the outbox),
+ *      and joins the workers, which also answer the admin probes that read
+ *      the relay and the status updater: so they go first;
+ *   2. order_relay_destroy() joins the relay and frees its producer;
+ *   3. order_status_destroy() joins the status updater, flushes its
+ *      producer and frees the consumer;
+ *   4. the API and the admin router are freed; exit 0.
  */
 #include <stddef.h>
 #include <string.h>
 
-#include "../common/daemon.h"
 #include "../common/domain.h"
 #include "api.h"
+#include "eventbus/app/cli.h"
+#include "eventbus/app/kafka.h"
+#include "eventbus/app/log.h"
+#include "eventbus/app/probe.h"
+#include "eventbus/app/redis.h"
+#include "eventbus/eventbus.h"
 #include "relay.h"
 #include "status.h"
 
@@ -102,7 +120,7 @@ static void order_probe(order_app_t *app, int *kafka_ok, int *redis_ok)
 {
     *redis_ok = app->api && order_api_redis_ping(app->api);
     *kafka_ok = eb_kafka_reachable(order_relay_kafka(app->relay), 1000);
-    svc_up_gauges(*kafka_ok, *redis_ok);
+    app_probe_up_gauges(*kafka_ok, *redis_ok);
 }
 
 static void order_collect(void *opaque)
@@ -119,7 +137,7 @@ static int order_ready(char *reason, size_t size, void *opaque)
     int kafka_ok, redis_ok;
 
     order_probe(opaque, &kafka_ok, &redis_ok);
-    return svc_deps_ready(kafka_ok, redis_ok, reason, size);
+    return app_probe_deps_ready(kafka_ok, redis_ok, reason, size);
 }
 
 /* /health: the relay and the status updater keep turning (the HTTP workers
@@ -129,10 +147,10 @@ static int order_live(char *reason, size_t size, void *opaque)
     order_app_t *app = opaque;
     eb_consumer_status_t st;
 
-    if (!svc_loop_alive("outbox relay", order_relay_last_loop_ms(app->relay), reason, size))
+    if (!app_probe_loop_alive("outbox relay", order_relay_last_loop_ms(app->relay), reason, size))
         return 0;
     eb_consumer_status(order_status_consumer(app->status), &st);
-    return svc_loop_alive("status updater", st.last_loop_ms, reason, size);
+    return app_probe_loop_alive("status updater", st.last_loop_ms, reason, size);
 }
 
 int main(int argc, char **argv)
@@ -147,22 +165,22 @@ int main(int argc, char **argv)
     char errstr[512];
     int rc;
 
-    if ((rc = svc_cli_parse(&prog, argc, argv, &args)) != SVC_CONTINUE)
+    if ((rc = app_cli_parse(&prog, argc, argv, &args)) != APP_CONTINUE)
         return rc;
-    svc_log_setup(prog.name, &common);
+    app_log_setup(prog.name, &common);
     /* Validate everything before the first connection: exit 2 on bad input. */
-    if (svc_redis_addr(&common, &raddr, errstr, sizeof(errstr)) != EB_OK ||
-        svc_kafka_confs(&common, &args, common.instance_id, NULL, &relay_conf, errstr,
+    if (app_redis_addr(&common, &raddr, errstr, sizeof(errstr)) != EB_OK ||
+        app_kafka_confs(&common, &args, common.instance_id, NULL, &relay_conf, errstr,
                         sizeof(errstr)) != EB_OK ||
-        svc_kafka_confs(&common, &args, common.instance_id, &status_cconf, &status_pconf, errstr,
+        app_kafka_confs(&common, &args, common.instance_id, &status_cconf, &status_pconf, errstr,
                         sizeof(errstr)) != EB_OK) {
-        svc_cli_error(prog.name, "%s", errstr);
+        app_cli_error(prog.name, "%s", errstr);
         if (relay_conf)
             rd_kafka_conf_destroy(relay_conf);
-        return SVC_EXIT_USAGE;
+        return APP_EXIT_USAGE;
     }
     eb_lifecycle_install_signals();
-    rc = SVC_EXIT_FAIL;
+    rc = APP_EXIT_FAIL;
 
     order_relay_opts_t ropts = {&raddr, common.instance_id, (int)conf.outbox_batch,
                                 (int)conf.outbox_inflight, (int)conf.outbox_claim_idle_ms};
@@ -176,15 +194,15 @@ int main(int argc, char **argv)
 
     eb_consumer_opts_t copts;
 
-    svc_consumer_opts(&common, &raddr, "order-service", &copts);
+    app_kafka_consumer_opts(&common, &raddr, "order-service", &copts);
     copts.topics = topics;
     copts.topic_count = 2;
     copts.event_types = types;
     copts.event_type_count = 2;
     copts.handler = order_status_handle;
     app.status = order_status_new(status_cconf, status_pconf, &copts, errstr, sizeof(errstr));
-    if (!app.status) {
-        EB_ERROR("status updater: %s", errstr);
+    if (!app.status || order_status_start(app.status) != 0) {
+        EB_ERROR("status updater: %s", app.status ? "cannot start the status thread" : errstr);
         goto out;
     }
 
@@ -203,7 +221,7 @@ int main(int argc, char **argv)
         .admin = admin,
     };
     app.api = admin ? order_api_new(&hopts, errstr, sizeof(errstr)) : NULL;
-    if (!app.api) {
+    if (!app.api || order_api_start(app.api, errstr, sizeof(errstr)) != EB_OK) {
         EB_ERROR("http: %s", admin ? errstr : "out of memory");
         goto out;
     }
@@ -214,15 +232,17 @@ int main(int argc, char **argv)
         eb_lifecycle_sleep(1000);
     EB_INFO("order-service stopping");
     /* A thread that failed for good set its flag before asking for the stop. */
-    rc = order_relay_failed(app.relay) || order_status_failed(app.status) ? SVC_EXIT_FAIL
-                                                                          : SVC_EXIT_OK;
+    rc = order_relay_failed(app.relay) || order_status_failed(app.status) ? APP_EXIT_FAIL
+                                                                          : APP_EXIT_OK;
 
 out:
-    eb_lifecycle_request_stop(); /* on the error paths, stop the threads too */
-    order_api_destroy(app.api);  /* 1. intake */
+    /* The shutdown order of the header comment. */
+    eb_lifecycle_request_stop();      /* 0. on the error paths, stop the threads too */
+    order_api_stop(app.api);          /* 1. intake */
+    order_relay_destroy(app.relay);   /* 2. relay drained */
+    order_status_destroy(app.status); /* 3. status updater left its group */
+    order_api_destroy(app.api);       /* 4. */
     app.api = NULL;
-    order_relay_destroy(app.relay);   /* 2. relay drains */
-    order_status_destroy(app.status); /* 3. status updater leaves its group */
     eb_admin_destroy(admin);
     EB_INFO("order-service stopped");
     eb_metrics_reset();

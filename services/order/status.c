@@ -16,6 +16,7 @@
 struct order_status_s {
     eb_consumer_t *consumer;
     pthread_t thread;
+    int started;
     atomic_int failed;
 };
 
@@ -76,13 +77,15 @@ order_status_t *order_status_new(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
         free(s);
         return NULL;
     }
-    if (pthread_create(&s->thread, NULL, status_main, s) != 0) {
-        snprintf(errstr, errstr_size, "cannot start the status thread");
-        eb_consumer_destroy(s->consumer);
-        free(s);
-        return NULL;
-    }
     return s;
+}
+
+int order_status_start(order_status_t *s)
+{
+    if (pthread_create(&s->thread, NULL, status_main, s) != 0)
+        return -1;
+    s->started = 1;
+    return 0;
 }
 
 int order_status_failed(order_status_t *s)
@@ -99,7 +102,8 @@ void order_status_destroy(order_status_t *s)
 {
     if (!s)
         return;
-    pthread_join(s->thread, NULL);
+    if (s->started)
+        pthread_join(s->thread, NULL);
     eb_consumer_destroy(s->consumer);
     free(s);
 }

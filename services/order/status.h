@@ -17,10 +17,19 @@ eb_err_t order_status_handle(eb_work_t *w, void *opaque);
 
 typedef struct order_status_s order_status_t;
 
-/* Creates the consumer (taking both confs) and starts its thread, which runs
- * until eb_stop_flag is set. Returns NULL with the reason in errstr. */
+/* Lifecycle, from the main thread, as for the relay (relay.h):
+ * order_status_new() -> order_status_start() -> (eb_stop_flag set) ->
+ * order_status_destroy(). */
+
+/* Creates the consumer (taking both confs in every case). Starts no
+ * thread. Returns NULL with the reason in errstr. */
 order_status_t *order_status_new(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
                                  const eb_consumer_opts_t *opts, char *errstr, size_t errstr_size);
+
+/* Starts the updater's thread, which runs the consumer until eb_stop_flag
+ * is set, then commits its stored offsets and leaves the group. Returns 0,
+ * or -1 when the thread cannot be started. */
+int order_status_start(order_status_t *s);
 
 /* Returns 1 if the updater stopped on a fatal error. Any thread. */
 int order_status_failed(order_status_t *s);
@@ -28,7 +37,8 @@ int order_status_failed(order_status_t *s);
 /* The consumer, for readiness probes. */
 eb_consumer_t *order_status_consumer(order_status_t *s);
 
-/* Joins the thread and frees everything. NULL is a no-op. */
+/* Joins the thread (if started), flushes the producer and frees
+ * everything. NULL is a no-op. */
 void order_status_destroy(order_status_t *s);
 
 #endif /* SERVICES_ORDER_STATUS_H */

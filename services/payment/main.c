@@ -3,13 +3,16 @@
  * publishes PaymentProcessed or PaymentFailed.
  *
  * Wiring only; the decision and the handler live in payment.c. Shutdown
- * order (svc_consumer_daemon_main): SIGTERM sets the stop flag -> the consume
- * loop finishes its batch or hands it back uncommitted -> stored offsets are
- * committed and the group is left -> the producer is flushed -> exit 0.
+ * order (app_daemon_main, eventbus/app/daemon.h): SIGTERM sets the stop
+ * flag -> the consume loop finishes its batch or hands it back uncommitted
+ * -> stored offsets are committed and the group is left -> the admin
+ * endpoint stops -> the producer is flushed -> exit 0.
  */
 #include <stddef.h>
 
-#include "../common/daemon.h"
+#include "eventbus/app/cli.h"
+#include "eventbus/app/daemon.h"
+#include "eventbus/eventbus.h"
 #include "payment.h"
 
 typedef struct payment_conf_s {
@@ -62,14 +65,14 @@ static int payment_start(void *opaque, const eb_redis_addr_t *redis)
 
     (void)redis;
     c->limit = conf.limit;
-    return SVC_CONTINUE;
+    return APP_CONTINUE;
 }
 
 int main(int argc, char **argv)
 {
     static const char *const topics[] = {TOPIC_ORDER_CREATED};
     static const char *const types[] = {TYPE_ORDER_CREATED};
-    const svc_consumer_daemon_t d = {
+    const app_daemon_t d = {
         .service = "payment-service",
         .prog = &prog,
         .common = &common,
@@ -84,5 +87,5 @@ int main(int argc, char **argv)
         .opaque = &ctx,
     };
 
-    return svc_consumer_daemon_main(&d, argc, argv);
+    return app_daemon_main(&d, argc, argv);
 }

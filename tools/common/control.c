@@ -15,7 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../../services/common/domain.h"
+#include "eventbus/app/topics.h"
 #include "eventbus/lifecycle.h"
 
 #define TOOL_CONTROL_CLIENTS 8
@@ -72,8 +72,8 @@ int tool_control_node(const char *arg, int nodes, int *id)
 
 int tool_control_topic(const char *topic)
 {
-    for (size_t i = 0; topic && i < svc_topic_count; i++)
-        if (strcmp(topic, svc_topics[i]) == 0)
+    for (size_t i = 0; topic && i < app_topic_count; i++)
+        if (strcmp(topic, app_topics[i]) == 0)
             return 1;
     return 0;
 }

@@ -38,7 +38,7 @@ void tool_control_serve(int lfd, tool_control_cb_t *cb, tool_control_tick_t *tic
  * 1..nodes. Returns 1 when valid, else 0. */
 int tool_control_node(const char *arg, int nodes, int *id);
 
-/* 1 when topic is one of the suite's topics (svc_topics): commands refuse
+/* 1 when topic is one of the suite's topics (app_topics): commands refuse
  * typos rather than create or touch another topic. */
 int tool_control_topic(const char *topic);
 

@@ -23,7 +23,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "../../services/common/daemon.h"
+#include "eventbus/app/cli.h"
+#include "eventbus/app/kafka.h"
+#include "eventbus/app/log.h"
+#include "eventbus/eventbus.h"
 
 #define MAX_EVENT_IDS 256
 
@@ -296,7 +299,7 @@ static int take_own_flags(int *argc, char **argv, dlq_opts_t *o)
             const char *v = argv[i][10] == '=' ? argv[i] + 11 : (i + 1 < *argc ? argv[++i] : NULL);
 
             if (!v || !*v || o->event_id_count == MAX_EVENT_IDS) {
-                svc_cli_error(prog.name, "--event-id needs an event id (at most %d)",
+                app_cli_error(prog.name, "--event-id needs an event id (at most %d)",
                               MAX_EVENT_IDS);
                 return -1;
             }
@@ -322,57 +325,57 @@ int main(int argc, char **argv)
     int rc, replay;
 
     if (take_own_flags(&argc, argv, &opts) != 0)
-        return SVC_EXIT_USAGE;
-    if ((rc = svc_cli_parse(&prog, argc, argv, &args)) != SVC_CONTINUE)
+        return APP_EXIT_USAGE;
+    if ((rc = app_cli_parse(&prog, argc, argv, &args)) != APP_CONTINUE)
         return rc;
     if (args.positional_count != 2 ||
         (strcmp(args.positional[0], "list") != 0 && strcmp(args.positional[0], "replay") != 0)) {
-        svc_cli_error(prog.name, "usage: eventbus-dlq list|replay <dlq-topic> (see --help)");
-        return SVC_EXIT_USAGE;
+        app_cli_error(prog.name, "usage: eventbus-dlq list|replay <dlq-topic> (see --help)");
+        return APP_EXIT_USAGE;
     }
     replay = strcmp(args.positional[0], "replay") == 0;
     if (!replay && (opts.dry_run || opts.event_id_count)) {
-        svc_cli_error(prog.name, "--event-id and --dry-run apply to replay only");
-        return SVC_EXIT_USAGE;
+        app_cli_error(prog.name, "--event-id and --dry-run apply to replay only");
+        return APP_EXIT_USAGE;
     }
     /* Logs go to stderr in text form unless asked otherwise: stdout is data. */
     if (!getenv("LOG_FORMAT"))
         common.log_format = "text";
     if (!getenv("LOG_LEVEL"))
         common.log_level = "warn";
-    svc_log_setup(prog.name, &common);
+    app_log_setup(prog.name, &common);
 
     eb_kafka_props_t cprops = {consumer_defaults, args.kafka_props, args.kafka_prop_count,
                                "consumer"};
     cconf = eb_kafka_conf_new(&common, "eventbus-dlq", &cprops, errstr, sizeof(errstr));
-    if (!cconf || (replay && svc_kafka_confs(&common, &args, "eventbus-dlq", NULL, &pconf, errstr,
+    if (!cconf || (replay && app_kafka_confs(&common, &args, "eventbus-dlq", NULL, &pconf, errstr,
                                              sizeof(errstr)) != EB_OK)) {
-        svc_cli_error(prog.name, "%s", errstr);
+        app_cli_error(prog.name, "%s", errstr);
         if (cconf)
             rd_kafka_conf_destroy(cconf);
-        return SVC_EXIT_USAGE;
+        return APP_EXIT_USAGE;
     }
     eb_kafka_conf_set(cconf, "group.id", "eventbus-dlq", NULL, 0);
     eb_lifecycle_install_signals();
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, errstr, sizeof(errstr));
     if (!rk) {
-        svc_cli_error(prog.name, "%s", errstr);
+        app_cli_error(prog.name, "%s", errstr);
         rd_kafka_conf_destroy(cconf);
         if (pconf)
             rd_kafka_conf_destroy(pconf);
-        return SVC_EXIT_FAIL;
+        return APP_EXIT_FAIL;
     }
 
     if (!replay) {
-        rc = scan(rk, args.positional[1], list_fn, NULL) == 0 ? SVC_EXIT_OK : SVC_EXIT_FAIL;
+        rc = scan(rk, args.positional[1], list_fn, NULL) == 0 ? APP_EXIT_OK : APP_EXIT_FAIL;
     } else {
         rp.opts = &opts;
         rp.producer = eb_producer_new(pconf, on_replayed, &rp, errstr, sizeof(errstr));
         if (!rp.producer) {
-            svc_cli_error(prog.name, "%s", errstr);
-            rc = SVC_EXIT_FAIL;
+            app_cli_error(prog.name, "%s", errstr);
+            rc = APP_EXIT_FAIL;
         } else {
-            rc = scan(rk, args.positional[1], replay_fn, &rp) == 0 ? SVC_EXIT_OK : SVC_EXIT_FAIL;
+            rc = scan(rk, args.positional[1], replay_fn, &rp) == 0 ? APP_EXIT_OK : APP_EXIT_FAIL;
             if (eb_producer_flush(rp.producer, 30000) != EB_OK)
                 rp.failed++;
             eb_producer_destroy(rp.producer, 1000);
@@ -380,7 +383,7 @@ int main(int argc, char **argv)
                     opts.dry_run ? "would replay" : "replayed", rp.selected - rp.failed,
                     rp.failed ? ", some failed" : "");
             if (rp.failed)
-                rc = SVC_EXIT_FAIL;
+                rc = APP_EXIT_FAIL;
         }
     }
     rd_kafka_consumer_close(rk);

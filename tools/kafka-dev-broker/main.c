@@ -37,9 +37,11 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
-#include "../../services/common/daemon.h"
-#include "../../services/common/domain.h"
 #include "control.h"
+#include "eventbus/app/cli.h"
+#include "eventbus/app/log.h"
+#include "eventbus/app/topics.h"
+#include "eventbus/eventbus.h"
 
 /*
  * The mock cluster leaves Nagle's algorithm on for the connections it
@@ -187,9 +189,9 @@ int main(int argc, char **argv)
     char errstr[512];
     int rc, lfd = -1;
 
-    if ((rc = svc_cli_parse(&prog, argc, argv, &args)) != SVC_CONTINUE)
+    if ((rc = app_cli_parse(&prog, argc, argv, &args)) != APP_CONTINUE)
         return rc;
-    svc_log_setup(prog.name, &common);
+    app_log_setup(prog.name, &common);
     eb_lifecycle_install_signals();
 
     /* The control socket first: a bad path is a bad setting (exit 2), found
@@ -197,41 +199,41 @@ int main(int argc, char **argv)
     if (conf.control && conf.control[0]) {
         lfd = tool_control_listen(conf.control);
         if (lfd < 0) {
-            svc_cli_error(prog.name, "invalid --control '%s': %s", conf.control, strerror(errno));
-            return SVC_EXIT_USAGE;
+            app_cli_error(prog.name, "invalid --control '%s': %s", conf.control, strerror(errno));
+            return APP_EXIT_USAGE;
         }
     }
 
     /* The mock cluster hangs off a client instance it uses for bookkeeping. */
     kconf = eb_kafka_conf_new(&common, "kafka-dev-broker", NULL, errstr, sizeof(errstr));
     if (!kconf) {
-        svc_cli_error(prog.name, "%s", errstr);
+        app_cli_error(prog.name, "%s", errstr);
         goto fail;
     }
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, errstr, sizeof(errstr));
     if (!rk) {
         rd_kafka_conf_destroy(kconf);
-        svc_cli_error(prog.name, "%s", errstr);
+        app_cli_error(prog.name, "%s", errstr);
         goto fail;
     }
     mc = rd_kafka_mock_cluster_new(rk, (int)conf.brokers);
     if (!mc) {
-        svc_cli_error(prog.name, "cannot create the mock cluster");
+        app_cli_error(prog.name, "cannot create the mock cluster");
         rd_kafka_destroy(rk);
         goto fail;
     }
-    for (size_t i = 0; i < svc_topic_count; i++) {
+    for (size_t i = 0; i < app_topic_count; i++) {
         rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(
-            mc, svc_topics[i], (int)conf.partitions, conf.brokers < 3 ? (int)conf.brokers : 3);
+            mc, app_topics[i], (int)conf.partitions, conf.brokers < 3 ? (int)conf.brokers : 3);
 
         if (err)
-            EB_WARN("creating topic %s: %s", svc_topics[i], rd_kafka_err2str(err));
+            EB_WARN("creating topic %s: %s", app_topics[i], rd_kafka_err2str(err));
     }
     /* The contract: bootstrap servers are the first line on stdout. */
     printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
     fflush(stdout);
     EB_INFO("mock cluster up: %lld broker(s), %zu topics x %lld partitions, bootstrap %s%s%s",
-            (long long)conf.brokers, svc_topic_count, (long long)conf.partitions,
+            (long long)conf.brokers, app_topic_count, (long long)conf.partitions,
             rd_kafka_mock_cluster_bootstraps(mc), lfd >= 0 ? ", control " : "",
             lfd >= 0 ? conf.control : "");
 
@@ -242,9 +244,9 @@ int main(int argc, char **argv)
     /* The cluster must go before its client instance (librdkafka asserts). */
     rd_kafka_mock_cluster_destroy(mc);
     rd_kafka_destroy(rk);
-    return SVC_EXIT_OK;
+    return APP_EXIT_OK;
 
 fail:
     tool_control_close(lfd, conf.control);
-    return SVC_EXIT_FAIL;
+    return APP_EXIT_FAIL;
 }

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../services/common/domain.h"
+#include "eventbus/app/topics.h"
 #include "eventbus/envelope.h"
 #include "eventbus/kafka.h"
 #include "eventbus/lifecycle.h"
@@ -169,7 +169,7 @@ static rd_kafka_AdminOptions_t *admin_options(rd_kafka_t *rk, rd_kafka_admin_op_
  * again (a controller not ready yet), -1 on a permanent error. */
 static int create_round(kl_cluster_t *c, char *errstr, size_t errstr_size)
 {
-    rd_kafka_NewTopic_t *nt[16]; /* svc_topic_count, checked below */
+    rd_kafka_NewTopic_t *nt[16]; /* app_topic_count, checked below */
     rd_kafka_queue_t *q = rd_kafka_queue_new(c->admin);
     rd_kafka_AdminOptions_t *opts = admin_options(c->admin, RD_KAFKA_ADMIN_OP_CREATETOPICS, 10000);
     char isr[8];
@@ -177,17 +177,17 @@ static int create_round(kl_cluster_t *c, char *errstr, size_t errstr_size)
     rd_kafka_event_t *ev;
 
     snprintf(isr, sizeof(isr), "%d", c->min_isr);
-    if (svc_topic_count > sizeof(nt) / sizeof(nt[0])) {
+    if (app_topic_count > sizeof(nt) / sizeof(nt[0])) {
         snprintf(errstr, errstr_size, "more topics than kafka-local can create at once");
         rd_kafka_AdminOptions_destroy(opts);
         rd_kafka_queue_destroy(q);
         return -1;
     }
-    for (size_t i = 0; i < svc_topic_count; i++) {
-        nt[i] = rd_kafka_NewTopic_new(svc_topics[i], c->partitions, c->rf, errstr, errstr_size);
+    for (size_t i = 0; i < app_topic_count; i++) {
+        nt[i] = rd_kafka_NewTopic_new(app_topics[i], c->partitions, c->rf, errstr, errstr_size);
         rd_kafka_NewTopic_set_config(nt[i], "min.insync.replicas", isr);
     }
-    rd_kafka_CreateTopics(c->admin, nt, svc_topic_count, opts, q);
+    rd_kafka_CreateTopics(c->admin, nt, app_topic_count, opts, q);
     ev = admin_result(q, 15000);
     if (!ev || rd_kafka_event_error(ev)) {
         snprintf(errstr, errstr_size, "CreateTopics: %s",
@@ -213,7 +213,7 @@ static int create_round(kl_cluster_t *c, char *errstr, size_t errstr_size)
     }
     if (ev)
         rd_kafka_event_destroy(ev);
-    for (size_t i = 0; i < svc_topic_count; i++)
+    for (size_t i = 0; i < app_topic_count; i++)
         rd_kafka_NewTopic_destroy(nt[i]);
     rd_kafka_AdminOptions_destroy(opts);
     rd_kafka_queue_destroy(q);
@@ -264,8 +264,8 @@ int kl_wait_topics(kl_cluster_t *c, int full_isr, int timeout_ms, char *errstr, 
         const char *why = md ? NULL : "no broker answered";
         const char *topic = "";
 
-        for (size_t i = 0; md && !why && i < svc_topic_count; i++)
-            why = topic_unhealthy(c, md, topic = svc_topics[i], full_isr);
+        for (size_t i = 0; md && !why && i < app_topic_count; i++)
+            why = topic_unhealthy(c, md, topic = app_topics[i], full_isr);
         if (md)
             rd_kafka_metadata_destroy(md);
         if (!why)
@@ -286,16 +286,16 @@ int kl_wait_topics(kl_cluster_t *c, int full_isr, int timeout_ms, char *errstr, 
 static int delete_records(kl_cluster_t *c, char *errstr, size_t errstr_size)
 {
     rd_kafka_topic_partition_list_t *parts =
-        rd_kafka_topic_partition_list_new((int)svc_topic_count * c->partitions);
+        rd_kafka_topic_partition_list_new((int)app_topic_count * c->partitions);
     rd_kafka_queue_t *q = rd_kafka_queue_new(c->admin);
     rd_kafka_AdminOptions_t *opts = admin_options(c->admin, RD_KAFKA_ADMIN_OP_DELETERECORDS, 15000);
     rd_kafka_DeleteRecords_t *del;
     rd_kafka_event_t *ev;
     int rc = 0;
 
-    for (size_t i = 0; i < svc_topic_count; i++)
+    for (size_t i = 0; i < app_topic_count; i++)
         for (int p = 0; p < c->partitions; p++)
-            rd_kafka_topic_partition_list_add(parts, svc_topics[i], p)->offset =
+            rd_kafka_topic_partition_list_add(parts, app_topics[i], p)->offset =
                 RD_KAFKA_OFFSET_END;
     del = rd_kafka_DeleteRecords_new(parts);
     rd_kafka_DeleteRecords(c->admin, &del, 1, opts, q);

@@ -36,10 +36,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../services/common/daemon.h"
-#include "../../services/common/domain.h"
 #include "control.h"
+#include "eventbus/app/cli.h"
+#include "eventbus/app/log.h"
+#include "eventbus/app/topics.h"
 #include "eventbus/envelope.h"
+#include "eventbus/eventbus.h"
 #include "kafka_local.h"
 
 /* Versions this tool can run: KRaft with the tools it calls
@@ -250,19 +252,19 @@ int main(int argc, char **argv)
 {
     char errstr[1024];
     eb_conf_args_t args;
-    int rc, lfd = -1, tmp_data = 0, exit_code = SVC_EXIT_FAIL;
+    int rc, lfd = -1, tmp_data = 0, exit_code = APP_EXIT_FAIL;
     int64_t t0;
 
-    if ((rc = svc_cli_parse(&prog, argc, argv, &args)) != SVC_CONTINUE)
+    if ((rc = app_cli_parse(&prog, argc, argv, &args)) != APP_CONTINUE)
         return rc;
     if (!version_ok(conf.version)) {
-        svc_cli_error(prog.name,
+        app_cli_error(prog.name,
                       "invalid KAFKA_LOCAL_VERSION (--kafka-version) '%s': want X.Y.Z, %d.%d.0 "
                       "or later",
                       conf.version, KL_MIN_MAJOR, KL_MIN_MINOR);
-        return SVC_EXIT_USAGE;
+        return APP_EXIT_USAGE;
     }
-    svc_log_setup(prog.name, &common);
+    app_log_setup(prog.name, &common);
     eb_lifecycle_install_signals();
     t0 = eb_time_mono_ms();
 
@@ -280,46 +282,46 @@ int main(int argc, char **argv)
      * starts: the JVM options, Java, the control socket, the data
      * directory, and last (it may download) the release. */
     if (word_count(conf.jvm_opts) > KL_JVM_OPTS_MAX) {
-        svc_cli_error(prog.name, "invalid KAFKA_LOCAL_JVM_OPTS (--jvm-opts): more than %d options",
+        app_cli_error(prog.name, "invalid KAFKA_LOCAL_JVM_OPTS (--jvm-opts): more than %d options",
                       KL_JVM_OPTS_MAX);
-        return SVC_EXIT_USAGE;
+        return APP_EXIT_USAGE;
     }
     if (!kl_find_java(cluster.java, sizeof(cluster.java))) {
-        svc_cli_error(prog.name, "java not found (JAVA_HOME or PATH): install a JRE 17, e.g. "
+        app_cli_error(prog.name, "java not found (JAVA_HOME or PATH): install a JRE 17, e.g. "
                                  "scripts/install-deps.sh --kafka");
-        return SVC_EXIT_USAGE;
+        return APP_EXIT_USAGE;
     }
     if (conf.control && conf.control[0]) {
         lfd = tool_control_listen(conf.control);
         if (lfd < 0) {
-            svc_cli_error(prog.name, "invalid KAFKA_LOCAL_CONTROL (--control) '%s': %s",
+            app_cli_error(prog.name, "invalid KAFKA_LOCAL_CONTROL (--control) '%s': %s",
                           conf.control, strerror(errno));
-            return SVC_EXIT_USAGE;
+            return APP_EXIT_USAGE;
         }
     }
-    exit_code = SVC_EXIT_USAGE;
+    exit_code = APP_EXIT_USAGE;
     if (conf.data && conf.data[0]) {
         snprintf(cluster.data, sizeof(cluster.data), "%s", conf.data);
         if (mkdir(cluster.data, 0755) != 0 && errno != EEXIST) {
-            svc_cli_error(prog.name, "invalid KAFKA_LOCAL_DATA (--data) '%s': %s", conf.data,
+            app_cli_error(prog.name, "invalid KAFKA_LOCAL_DATA (--data) '%s': %s", conf.data,
                           strerror(errno));
             goto out;
         }
     }
     cluster.classpath = kl_release_classpath(conf.version, conf.cache, errstr, sizeof(errstr));
     if (!cluster.classpath) {
-        svc_cli_error(prog.name, "%s", errstr);
-        exit_code = eb_stop_flag ? SVC_EXIT_OK : SVC_EXIT_USAGE;
+        app_cli_error(prog.name, "%s", errstr);
+        exit_code = eb_stop_flag ? APP_EXIT_OK : APP_EXIT_USAGE;
         goto out;
     }
-    exit_code = SVC_EXIT_FAIL;
+    exit_code = APP_EXIT_FAIL;
     if (!conf.data || !conf.data[0]) {
         const char *tmp = getenv("TMPDIR");
 
         snprintf(cluster.data, sizeof(cluster.data), "%s/kafka-local-XXXXXX",
                  tmp && *tmp ? tmp : "/tmp");
         if (!mkdtemp(cluster.data)) {
-            svc_cli_error(prog.name, "cannot create a data directory: %s", strerror(errno));
+            app_cli_error(prog.name, "cannot create a data directory: %s", strerror(errno));
             goto out;
         }
         tmp_data = 1;
@@ -327,15 +329,15 @@ int main(int argc, char **argv)
 
     if ((rc = kl_nodes_prepare(&cluster, errstr, sizeof(errstr))) != 0) {
         if (rc == -2) { /* --data holds another cluster: a bad setting */
-            svc_cli_error(prog.name, "%s", errstr);
-            exit_code = SVC_EXIT_USAGE;
+            app_cli_error(prog.name, "%s", errstr);
+            exit_code = APP_EXIT_USAGE;
         } else if (!eb_stop_flag) {
             EB_ERROR("%s", errstr);
         }
         goto stop; /* removes a temporary data directory */
     }
     if (eb_stop_flag) {
-        exit_code = SVC_EXIT_OK;
+        exit_code = APP_EXIT_OK;
         goto stop;
     }
     for (int i = 0, len = 0; i < cluster.n; i++)
@@ -353,7 +355,7 @@ int main(int argc, char **argv)
         kl_wait_topics(&cluster, 1, 60000, errstr, sizeof(errstr)) != 0) {
         if (!eb_stop_flag)
             EB_ERROR("the cluster did not come up: %s", errstr);
-        exit_code = eb_stop_flag ? SVC_EXIT_OK : SVC_EXIT_FAIL;
+        exit_code = eb_stop_flag ? APP_EXIT_OK : APP_EXIT_FAIL;
         goto stop;
     }
 
@@ -367,13 +369,13 @@ int main(int argc, char **argv)
             rss += kl_node_rss_kib(&cluster.nodes[i]);
         EB_INFO("Apache Kafka %s up in %lld ms: %d node(s), %zu topics x %d partitions (RF %d, "
                 "min ISR %d), bootstrap %s, data %s, JVM RSS %ld MiB in all%s%s",
-                cluster.version, (long long)(eb_time_mono_ms() - t0), cluster.n, svc_topic_count,
+                cluster.version, (long long)(eb_time_mono_ms() - t0), cluster.n, app_topic_count,
                 cluster.partitions, cluster.rf, cluster.min_isr, cluster.bootstrap, cluster.data,
                 rss / 1024, lfd >= 0 ? ", control " : "", lfd >= 0 ? conf.control : "");
     }
 
     tool_control_serve(lfd, run_command, tick, NULL);
-    exit_code = SVC_EXIT_OK;
+    exit_code = APP_EXIT_OK;
     EB_INFO("stopping");
 
 stop:

@@ -1,0 +1,67 @@
+/*
+ * The suite's librdkafka defaults and the confs built from the settings.
+ */
+#include <string.h>
+
+#include "eventbus/app/kafka.h"
+#include "eventbus/kafka.h"
+
+const char *const app_kafka_consumer_defaults[] = {
+    /* Every member of every group lists the same assignor: mixed lists abort
+     * the dev broker, and cooperative rebalancing keeps partitions that do
+     * not move flowing during a rebalance. */
+    "partition.assignment.strategy", "cooperative-sticky",
+    /* A new group starts at the beginning: events published before the
+     * consumers first started must not be skipped. */
+    "auto.offset.reset", "earliest",
+    /* Offsets are stored by the consumer only once an event is settled;
+     * auto-commit then commits what was stored, every second. */
+    "enable.auto.commit", "true", "auto.commit.interval.ms", "1000", NULL};
+
+const char *const app_kafka_producer_defaults[] = {
+    /* Java clients' partitioner, so a key lands on the same partition
+     * whichever client produced it. */
+    "partitioner", "murmur2_random",
+    /* Results and relay batches go out promptly; librdkafka still batches
+     * what queues up while a request is in flight. */
+    "linger.ms", "1", NULL};
+
+eb_err_t app_kafka_confs(const eb_common_conf_t *common, const eb_conf_args_t *args,
+                         const char *client_id, rd_kafka_conf_t **consumer,
+                         rd_kafka_conf_t **producer, char *errstr, size_t errstr_size)
+{
+    eb_kafka_props_t cprops = {app_kafka_consumer_defaults, args->kafka_props,
+                               args->kafka_prop_count, "consumer"};
+    eb_kafka_props_t pprops = {app_kafka_producer_defaults, args->kafka_props,
+                               args->kafka_prop_count, "producer"};
+
+    *producer = NULL;
+    if (consumer) {
+        *consumer = eb_kafka_conf_new(common, client_id, &cprops, errstr, errstr_size);
+        if (!*consumer)
+            return EB_ERR_INVALID;
+    }
+    *producer = eb_kafka_conf_new(common, client_id, &pprops, errstr, errstr_size);
+    if (!*producer) {
+        if (consumer) {
+            rd_kafka_conf_destroy(*consumer);
+            *consumer = NULL;
+        }
+        return EB_ERR_INVALID;
+    }
+    return EB_OK;
+}
+
+void app_kafka_consumer_opts(const eb_common_conf_t *common, const eb_redis_addr_t *redis,
+                             const char *group_id, eb_consumer_opts_t *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->group_id = group_id;
+    opts->instance_id = common->instance_id;
+    opts->redis = redis;
+    opts->retry_max = (int)common->retry_max;
+    opts->retry_backoff_ms = (int)common->retry_backoff_ms;
+    opts->batch_size = (int)common->batch_size;
+    opts->done_ttl_s = common->idempotency_ttl_s;
+    opts->claim_lease_ms = (int)common->claim_lease_ms;
+}

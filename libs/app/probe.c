@@ -1,0 +1,83 @@
+/*
+ * Dependency probes, readiness and liveness verdicts.
+ */
+#include <stdio.h>
+
+#include "eventbus/app/probe.h"
+#include "eventbus/envelope.h"
+#include "eventbus/kafka.h"
+#include "eventbus/metrics.h"
+
+void app_probe_up_gauges(int kafka_ok, int redis_ok)
+{
+    eb_series_set(eb_metric_series(eb_metrics_gauge(
+                      "kafka_up", "1 when a Kafka broker answered the last probe, else 0", NULL)),
+                  kafka_ok);
+    eb_series_set(eb_metric_series(eb_metrics_gauge(
+                      "redis_up", "1 when Redis answered the last probe, else 0", NULL)),
+                  redis_ok);
+}
+
+/* Probes both dependencies, records them in the gauges. */
+static void probe_deps(app_probe_t *probe, int *kafka_ok, int *redis_ok)
+{
+    *redis_ok = eb_redis_ping(probe->redis);
+    *kafka_ok = eb_kafka_reachable(eb_consumer_handle(probe->consumer), 1000);
+    app_probe_up_gauges(*kafka_ok, *redis_ok);
+}
+
+void app_probe_collect(void *opaque)
+{
+    int kafka_ok, redis_ok;
+
+    probe_deps(opaque, &kafka_ok, &redis_ok);
+}
+
+int app_probe_deps_ready(int kafka_ok, int redis_ok, char *reason, size_t size)
+{
+    if (!redis_ok) {
+        snprintf(reason, size, "redis unreachable");
+        return 0;
+    }
+    if (!kafka_ok) {
+        snprintf(reason, size, "kafka unreachable");
+        return 0;
+    }
+    return 1;
+}
+
+int app_probe_ready(char *reason, size_t size, void *opaque)
+{
+    app_probe_t *probe = opaque;
+    eb_consumer_status_t st;
+    int kafka_ok, redis_ok;
+
+    eb_consumer_status(probe->consumer, &st);
+    probe_deps(probe, &kafka_ok, &redis_ok);
+    if (!app_probe_deps_ready(kafka_ok, redis_ok, reason, size))
+        return 0;
+    if (!st.joined) {
+        snprintf(reason, size, "not yet a member of the consumer group");
+        return 0;
+    }
+    return 1;
+}
+
+int app_probe_live(char *reason, size_t size, void *opaque)
+{
+    app_probe_t *probe = opaque;
+    eb_consumer_status_t st;
+
+    eb_consumer_status(probe->consumer, &st);
+    return app_probe_loop_alive("consumer loop", st.last_loop_ms, reason, size);
+}
+
+int app_probe_loop_alive(const char *what, int64_t last_loop_ms, char *reason, size_t size)
+{
+    int64_t idle = eb_time_mono_ms() - last_loop_ms;
+
+    if (idle <= APP_PROBE_STALL_MS)
+        return 1;
+    snprintf(reason, size, "%s stalled for %lld ms", what, (long long)idle);
+    return 0;
+}
