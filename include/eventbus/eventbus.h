@@ -9,6 +9,7 @@
  *   envelope    CloudEvents encode/decode/validate, ids and times
  *   money       integer minor units on the wire and back
  *   redis       a Redis connection that reconnects with bounded timeouts
+ *   retry       exponential backoff (eb_backoff_t), optionally with jitter
  *   producer    idempotent producer with delivery reports
  *   consumer    group consumer: batch, idempotency, retry, DLQ, offsets
  *   idempotency event ids handled per consumer group, in Redis
@@ -34,5 +35,6 @@
 #include "eventbus/money.h"
 #include "eventbus/producer.h"
 #include "eventbus/redis.h"
+#include "eventbus/retry.h"
 
 #endif /* EVENTBUS_EVENTBUS_H */

@@ -13,12 +13,16 @@
 #include "eventbus/log.h"
 #include "eventbus/metrics.h"
 #include "eventbus/producer.h"
+#include "eventbus/retry.h"
 #include "relay.h"
 #include "store.h"
 
-#define BUCKETS        4096 /* in-flight table, power of two */
-#define RETRY_MIN_MS   250
-#define RETRY_MAX_MS   5000
+#define BUCKETS      4096 /* in-flight table, power of two */
+#define RETRY_MIN_MS 250
+/* Failed deliveries wait 250 ms, doubling: 250, 500, ..., 4000, then 8000
+ * for good. (The relay once doubled "while below 5000", which settles at
+ * 8000; eb_backoff_t with this cap keeps that sequence exactly.) */
+#define RETRY_MAX_MS   8000
 #define DRAIN_MS       5000
 #define GAUGE_EVERY_MS 1000
 #define CLAIM_COUNT    200
@@ -51,7 +55,8 @@ struct order_relay_s {
     size_t inflight;
     queue_t acks;  /* delivered, to XACK + XDEL */
     queue_t retry; /* delivery failed, to produce again */
-    int64_t retry_at, retry_backoff;
+    int64_t retry_at;
+    eb_backoff_t retry_backoff; /* for failed deliveries; reset by a success */
     int64_t next_claim, next_gauge, redis_backoff_until;
     int group_ready;
     int redis_down;   /* the last Redis call failed */
@@ -120,17 +125,18 @@ static void on_delivery(void *msg_opaque, eb_err_t err, const char *reason, void
 {
     order_relay_t *r = opaque;
     entry_t *e = msg_opaque;
+    int64_t wait;
 
     if (err == EB_OK) {
         enqueue(&r->acks, e);
-        r->retry_backoff = RETRY_MIN_MS;
+        eb_backoff_reset(&r->retry_backoff);
         return;
     }
     EB_WARN("outbox entry %s (%s) not delivered: %s; will retry", e->id, e->key, reason);
+    /* Every failure counts; the first of a round of retries sets its time. */
+    wait = eb_backoff_next(&r->retry_backoff);
     if (!r->retry.len)
-        r->retry_at = eb_time_mono_ms() + r->retry_backoff;
-    if (r->retry_backoff < RETRY_MAX_MS)
-        r->retry_backoff *= 2;
+        r->retry_at = eb_time_mono_ms() + wait;
     enqueue(&r->retry, e);
 }
 
@@ -150,8 +156,8 @@ static void produce(order_relay_t *r, entry_t *e)
 
     if (eb_producer_send(r->producer, &rec, e, errstr, sizeof(errstr)) != EB_OK) {
         EB_WARN("outbox entry %s: %s; will retry", e->id, errstr);
-        if (!r->retry.len)
-            r->retry_at = eb_time_mono_ms() + r->retry_backoff;
+        if (!r->retry.len) /* waits at the current step: a refusal is no delivery attempt */
+            r->retry_at = eb_time_mono_ms() + eb_backoff_peek(&r->retry_backoff);
         enqueue(&r->retry, e);
     }
 }
@@ -579,7 +585,7 @@ order_relay_t *order_relay_new(rd_kafka_conf_t *pconf, const order_relay_opts_t 
     r->o = *opts;
     r->redis_addr = *opts->redis;
     snprintf(r->consumer, sizeof(r->consumer), "%s", opts->consumer);
-    r->retry_backoff = RETRY_MIN_MS;
+    eb_backoff_init(&r->retry_backoff, RETRY_MIN_MS, RETRY_MAX_MS, 0);
     atomic_init(&r->last_loop_ms, eb_time_mono_ms());
     r->pending_gauge = eb_metric_series(
         eb_metrics_gauge("outbox_pending", "Outbox entries not yet acknowledged by Kafka", NULL));
