@@ -8,7 +8,8 @@
  *   kafka       librdkafka configuration from the settings
  *   envelope    CloudEvents encode/decode/validate, ids and times
  *   money       integer minor units on the wire and back
- *   redis       a Redis connection that reconnects with bounded timeouts
+ *   redis       a Redis connection that reconnects with bounded timeouts, and
+ *               pipelines with plain results
  *   retry       exponential backoff (eb_backoff_t), optionally with jitter
  *   producer    idempotent producer with delivery reports
  *   consumer    group consumer: batch, idempotency, retry, DLQ, offsets

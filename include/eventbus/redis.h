@@ -7,7 +7,9 @@
  * facing a dead Redis fails in microseconds instead of waiting out a connect
  * timeout on every request (what lets intake answer 503 fast).
  *
- * Commands go through pipelines (below), whose replies are plain data.
+ * Commands go through pipelines (below), whose replies are plain data:
+ * hiredis stays inside redis.c. Store code that must hand a raw reply on
+ * includes eventbus/redis_hiredis.h.
  *
  * Threading: an eb_redis_t belongs to one thread at a time. Threads that need
  * Redis keep their own (order-service keeps one per HTTP worker).
@@ -17,8 +19,6 @@
 
 #include <stdarg.h>
 #include <stddef.h>
-
-#include <hiredis/hiredis.h>
 
 #include "eventbus/error.h"
 
@@ -137,30 +137,6 @@ void eb_redis_pipeline_clear(eb_redis_pipeline_t *p);
 
 /* Frees p and its replies. NULL is a no-op. */
 void eb_redis_pipeline_destroy(eb_redis_pipeline_t *p);
-
-/* ---- Raw hiredis access, while callers move to pipelines ---- */
-
-/* Returns a connected context, connecting (AUTH, SELECT) if needed, or NULL
- * when Redis cannot be reached now; the reason goes to errstr when given.
- * The context stays owned by r and valid until the next eb_redis_ call that
- * fails. */
-redisContext *eb_redis_ctx(eb_redis_t *r, char *errstr, size_t errstr_size);
-
-/* Runs one command. Returns the reply (caller frees with freeReplyObject) or
- * NULL when Redis is unreachable or timed out, in which case the connection
- * is dropped. A Redis error reply is returned as a reply of type
- * REDIS_REPLY_ERROR, not as NULL. */
-redisReply *eb_redis_command(eb_redis_t *r, const char *fmt, ...);
-
-/* Same with an argument vector (binary safe). */
-redisReply *eb_redis_command_argv(eb_redis_t *r, int argc, const char **argv,
-                                  const size_t *argvlen);
-
-/* Pipelining: queue commands with redisAppendCommand() on eb_redis_ctx(),
- * then collect each reply with eb_redis_read(). Returns NULL (and drops the
- * connection) on I/O error; once that happens every later read of the same
- * pipeline also returns NULL. */
-redisReply *eb_redis_read(eb_redis_t *r);
 
 /* Drops the connection; the next call reconnects. */
 void eb_redis_reset(eb_redis_t *r);

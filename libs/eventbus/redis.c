@@ -18,7 +18,7 @@
 #include "eb_int.h"
 #include "eventbus/envelope.h"
 #include "eventbus/log.h"
-#include "eventbus/redis.h"
+#include "eventbus/redis_hiredis.h"
 
 /* After a failed connect, calls fail at once for this long instead of paying
  * the connect timeout again: a dead Redis costs requests microseconds. */
@@ -236,32 +236,6 @@ redisReply *eb_redis_command(eb_redis_t *r, const char *fmt, ...)
     va_start(ap, fmt);
     reply = redisvCommand(r->ctx, fmt, ap);
     va_end(ap);
-    return checked(r, reply);
-}
-
-redisContext *eb_redis_ctx(eb_redis_t *r, char *errstr, size_t errstr_size)
-{
-    if (!connected(r) && errstr && errstr_size)
-        snprintf(errstr, errstr_size, "redis unreachable: %s",
-                 r->last_err[0] ? r->last_err : "not connected");
-    return r->ctx;
-}
-
-redisReply *eb_redis_command_argv(eb_redis_t *r, int argc, const char **argv, const size_t *argvlen)
-{
-    if (!connected(r))
-        return NULL;
-    return checked(r, redisCommandArgv(r->ctx, argc, argv, argvlen));
-}
-
-redisReply *eb_redis_read(eb_redis_t *r)
-{
-    void *reply = NULL;
-
-    if (!r->ctx)
-        return NULL;
-    if (redisGetReply(r->ctx, &reply) != REDIS_OK)
-        reply = NULL;
     return checked(r, reply);
 }
 
