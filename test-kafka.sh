@@ -90,6 +90,22 @@ wait_line() {
     done
 }
 
+# listening_port PID: prints the TCP port PID listens on at 127.0.0.1, as the
+# kernel tells it: PID's socket inodes (/proc/PID/fd) matched against the
+# LISTEN entries (state 0A) of /proc/PID/net/tcp. Fails while there is none.
+# (0100007F is 127.0.0.1 as the kernel prints it on a little-endian machine.)
+listening_port() {
+    local pid=$1 fd link inodes=" " hex
+    for fd in /proc/"$pid"/fd/*; do
+        link=$(readlink "$fd" 2>/dev/null) || continue
+        case $link in socket:\[*\]) inodes+="${link:8:${#link}-9} " ;; esac
+    done
+    hex=$(awk -v inodes="$inodes" 'NR > 1 && $4 == "0A" && index(inodes, " " $10 " ") {
+              split($2, a, ":"); if (a[1] == "0100007F") { print a[2]; exit } }' \
+        /proc/"$pid"/net/tcp 2>/dev/null)
+    [ -n "$hex" ] && echo $((16#$hex))
+}
+
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -163,10 +179,12 @@ PROPS
 
     step "Starting order-service, two payment-service instances and notification-service"
     HTTP_PORT=0 INSTANCE_ID=order-1 "$BIN/order-service" 2>"$WORK/order.log" &
+    local order_pid=$! payment_pid=()
     PIDS+=($!)
     for i in 1 2; do
         ADMIN_PORT=0 INSTANCE_ID=payment-$i LOG_LEVEL=debug "$BIN/payment-service" \
             2>"$WORK/payment-$i.log" &
+        payment_pid[i]=$!
         PIDS+=($!)
     done
     # NOTIFY_FILE is a symlink, so the demo can later make the "disk" fail.
@@ -177,15 +195,15 @@ PROPS
     NOTIFY_PID=$!
     PIDS+=($!)
 
-    logged_port() { grep -o "$2 on 127.0.0.1:[0-9]*" "$WORK/$1.log" | head -1 | cut -d: -f2; }
-    wait_for 15 "order-service's port" logged_port order http
-    for svc in payment-1 payment-2 notify; do
-        wait_for 15 "$svc's admin port" logged_port "$svc" admin
-    done
-    API=http://127.0.0.1:$(logged_port order http)
-    ADMIN_PAYMENT_1=http://127.0.0.1:$(logged_port payment-1 admin)
-    ADMIN_PAYMENT_2=http://127.0.0.1:$(logged_port payment-2 admin)
-    ADMIN_NOTIFY=http://127.0.0.1:$(logged_port notify admin)
+    # Port 0: each daemon picks a free port; ask the kernel which.
+    wait_for 15 "order-service's port" listening_port "$order_pid"
+    wait_for 15 "payment-1's admin port" listening_port "${payment_pid[1]}"
+    wait_for 15 "payment-2's admin port" listening_port "${payment_pid[2]}"
+    wait_for 15 "notification-service's admin port" listening_port "$NOTIFY_PID"
+    API=http://127.0.0.1:$(listening_port "$order_pid")
+    ADMIN_PAYMENT_1=http://127.0.0.1:$(listening_port "${payment_pid[1]}")
+    ADMIN_PAYMENT_2=http://127.0.0.1:$(listening_port "${payment_pid[2]}")
+    ADMIN_NOTIFY=http://127.0.0.1:$(listening_port "$NOTIFY_PID")
 
     log_of() { cat "$WORK/$1.log"; }
     dlq() { "$BIN/eventbus-dlq" "$@"; }

@@ -165,18 +165,32 @@ broker_cpu_s() {
     echo "$total"
 }
 
-# logged_port NAME PID KIND: prints the port a daemon started with port 0
-# logged ("KIND on 127.0.0.1:PORT", KIND http or admin); dies if it exits
-# first or takes more than 15 s.
-logged_port() {
-    local name=$1 pid=$2 kind=$3 port="" i
+# listening_port PID: prints the TCP port PID listens on at 127.0.0.1, as the
+# kernel tells it: PID's socket inodes (/proc/PID/fd) matched against the
+# LISTEN entries (state 0A) of /proc/PID/net/tcp. Fails while there is none.
+# (0100007F is 127.0.0.1 as the kernel prints it on a little-endian machine.)
+listening_port() {
+    local pid=$1 fd link inodes=" " hex
+    for fd in /proc/"$pid"/fd/*; do
+        link=$(readlink "$fd" 2>/dev/null) || continue
+        case $link in socket:\[*\]) inodes+="${link:8:${#link}-9} " ;; esac
+    done
+    hex=$(awk -v inodes="$inodes" 'NR > 1 && $4 == "0A" && index(inodes, " " $10 " ") {
+              split($2, a, ":"); if (a[1] == "0100007F") { print a[2]; exit } }' \
+        /proc/"$pid"/net/tcp 2>/dev/null)
+    [ -n "$hex" ] && echo $((16#$hex))
+}
+
+# daemon_port NAME PID: prints the port a daemon started with port 0 listens
+# on (it also logs it); dies if it exits first or takes more than 15 s.
+daemon_port() {
+    local name=$1 pid=$2 port="" i
     for ((i = 0; i < 150; i++)); do
-        port=$(grep -o "$kind on 127\.0\.0\.1:[0-9]*" "$work/$name.log" | head -n1 | sed 's/.*://') || true
-        [ -n "$port" ] && break
+        port=$(listening_port "$pid") && break
         alive "$pid" || die "$name exited at start: $(tail -n3 "$work/$name.log")"
         sleep 0.1
     done
-    [ -n "$port" ] || die "$name did not log its port"
+    [ -n "$port" ] || die "$name did not listen on a port"
     echo "$port"
 }
 
@@ -190,7 +204,7 @@ start_order() {
         "$bindir/order-service" >"$work/$name.log" 2>&1 &
     os_pid=$!
     pids+=("$os_pid")
-    os_url=http://127.0.0.1:$(logged_port "$name" "$os_pid" http)
+    os_url=http://127.0.0.1:$(daemon_port "$name" "$os_pid")
     wait_for "$name /ready" 300 curl -sf "$os_url/ready"
     code=$(curl -s -o "$work/$name.smoke" -w '%{http_code}' -H 'Content-Type: application/json' \
         -d '{"userId":"u1","items":[{"productId":"p1","quantity":2,"price":50}]}' "$os_url/orders")
@@ -208,7 +222,7 @@ start_consumer() {
         "$bindir/$binary" >"$work/$name.log" 2>&1 &
     c_pid=$!
     pids+=("$c_pid")
-    c_url=http://127.0.0.1:$(logged_port "$name" "$c_pid" admin)
+    c_url=http://127.0.0.1:$(daemon_port "$name" "$c_pid")
 }
 
 # ensure_bare BINDIR: prints the path of bench-bare-mhd, compiling

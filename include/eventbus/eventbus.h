@@ -8,7 +8,9 @@
  *   kafka       librdkafka configuration from the settings
  *   envelope    CloudEvents encode/decode/validate, ids and times
  *   money       integer minor units on the wire and back
- *   redis       a Redis connection that reconnects with bounded timeouts
+ *   redis       a Redis connection that reconnects with bounded timeouts, and
+ *               pipelines with plain results
+ *   retry       exponential backoff (eb_backoff_t), optionally with jitter
  *   producer    idempotent producer with delivery reports
  *   consumer    group consumer: batch, idempotency, retry, DLQ, offsets
  *   idempotency event ids handled per consumer group, in Redis
@@ -39,5 +41,6 @@
 #include "eventbus/money.h"
 #include "eventbus/producer.h"
 #include "eventbus/redis.h"
+#include "eventbus/retry.h"
 
 #endif /* EVENTBUS_EVENTBUS_H */

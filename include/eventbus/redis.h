@@ -7,15 +7,18 @@
  * facing a dead Redis fails in microseconds instead of waiting out a connect
  * timeout on every request (what lets intake answer 503 fast).
  *
+ * Commands go through pipelines (below), whose replies are plain data:
+ * hiredis stays inside redis.c. Store code that must hand a raw reply on
+ * includes eventbus/redis_hiredis.h.
+ *
  * Threading: an eb_redis_t belongs to one thread at a time. Threads that need
  * Redis keep their own (order-service keeps one per HTTP worker).
  */
 #ifndef EVENTBUS_REDIS_H
 #define EVENTBUS_REDIS_H
 
+#include <stdarg.h>
 #include <stddef.h>
-
-#include <hiredis/hiredis.h>
 
 #include "eventbus/error.h"
 
@@ -46,29 +49,96 @@ eb_redis_t *eb_redis_new(const eb_redis_addr_t *addr);
 /* Closes the connection and frees r. NULL is a no-op. */
 void eb_redis_destroy(eb_redis_t *r);
 
-/* Returns a connected context, connecting (AUTH, SELECT) if needed, or NULL
- * when Redis cannot be reached now; the reason goes to errstr when given.
- * The context stays owned by r and valid until the next eb_redis_ call that
- * fails. */
-redisContext *eb_redis_ctx(eb_redis_t *r, char *errstr, size_t errstr_size);
+/* ---- Pipelines ------------------------------------------------------------
+ *
+ * A pipeline sends many commands in one round trip and hands back each
+ * reply as plain data (eb_redis_result_t), so no caller sees hiredis.
+ *
+ *     eb_redis_pipeline_t *p = eb_redis_pipeline_new(r);
+ *     eb_redis_pipeline_append(p, "SET %s %b NX GET", key, value, len);
+ *     ...                                   (more commands)
+ *     eb_redis_pipeline_exec(p);            (one write, then every reply)
+ *     eb_redis_result_t res = eb_redis_pipeline_result(p, 0);
+ *     ...                                   (res.kind: NIL, STRING, ERROR, ...)
+ *     eb_redis_pipeline_destroy(p);
+ *
+ * Failure rule: when Redis cannot be reached, or the connection breaks in
+ * the middle (I/O error, timeout), every command that got no reply reports
+ * EB_REDIS_NOREPLY with str "redis unreachable", and the connection is
+ * dropped (the next call reconnects). An error reply (EB_REDIS_ERROR) fails
+ * only its own command; the replies after it are read as usual.
+ *
+ * Threading: a pipeline belongs to the thread that owns its eb_redis_t.
+ */
 
-/* Runs one command. Returns the reply (caller frees with freeReplyObject) or
- * NULL when Redis is unreachable or timed out, in which case the connection
- * is dropped. A Redis error reply is returned as a reply of type
- * REDIS_REPLY_ERROR, not as NULL. */
-redisReply *eb_redis_command(eb_redis_t *r, const char *fmt, ...);
+typedef struct eb_redis_pipeline_s eb_redis_pipeline_t;
 
-/* Same with an argument vector (binary safe). */
-redisReply *eb_redis_command_argv(eb_redis_t *r, int argc, const char **argv,
-                                  const size_t *argvlen);
+typedef enum eb_redis_kind_e {
+    EB_REDIS_NOREPLY, /* no reply: str says why ("redis unreachable", ...) */
+    EB_REDIS_NIL,     /* nil (missing key, SET NX that did not set, ...) */
+    EB_REDIS_STRING,  /* bulk string: str, len */
+    EB_REDIS_STATUS,  /* simple string ("OK", "QUEUED"): str, len */
+    EB_REDIS_INTEGER, /* integer */
+    EB_REDIS_ERROR,   /* error reply: str, len hold its text ("NOGROUP ...") */
+    EB_REDIS_ARRAY    /* elements; read them with eb_redis_result_element() */
+} eb_redis_kind_t;
 
-/* Pipelining: queue commands with redisAppendCommand() on eb_redis_ctx(),
- * then collect each reply with eb_redis_read(). Returns NULL (and drops the
- * connection) on I/O error; once that happens every later read of the same
- * pipeline also returns NULL. */
-redisReply *eb_redis_read(eb_redis_t *r);
+/* One reply, or one element of an array reply. Pointers stay valid until
+ * the pipeline it came from is cleared or destroyed. */
+typedef struct eb_redis_result_s {
+    eb_redis_kind_t kind;
+    const char *str;   /* never NULL; NUL-terminated; "" for NIL, INTEGER, ARRAY */
+    size_t len;        /* bytes of str (binary-safe for STRING) */
+    long long integer; /* for INTEGER; 0 otherwise */
+    size_t elements;   /* for ARRAY; 0 otherwise */
+    const void *node;  /* private to redis.c */
+} eb_redis_result_t;
 
-/* Drops the connection, e.g. when a pipeline was abandoned half-read. */
+/* Creates an empty pipeline on r, which must outlive it. NULL when out of
+ * memory. Nothing is sent before eb_redis_pipeline_exec(). */
+eb_redis_pipeline_t *eb_redis_pipeline_new(eb_redis_t *r);
+
+/* Queues one command, written as for hiredis's redisCommand(): %s a C
+ * string, %b a pointer and a size_t length (binary-safe), %d %lld etc.
+ * Arguments are copied. Returns EB_OK, or EB_ERR_NOMEM, in which case the
+ * pipeline will send nothing and every command reports EB_REDIS_NOREPLY
+ * "out of memory". */
+eb_err_t eb_redis_pipeline_append(eb_redis_pipeline_t *p, const char *fmt, ...);
+
+/* Same with a va_list, for wrappers of their own. */
+eb_err_t eb_redis_pipeline_appendv(eb_redis_pipeline_t *p, const char *fmt, va_list ap);
+
+/* Same with an argument vector; argvlen NULL means every argv[i] is a C
+ * string. */
+eb_err_t eb_redis_pipeline_append_argv(eb_redis_pipeline_t *p, int argc, const char **argv,
+                                       const size_t *argvlen);
+
+/* Sends every queued command in one write and reads every reply, connecting
+ * first if needed (also with no command queued: a cheap "is Redis there").
+ * Returns EB_OK when each command got its reply (error replies included),
+ * EB_ERR_REDIS when Redis was unreachable or the connection broke (the
+ * commands without a reply report EB_REDIS_NOREPLY), EB_ERR_NOMEM when the
+ * commands could not be queued. Runs once; a second call returns the same. */
+eb_err_t eb_redis_pipeline_exec(eb_redis_pipeline_t *p);
+
+/* How many commands were queued. */
+size_t eb_redis_pipeline_count(const eb_redis_pipeline_t *p);
+
+/* The reply to command i (0 = the first appended). An index past the end,
+ * or a pipeline not yet executed, gives EB_REDIS_NOREPLY. */
+eb_redis_result_t eb_redis_pipeline_result(const eb_redis_pipeline_t *p, size_t i);
+
+/* Element i of an array reply; EB_REDIS_NOREPLY ("no such element") when
+ * array is not an array or has no element i. */
+eb_redis_result_t eb_redis_result_element(const eb_redis_result_t *array, size_t i);
+
+/* Forgets the commands and replies, for reusing p. */
+void eb_redis_pipeline_clear(eb_redis_pipeline_t *p);
+
+/* Frees p and its replies. NULL is a no-op. */
+void eb_redis_pipeline_destroy(eb_redis_pipeline_t *p);
+
+/* Drops the connection; the next call reconnects. */
 void eb_redis_reset(eb_redis_t *r);
 
 /* PING with the handle's timeout. Returns 1 when Redis answered PONG. */

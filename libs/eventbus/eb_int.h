@@ -25,6 +25,7 @@ eb_err_t eb__seterr(char *errstr, size_t errstr_size, eb_err_t err, const char *
  * at cap; the delay is drawn uniformly from [0, ceiling] using rnd, a value
  * in [0, 1). "Full jitter" spreads the retries of many consumers that failed
  * together (AWS Architecture Blog, "Exponential Backoff And Jitter").
+ * eb_backoff_t (eventbus/retry.h) is the public type built on these.
  */
 int64_t eb__backoff_ceiling(int attempt, int64_t base_ms, int64_t cap_ms);
 int64_t eb__backoff_delay(int attempt, int64_t base_ms, int64_t cap_ms, double rnd);

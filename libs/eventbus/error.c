@@ -1,4 +1,8 @@
 /* eb_err_t names and classes. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "eb_int.h"
 #include "eventbus/error.h"
 
 const char *eb_err2str(eb_err_t err)
@@ -39,11 +43,6 @@ int eb_err_is_infra(eb_err_t err)
 {
     return err == EB_ERR_REDIS || err == EB_ERR_KAFKA;
 }
-
-#include <stdarg.h>
-#include <stdio.h>
-
-#include "eb_int.h"
 
 eb_err_t eb__seterr(char *errstr, size_t errstr_size, eb_err_t err, const char *fmt, ...)
 {

@@ -31,100 +31,99 @@ static void idem_key(char *out, size_t size, const char *group, const char *id)
     snprintf(out, size, "idem:%s:%s", group, id);
 }
 
-/* Reads the n replies of a pipeline whose answers only need to be
- * successes. EB_ERR_REDIS when one is an error or the connection failed. */
-static eb_err_t read_all(eb_redis_t *r, size_t n)
+/* Runs a pipeline whose answers only need to be successes, and frees it.
+ * EB_ERR_REDIS when one is an error reply or the connection failed (or the
+ * pipeline could not be built: the consumer waits for Redis either way). */
+static eb_err_t run_all(eb_redis_pipeline_t *p)
 {
-    eb_err_t err = EB_OK;
+    eb_err_t err = eb_redis_pipeline_exec(p);
 
-    for (size_t i = 0; i < n; i++) {
-        redisReply *rep = eb_redis_read(r);
-
-        if (!rep)
-            return EB_ERR_REDIS; /* the connection was dropped with the rest */
-        if (rep->type == REDIS_REPLY_ERROR)
+    for (size_t i = 0; err == EB_OK && i < eb_redis_pipeline_count(p); i++)
+        if (eb_redis_pipeline_result(p, i).kind == EB_REDIS_ERROR)
             err = EB_ERR_REDIS;
-        freeReplyObject(rep);
-    }
-    return err;
+    eb_redis_pipeline_destroy(p);
+    return err == EB_OK ? EB_OK : EB_ERR_REDIS;
+}
+
+/* The claim a SET NX GET reply stands for; 0 when it tells nothing. */
+static int claim_of(const eb_redis_result_t *res, const char *token, eb_claim_t *claim)
+{
+    if (res->kind == EB_REDIS_NIL)
+        *claim = EB_CLAIM_NEW;
+    else if (res->kind == EB_REDIS_STRING && strcmp(res->str, DONE_VALUE) == 0)
+        *claim = EB_CLAIM_DONE;
+    else if (res->kind == EB_REDIS_STRING && strcmp(res->str, token) == 0)
+        *claim = EB_CLAIM_OURS;
+    else if (res->kind == EB_REDIS_STRING)
+        *claim = EB_CLAIM_BUSY;
+    else
+        return 0;
+    return 1;
 }
 
 eb_err_t eb__idem_claim(eb_redis_t *r, const char *group, const char *token, const char *const *ids,
                         size_t n, int lease_ms, eb_claim_t *results)
 {
-    redisContext *ctx = eb_redis_ctx(r, NULL, 0);
+    eb_redis_pipeline_t *p = eb_redis_pipeline_new(r);
     char key[512];
+    eb_err_t err;
 
-    if (!ctx)
+    if (!p)
         return EB_ERR_REDIS;
     for (size_t i = 0; i < n; i++) {
         idem_key(key, sizeof(key), group, ids[i]);
-        redisAppendCommand(ctx, "SET %s %s NX GET PX %d", key, token, lease_ms);
+        eb_redis_pipeline_append(p, "SET %s %s NX GET PX %d", key, token, lease_ms);
     }
-    for (size_t i = 0; i < n; i++) {
-        redisReply *rep = eb_redis_read(r);
+    err = eb_redis_pipeline_exec(p);
+    for (size_t i = 0; err == EB_OK && i < n; i++) {
+        eb_redis_result_t res = eb_redis_pipeline_result(p, i);
 
-        if (!rep)
-            return EB_ERR_REDIS;
-        if (rep->type == REDIS_REPLY_NIL)
-            results[i] = EB_CLAIM_NEW;
-        else if (rep->type == REDIS_REPLY_STRING && strcmp(rep->str, DONE_VALUE) == 0)
-            results[i] = EB_CLAIM_DONE;
-        else if (rep->type == REDIS_REPLY_STRING && strcmp(rep->str, token) == 0)
-            results[i] = EB_CLAIM_OURS;
-        else if (rep->type == REDIS_REPLY_STRING)
-            results[i] = EB_CLAIM_BUSY;
-        else {
-            /* An error reply (e.g. a Redis older than 7.0 refusing NX+GET)
-             * means we know nothing: treat it as Redis being unusable. */
-            freeReplyObject(rep);
-            (void)read_all(r, n - i - 1); /* the rest of the pipeline */
-            return EB_ERR_REDIS;
-        }
-        freeReplyObject(rep);
+        /* An error reply (e.g. a Redis older than 7.0 refusing NX+GET)
+         * means we know nothing: treat it as Redis being unusable. */
+        if (!claim_of(&res, token, &results[i]))
+            err = EB_ERR_REDIS;
     }
-    return EB_OK;
+    eb_redis_pipeline_destroy(p);
+    return err == EB_OK ? EB_OK : EB_ERR_REDIS;
 }
 
 eb_err_t eb__idem_renew(eb_redis_t *r, const char *group, const char *token, const char *const *ids,
                         size_t n, int lease_ms)
 {
-    redisContext *ctx;
+    eb_redis_pipeline_t *p;
     char key[512];
 
     if (n == 0)
         return EB_OK;
-    ctx = eb_redis_ctx(r, NULL, 0);
-    if (!ctx)
+    if (!(p = eb_redis_pipeline_new(r)))
         return EB_ERR_REDIS;
     for (size_t i = 0; i < n; i++) {
         idem_key(key, sizeof(key), group, ids[i]);
-        redisAppendCommand(ctx, "EVAL %s 1 %s %s %d", renew_script, key, token, lease_ms);
+        eb_redis_pipeline_append(p, "EVAL %s 1 %s %s %d", renew_script, key, token, lease_ms);
     }
-    return read_all(r, n);
+    return run_all(p);
 }
 
 eb_err_t eb__idem_finish(eb_redis_t *r, const char *group, const char *token,
                          const char *const *done_ids, size_t ndone, int64_t ttl_s,
                          const char *const *release_ids, size_t nrelease)
 {
-    redisContext *ctx;
+    eb_redis_pipeline_t *p;
     char key[512];
 
     if (ndone + nrelease == 0)
         return EB_OK;
-    ctx = eb_redis_ctx(r, NULL, 0);
-    if (!ctx)
+    if (!(p = eb_redis_pipeline_new(r)))
         return EB_ERR_REDIS;
     for (size_t i = 0; i < ndone; i++) {
         idem_key(key, sizeof(key), group, done_ids[i]);
-        redisAppendCommand(ctx, "SET %s " DONE_VALUE " EX %lld", key, (long long)ttl_s);
+        eb_redis_pipeline_append(p, "SET %s " DONE_VALUE " EX %lld", key, (long long)ttl_s);
     }
     for (size_t i = 0; i < nrelease; i++) {
         idem_key(key, sizeof(key), group, release_ids[i]);
-        redisAppendCommand(ctx, "EVAL %s 1 %s %s", release_script, key, token);
+        eb_redis_pipeline_append(p, "EVAL %s 1 %s %s", release_script, key, token);
     }
-    return read_all(r, ndone + nrelease);
+    return run_all(p);
 }
 
 eb_err_t eb_idempotency_mark_done(eb_redis_t *r, const char *group, const char *const *ids,

@@ -1,5 +1,13 @@
 /*
- * Redis connections with bounded timeouts and throttled reconnects.
+ * Redis connections with bounded timeouts and throttled reconnects, and the
+ * pipelines every command goes through.
+ *
+ * A pipeline formats its commands into one buffer as they are appended (no
+ * connection needed yet), writes the buffer at exec, and reads the replies
+ * in order into an array it owns. The first read that fails drops the
+ * connection, and every command from that one on has no reply: the caller
+ * cannot tell which of them Redis executed, only that it must not count on
+ * any. Results are views into the hiredis replies, freed with the pipeline.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -10,7 +18,7 @@
 #include "eb_int.h"
 #include "eventbus/envelope.h"
 #include "eventbus/log.h"
-#include "eventbus/redis.h"
+#include "eventbus/redis_hiredis.h"
 
 /* After a failed connect, calls fail at once for this long instead of paying
  * the connect timeout again: a dead Redis costs requests microseconds. */
@@ -193,7 +201,9 @@ fail:
     return 0;
 }
 
-redisContext *eb_redis_ctx(eb_redis_t *r, char *errstr, size_t errstr_size)
+/* Returns the connected context, connecting (AUTH, SELECT) if needed and
+ * allowed now, or NULL when Redis cannot be reached now. */
+static redisContext *connected(eb_redis_t *r)
 {
     int64_t now;
 
@@ -202,9 +212,6 @@ redisContext *eb_redis_ctx(eb_redis_t *r, char *errstr, size_t errstr_size)
     now = eb_time_mono_ms();
     if (now >= r->next_connect_ms && !connect_now(r))
         r->next_connect_ms = now + RECONNECT_INTERVAL_MS;
-    if (!r->ctx && errstr && errstr_size)
-        snprintf(errstr, errstr_size, "redis unreachable: %s",
-                 r->last_err[0] ? r->last_err : "not connected");
     return r->ctx;
 }
 
@@ -224,7 +231,7 @@ redisReply *eb_redis_command(eb_redis_t *r, const char *fmt, ...)
     va_list ap;
     void *reply;
 
-    if (!eb_redis_ctx(r, NULL, 0))
+    if (!connected(r))
         return NULL;
     va_start(ap, fmt);
     reply = redisvCommand(r->ctx, fmt, ap);
@@ -232,22 +239,209 @@ redisReply *eb_redis_command(eb_redis_t *r, const char *fmt, ...)
     return checked(r, reply);
 }
 
-redisReply *eb_redis_command_argv(eb_redis_t *r, int argc, const char **argv, const size_t *argvlen)
+/* ---- pipelines ---------------------------------------------------------------- */
+
+#define WHY_UNREACHABLE "redis unreachable"
+#define WHY_NOMEM       "out of memory"
+
+struct eb_redis_pipeline_s {
+    eb_redis_t *r;
+    char *out; /* the formatted commands, back to back */
+    size_t out_len, out_cap;
+    size_t n;          /* commands appended */
+    redisReply **reps; /* after exec: n replies, NULL where none came */
+    int executed;
+    eb_err_t err;    /* of append (EB_ERR_NOMEM) or of exec */
+    const char *why; /* why a command has no reply */
+};
+
+eb_redis_pipeline_t *eb_redis_pipeline_new(eb_redis_t *r)
 {
-    if (!eb_redis_ctx(r, NULL, 0))
-        return NULL;
-    return checked(r, redisCommandArgv(r->ctx, argc, argv, argvlen));
+    eb_redis_pipeline_t *p = calloc(1, sizeof(*p));
+
+    if (p)
+        p->r = r;
+    return p;
 }
 
-redisReply *eb_redis_read(eb_redis_t *r)
+/* Takes a command formatted by hiredis (len < 0: it failed) into the buffer. */
+static eb_err_t take_cmd(eb_redis_pipeline_t *p, char *cmd, int len)
 {
-    void *reply = NULL;
+    p->n++;
+    if (len < 0 || p->err) {
+        p->err = EB_ERR_NOMEM;
+        goto out;
+    }
+    if (p->out_len + (size_t)len > p->out_cap) {
+        size_t cap = (p->out_cap ? p->out_cap : 256) * 2;
+        char *grown;
 
-    if (!r->ctx)
-        return NULL;
-    if (redisGetReply(r->ctx, &reply) != REDIS_OK)
-        reply = NULL;
-    return checked(r, reply);
+        while (cap < p->out_len + (size_t)len)
+            cap *= 2;
+        grown = realloc(p->out, cap);
+        if (!grown) {
+            p->err = EB_ERR_NOMEM;
+            goto out;
+        }
+        p->out = grown;
+        p->out_cap = cap;
+    }
+    memcpy(p->out + p->out_len, cmd, (size_t)len);
+    p->out_len += (size_t)len;
+out:
+    if (len >= 0)
+        redisFreeCommand(cmd);
+    return p->err;
+}
+
+eb_err_t eb_redis_pipeline_appendv(eb_redis_pipeline_t *p, const char *fmt, va_list ap)
+{
+    char *cmd = NULL;
+    int len = redisvFormatCommand(&cmd, fmt, ap);
+
+    return take_cmd(p, cmd, len);
+}
+
+eb_err_t eb_redis_pipeline_append(eb_redis_pipeline_t *p, const char *fmt, ...)
+{
+    va_list ap;
+    eb_err_t err;
+
+    va_start(ap, fmt);
+    err = eb_redis_pipeline_appendv(p, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+eb_err_t eb_redis_pipeline_append_argv(eb_redis_pipeline_t *p, int argc, const char **argv,
+                                       const size_t *argvlen)
+{
+    char *cmd = NULL;
+    int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+
+    return take_cmd(p, cmd, len);
+}
+
+eb_err_t eb_redis_pipeline_exec(eb_redis_pipeline_t *p)
+{
+    redisContext *ctx;
+
+    if (p->executed)
+        return p->err;
+    p->executed = 1;
+    if (p->err) {
+        p->why = WHY_NOMEM;
+        return p->err;
+    }
+    if (p->n && !(p->reps = calloc(p->n, sizeof(*p->reps)))) {
+        p->why = WHY_NOMEM;
+        return p->err = EB_ERR_NOMEM;
+    }
+    p->why = WHY_UNREACHABLE;
+    ctx = connected(p->r);
+    if (!ctx)
+        return p->err = EB_ERR_REDIS;
+    if (p->n && redisAppendFormattedCommand(ctx, p->out, p->out_len) != REDIS_OK) {
+        checked(p->r, NULL);
+        return p->err = EB_ERR_REDIS;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        void *reply = NULL;
+
+        /* A failed read drops the connection: the rest has no reply. */
+        if (redisGetReply(ctx, &reply) != REDIS_OK)
+            reply = NULL;
+        if (!checked(p->r, reply))
+            return p->err = EB_ERR_REDIS;
+        p->reps[i] = reply;
+    }
+    return EB_OK;
+}
+
+size_t eb_redis_pipeline_count(const eb_redis_pipeline_t *p)
+{
+    return p->n;
+}
+
+static eb_redis_result_t noreply(const char *why)
+{
+    eb_redis_result_t res = {EB_REDIS_NOREPLY, why, strlen(why), 0, 0, NULL};
+
+    return res;
+}
+
+/* The plain view of one hiredis reply. */
+static eb_redis_result_t result_of(const redisReply *rep)
+{
+    eb_redis_result_t res = {EB_REDIS_NIL, "", 0, 0, 0, rep};
+
+    switch (rep->type) {
+    case REDIS_REPLY_NIL:
+        break;
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+    case REDIS_REPLY_ERROR:
+        res.kind = rep->type == REDIS_REPLY_STRING   ? EB_REDIS_STRING
+                   : rep->type == REDIS_REPLY_STATUS ? EB_REDIS_STATUS
+                                                     : EB_REDIS_ERROR;
+        res.str = rep->str ? rep->str : "";
+        res.len = rep->str ? rep->len : 0;
+        break;
+    case REDIS_REPLY_INTEGER:
+        res.kind = EB_REDIS_INTEGER;
+        res.integer = rep->integer;
+        break;
+    case REDIS_REPLY_ARRAY:
+        res.kind = EB_REDIS_ARRAY;
+        res.elements = rep->elements;
+        break;
+    default:
+        return noreply("unexpected reply type");
+    }
+    return res;
+}
+
+eb_redis_result_t eb_redis_pipeline_result(const eb_redis_pipeline_t *p, size_t i)
+{
+    if (i >= p->n)
+        return noreply("no such command");
+    if (!p->executed)
+        return noreply("not executed");
+    if (!p->reps || !p->reps[i])
+        return noreply(p->why ? p->why : WHY_UNREACHABLE);
+    return result_of(p->reps[i]);
+}
+
+eb_redis_result_t eb_redis_result_element(const eb_redis_result_t *array, size_t i)
+{
+    const redisReply *rep = array->node;
+
+    if (array->kind != EB_REDIS_ARRAY || !rep || i >= rep->elements || !rep->element[i])
+        return noreply("no such element");
+    return result_of(rep->element[i]);
+}
+
+void eb_redis_pipeline_clear(eb_redis_pipeline_t *p)
+{
+    for (size_t i = 0; p->reps && i < p->n; i++)
+        if (p->reps[i])
+            freeReplyObject(p->reps[i]);
+    free(p->reps);
+    p->reps = NULL;
+    p->n = 0;
+    p->out_len = 0;
+    p->executed = 0;
+    p->err = EB_OK;
+    p->why = NULL;
+}
+
+void eb_redis_pipeline_destroy(eb_redis_pipeline_t *p)
+{
+    if (!p)
+        return;
+    eb_redis_pipeline_clear(p);
+    free(p->out);
+    free(p);
 }
 
 int eb_redis_ping(eb_redis_t *r)

@@ -3,6 +3,7 @@
  */
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +14,16 @@
 #include "eventbus/log.h"
 #include "eventbus/metrics.h"
 #include "eventbus/producer.h"
+#include "eventbus/retry.h"
 #include "relay.h"
 #include "store.h"
 
-#define BUCKETS        4096 /* in-flight table, power of two */
-#define RETRY_MIN_MS   250
-#define RETRY_MAX_MS   5000
+#define BUCKETS      4096 /* in-flight table, power of two */
+#define RETRY_MIN_MS 250
+/* Failed deliveries wait 250 ms, doubling: 250, 500, ..., 4000, then 8000
+ * for good. (The relay once doubled "while below 5000", which settles at
+ * 8000; eb_backoff_t with this cap keeps that sequence exactly.) */
+#define RETRY_MAX_MS   8000
 #define DRAIN_MS       5000
 #define GAUGE_EVERY_MS 1000
 #define CLAIM_COUNT    200
@@ -43,6 +48,7 @@ struct order_relay_s {
     eb_redis_addr_t redis_addr;
     char consumer[128];
     eb_redis_t *redis;
+    eb_redis_pipeline_t *pipe; /* every command's; a result lives until the next */
     eb_producer_t *producer;
     pthread_t thread;
     int started;
@@ -51,7 +57,8 @@ struct order_relay_s {
     size_t inflight;
     queue_t acks;  /* delivered, to XACK + XDEL */
     queue_t retry; /* delivery failed, to produce again */
-    int64_t retry_at, retry_backoff;
+    int64_t retry_at;
+    eb_backoff_t retry_backoff; /* for failed deliveries; reset by a success */
     int64_t next_claim, next_gauge, redis_backoff_until;
     int group_ready;
     int redis_down;   /* the last Redis call failed */
@@ -120,17 +127,18 @@ static void on_delivery(void *msg_opaque, eb_err_t err, const char *reason, void
 {
     order_relay_t *r = opaque;
     entry_t *e = msg_opaque;
+    int64_t wait;
 
     if (err == EB_OK) {
         enqueue(&r->acks, e);
-        r->retry_backoff = RETRY_MIN_MS;
+        eb_backoff_reset(&r->retry_backoff);
         return;
     }
     EB_WARN("outbox entry %s (%s) not delivered: %s; will retry", e->id, e->key, reason);
+    /* Every failure counts; the first of a round of retries sets its time. */
+    wait = eb_backoff_next(&r->retry_backoff);
     if (!r->retry.len)
-        r->retry_at = eb_time_mono_ms() + r->retry_backoff;
-    if (r->retry_backoff < RETRY_MAX_MS)
-        r->retry_backoff *= 2;
+        r->retry_at = eb_time_mono_ms() + wait;
     enqueue(&r->retry, e);
 }
 
@@ -150,13 +158,13 @@ static void produce(order_relay_t *r, entry_t *e)
 
     if (eb_producer_send(r->producer, &rec, e, errstr, sizeof(errstr)) != EB_OK) {
         EB_WARN("outbox entry %s: %s; will retry", e->id, errstr);
-        if (!r->retry.len)
-            r->retry_at = eb_time_mono_ms() + r->retry_backoff;
+        if (!r->retry.len) /* waits at the current step: a refusal is no delivery attempt */
+            r->retry_at = eb_time_mono_ms() + eb_backoff_peek(&r->retry_backoff);
         enqueue(&r->retry, e);
     }
 }
 
-static char *dup_field(const redisReply *v)
+static char *dup_field(const eb_redis_result_t *v)
 {
     char *s = malloc(v->len + 1);
 
@@ -169,44 +177,44 @@ static char *dup_field(const redisReply *v)
 
 /* Takes one [id, [field, value, ...]] element; produces it unless it is
  * already in flight here. Malformed entries are logged and acknowledged. */
-static void take_entry(order_relay_t *r, const redisReply *el)
+static void take_entry(order_relay_t *r, const eb_redis_result_t *el)
 {
-    const redisReply *id, *fields;
+    eb_redis_result_t id, fields;
     uint64_t ms, seq;
     entry_t *e;
 
-    if (el->type != REDIS_REPLY_ARRAY || el->elements != 2)
+    if (el->kind != EB_REDIS_ARRAY || el->elements != 2)
         return;
-    id = el->element[0];
-    fields = el->element[1];
-    if (id->type != REDIS_REPLY_STRING || !parse_id(id->str, &ms, &seq) ||
-        id->len >= sizeof(e->id) || lookup(r, ms, seq))
+    id = eb_redis_result_element(el, 0);
+    fields = eb_redis_result_element(el, 1);
+    if (id.kind != EB_REDIS_STRING || !parse_id(id.str, &ms, &seq) || id.len >= sizeof(e->id) ||
+        lookup(r, ms, seq))
         return;
-    if (fields->type != REDIS_REPLY_ARRAY)
+    if (fields.kind != EB_REDIS_ARRAY)
         return; /* deleted since it was read: nothing to publish */
     e = calloc(1, sizeof(*e));
     if (!e)
         return; /* stays pending; claimed again later */
     e->ms = ms;
     e->seq = seq;
-    memcpy(e->id, id->str, id->len + 1);
+    memcpy(e->id, id.str, id.len + 1);
     int present = 0, copied = 0;
-    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
-        const char *k = fields->element[i]->str;
-        const redisReply *v = fields->element[i + 1];
-        char **dst = strcmp(k, "topic") == 0         ? &e->topic
-                     : strcmp(k, "key") == 0         ? &e->key
-                     : strcmp(k, "value") == 0       ? &e->value
-                     : strcmp(k, "traceparent") == 0 ? &e->traceparent
-                                                     : NULL;
+    for (size_t i = 0; i + 1 < fields.elements; i += 2) {
+        eb_redis_result_t k = eb_redis_result_element(&fields, i);
+        eb_redis_result_t v = eb_redis_result_element(&fields, i + 1);
+        char **dst = strcmp(k.str, "topic") == 0         ? &e->topic
+                     : strcmp(k.str, "key") == 0         ? &e->key
+                     : strcmp(k.str, "value") == 0       ? &e->value
+                     : strcmp(k.str, "traceparent") == 0 ? &e->traceparent
+                                                         : NULL;
 
         if (!dst || *dst)
             continue;
         present++;
-        if ((*dst = dup_field(v)) != NULL)
+        if ((*dst = dup_field(&v)) != NULL)
             copied++;
         if (dst == &e->value)
-            e->value_len = v->len;
+            e->value_len = v.len;
     }
     if (copied < present) {
         entry_free(e); /* out of memory: it stays pending and is claimed again later */
@@ -223,36 +231,65 @@ static void take_entry(order_relay_t *r, const redisReply *el)
     produce(r, e);
 }
 
-static void take_entries(order_relay_t *r, const redisReply *list)
+static void take_entries(order_relay_t *r, const eb_redis_result_t *list)
 {
-    for (size_t i = 0; list && list->type == REDIS_REPLY_ARRAY && i < list->elements; i++)
-        take_entry(r, list->element[i]);
+    for (size_t i = 0; list->kind == EB_REDIS_ARRAY && i < list->elements; i++) {
+        eb_redis_result_t el = eb_redis_result_element(list, i);
+
+        take_entry(r, &el);
+    }
+}
+
+/* The entries of an XREADGROUP reply on the one stream read,
+ * [[stream, [entry, ...]]]; EB_REDIS_NOREPLY when it has another shape. */
+static eb_redis_result_t stream_entries(const eb_redis_result_t *rep)
+{
+    eb_redis_result_t stream = eb_redis_result_element(rep, 0);
+    eb_redis_result_t none = {EB_REDIS_NOREPLY, "", 0, 0, 0, NULL};
+
+    if (rep->kind != EB_REDIS_ARRAY || rep->elements != 1 || stream.elements != 2)
+        return none;
+    return eb_redis_result_element(&stream, 1);
 }
 
 /* ---- Redis side --------------------------------------------------------------- */
 
+/* Runs one command on the relay's pipeline. The result lives until the next
+ * command: copy what must last longer. */
+static eb_redis_result_t command(order_relay_t *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    eb_redis_pipeline_clear(r->pipe);
+    va_start(ap, fmt);
+    eb_redis_pipeline_appendv(r->pipe, fmt, ap);
+    va_end(ap);
+    (void)eb_redis_pipeline_exec(r->pipe);
+    return eb_redis_pipeline_result(r->pipe, 0);
+}
+
 /* The outbox stream or its group is gone: Redis lost its data (restarted
  * without persistence, FLUSHALL). Every step that names the group says so
  * its own way. */
-static int group_lost(const redisReply *rep)
+static int group_lost(const eb_redis_result_t *rep)
 {
-    return rep && rep->type == REDIS_REPLY_ERROR &&
+    return rep && rep->kind == EB_REDIS_ERROR &&
            (strncmp(rep->str, "NOGROUP", 7) == 0 || strstr(rep->str, "no such key") != NULL);
 }
 
 /* Logs the first failure of an outage (not every retry) and backs off. A
  * lost group is created again on the next turn (ensure_group), whichever
  * step noticed: orders accepted after the loss must still be published. */
-static int redis_failed(order_relay_t *r, const char *what, redisReply *rep)
+static int redis_failed(order_relay_t *r, const char *what, const eb_redis_result_t *rep)
 {
+    int error_reply = rep && rep->kind == EB_REDIS_ERROR;
+
     if (group_lost(rep))
         r->group_ready = 0;
-    if (!r->redis_down || (rep && rep->type == REDIS_REPLY_ERROR))
+    if (!r->redis_down || error_reply)
         EB_WARN("outbox relay: %s: %s; retrying", what,
-                rep && rep->type == REDIS_REPLY_ERROR ? rep->str : "redis unreachable");
+                error_reply ? rep->str : "redis unreachable");
     r->redis_down = 1;
-    if (rep)
-        freeReplyObject(rep);
     r->redis_backoff_until = eb_time_mono_ms() + 500;
     return -1;
 }
@@ -260,12 +297,12 @@ static int redis_failed(order_relay_t *r, const char *what, redisReply *rep)
 static int ensure_group(order_relay_t *r)
 {
     /* "0": entries written before the group existed are published too. */
-    redisReply *rep = eb_redis_command(r->redis, "XGROUP CREATE %s %s 0 MKSTREAM",
-                                       ORDER_OUTBOX_STREAM, ORDER_RELAY_GROUP);
+    eb_redis_result_t rep =
+        command(r, "XGROUP CREATE %s %s 0 MKSTREAM", ORDER_OUTBOX_STREAM, ORDER_RELAY_GROUP);
 
-    if (!rep || (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "BUSYGROUP", 9) != 0))
-        return redis_failed(r, "creating the relay group", rep);
-    freeReplyObject(rep);
+    if (rep.kind == EB_REDIS_NOREPLY ||
+        (rep.kind == EB_REDIS_ERROR && strncmp(rep.str, "BUSYGROUP", 9) != 0))
+        return redis_failed(r, "creating the relay group", &rep);
     r->group_ready = 1;
     return 0;
 }
@@ -287,25 +324,22 @@ static int read_own_pending(order_relay_t *r)
     char after[48] = "0";
 
     while (room(r, r->o.batch) > 0) {
-        redisReply *rep = eb_redis_command(
-            r->redis, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s", ORDER_RELAY_GROUP,
-            r->consumer, room(r, r->o.batch), ORDER_OUTBOX_STREAM, after);
-        const redisReply *entries;
+        eb_redis_result_t rep =
+            command(r, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s", ORDER_RELAY_GROUP,
+                    r->consumer, room(r, r->o.batch), ORDER_OUTBOX_STREAM, after);
+        eb_redis_result_t entries, last, last_id;
 
-        if (!rep || rep->type == REDIS_REPLY_ERROR)
-            return redis_failed(r, "reading own pending entries", rep);
-        entries =
-            rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 && rep->element[0]->elements == 2
-                ? rep->element[0]->element[1]
-                : NULL;
-        if (!entries || entries->elements == 0) {
-            freeReplyObject(rep);
+        if (rep.kind == EB_REDIS_NOREPLY || rep.kind == EB_REDIS_ERROR)
+            return redis_failed(r, "reading own pending entries", &rep);
+        entries = stream_entries(&rep);
+        if (entries.elements == 0)
             return 0;
-        }
-        take_entries(r, entries);
-        snprintf(after, sizeof(after), "%s",
-                 entries->element[entries->elements - 1]->element[0]->str);
-        freeReplyObject(rep);
+        take_entries(r, &entries);
+        last = eb_redis_result_element(&entries, entries.elements - 1);
+        last_id = eb_redis_result_element(&last, 0);
+        if (last_id.kind != EB_REDIS_STRING)
+            return 0;
+        snprintf(after, sizeof(after), "%s", last_id.str);
     }
     return 0;
 }
@@ -317,7 +351,7 @@ static int touch_inflight(order_relay_t *r)
 {
     size_t n = 0, cap = r->inflight + 6;
     const char **argv;
-    redisReply *rep;
+    eb_redis_result_t rep;
 
     if (r->inflight == 0)
         return 0;
@@ -333,11 +367,13 @@ static int touch_inflight(order_relay_t *r)
         for (entry_t *e = r->table[b]; e && n < cap - 1; e = e->hnext)
             argv[n++] = e->id;
     argv[n++] = "JUSTID";
-    rep = eb_redis_command_argv(r->redis, (int)n, argv, NULL);
+    eb_redis_pipeline_clear(r->pipe);
+    eb_redis_pipeline_append_argv(r->pipe, (int)n, argv, NULL);
     free(argv);
-    if (!rep || rep->type != REDIS_REPLY_ARRAY)
-        return redis_failed(r, "XCLAIM of in-flight entries", rep);
-    freeReplyObject(rep);
+    (void)eb_redis_pipeline_exec(r->pipe);
+    rep = eb_redis_pipeline_result(r->pipe, 0);
+    if (rep.kind != EB_REDIS_ARRAY)
+        return redis_failed(r, "XCLAIM of in-flight entries", &rep);
     return 0;
 }
 
@@ -348,15 +384,16 @@ static int autoclaim(order_relay_t *r)
     char start[48] = "0-0";
 
     for (int round = 0; round < 50 && room(r, CLAIM_COUNT) > 0; round++) {
-        redisReply *rep = eb_redis_command(r->redis, "XAUTOCLAIM %s %s %s %d %s COUNT %d",
-                                           ORDER_OUTBOX_STREAM, ORDER_RELAY_GROUP, r->consumer,
-                                           r->o.claim_idle_ms, start, room(r, CLAIM_COUNT));
+        eb_redis_result_t rep =
+            command(r, "XAUTOCLAIM %s %s %s %d %s COUNT %d", ORDER_OUTBOX_STREAM, ORDER_RELAY_GROUP,
+                    r->consumer, r->o.claim_idle_ms, start, room(r, CLAIM_COUNT));
+        eb_redis_result_t entries = eb_redis_result_element(&rep, 1);
+        eb_redis_result_t next = eb_redis_result_element(&rep, 0);
 
-        if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 2)
-            return redis_failed(r, "XAUTOCLAIM", rep);
-        take_entries(r, rep->element[1]);
-        snprintf(start, sizeof(start), "%s", rep->element[0]->str);
-        freeReplyObject(rep);
+        if (rep.kind != EB_REDIS_ARRAY || rep.elements < 2)
+            return redis_failed(r, "XAUTOCLAIM", &rep);
+        take_entries(r, &entries);
+        snprintf(start, sizeof(start), "%s", next.str);
         if (strcmp(start, "0-0") == 0)
             break;
     }
@@ -367,23 +404,21 @@ static int autoclaim(order_relay_t *r)
 static int read_new(order_relay_t *r, int block_ms)
 {
     int count = room(r, r->o.batch);
-    redisReply *rep;
+    eb_redis_result_t rep, entries;
+    size_t before = r->inflight;
 
     if (count == 0)
         return 0;
     if (block_ms > 0)
-        rep =
-            eb_redis_command(r->redis, "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s >",
-                             ORDER_RELAY_GROUP, r->consumer, count, block_ms, ORDER_OUTBOX_STREAM);
+        rep = command(r, "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s >", ORDER_RELAY_GROUP,
+                      r->consumer, count, block_ms, ORDER_OUTBOX_STREAM);
     else
-        rep = eb_redis_command(r->redis, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s >",
-                               ORDER_RELAY_GROUP, r->consumer, count, ORDER_OUTBOX_STREAM);
-    if (!rep || rep->type == REDIS_REPLY_ERROR)
-        return redis_failed(r, "XREADGROUP", rep);
-    size_t before = r->inflight;
-    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 && rep->element[0]->elements == 2)
-        take_entries(r, rep->element[0]->element[1]);
-    freeReplyObject(rep);
+        rep = command(r, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s >", ORDER_RELAY_GROUP,
+                      r->consumer, count, ORDER_OUTBOX_STREAM);
+    if (rep.kind == EB_REDIS_NOREPLY || rep.kind == EB_REDIS_ERROR)
+        return redis_failed(r, "XREADGROUP", &rep);
+    entries = stream_entries(&rep);
+    take_entries(r, &entries);
     return (int)(r->inflight - before);
 }
 
@@ -414,20 +449,17 @@ static const char prune_script[] =
  * other refusal (say an ACL without XINFO) is logged once. */
 static void prune_members(order_relay_t *r)
 {
-    redisReply *rep =
-        eb_redis_command(r->redis, "EVAL %s 1 %s %s %s %d", prune_script, ORDER_OUTBOX_STREAM,
-                         ORDER_RELAY_GROUP, r->consumer, 2 * r->o.claim_idle_ms);
+    eb_redis_result_t rep = command(r, "EVAL %s 1 %s %s %s %d", prune_script, ORDER_OUTBOX_STREAM,
+                                    ORDER_RELAY_GROUP, r->consumer, 2 * r->o.claim_idle_ms);
 
-    if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer > 0)
+    if (rep.kind == EB_REDIS_INTEGER && rep.integer > 0)
         EB_DEBUG("outbox relay: removed %lld idle member(s) with nothing pending from the group",
-                 (long long)rep->integer);
-    else if (rep && rep->type == REDIS_REPLY_ERROR && !group_lost(rep) && !r->prune_warned) {
+                 (long long)rep.integer);
+    else if (rep.kind == EB_REDIS_ERROR && !group_lost(&rep) && !r->prune_warned) {
         EB_WARN("outbox relay: cannot remove idle group members (%s); the group keeps them",
-                rep->str);
+                rep.str);
         r->prune_warned = 1;
     }
-    if (rep)
-        freeReplyObject(rep);
 }
 
 /* XACK + XDEL every delivered entry, in one pipeline. */
@@ -435,36 +467,29 @@ static int flush_acks(order_relay_t *r)
 {
     size_t n = r->acks.len, i = 0;
     const char **argv;
-    redisContext *ctx;
-    redisReply *a, *d;
-    int ok;
+    eb_redis_result_t a, d;
 
     if (n == 0)
         return 0;
-    ctx = eb_redis_ctx(r->redis, NULL, 0);
     argv = malloc((n + 3) * sizeof(*argv));
-    if (!ctx || !argv) {
-        free(argv);
+    if (!argv)
         return redis_failed(r, "acknowledging delivered entries", NULL);
-    }
+    eb_redis_pipeline_clear(r->pipe);
     argv[0] = "XACK";
     argv[1] = ORDER_OUTBOX_STREAM;
     argv[2] = ORDER_RELAY_GROUP;
     for (entry_t *e = r->acks.head; e; e = e->qnext)
         argv[3 + i++] = e->id;
-    redisAppendCommandArgv(ctx, (int)(n + 3), argv, NULL);
+    eb_redis_pipeline_append_argv(r->pipe, (int)(n + 3), argv, NULL);
     argv[1] = "XDEL";
     argv[2] = ORDER_OUTBOX_STREAM;
-    redisAppendCommandArgv(ctx, (int)(n + 2), argv + 1, NULL);
+    eb_redis_pipeline_append_argv(r->pipe, (int)(n + 2), argv + 1, NULL);
     free(argv);
-    a = eb_redis_read(r->redis);
-    d = a ? eb_redis_read(r->redis) : NULL;
-    ok = a && d && a->type == REDIS_REPLY_INTEGER && d->type == REDIS_REPLY_INTEGER;
-    if (a)
-        freeReplyObject(a);
-    if (!ok)
-        return redis_failed(r, "XACK/XDEL", d);
-    freeReplyObject(d);
+    (void)eb_redis_pipeline_exec(r->pipe);
+    a = eb_redis_pipeline_result(r->pipe, 0);
+    d = eb_redis_pipeline_result(r->pipe, 1);
+    if (a.kind != EB_REDIS_INTEGER || d.kind != EB_REDIS_INTEGER)
+        return redis_failed(r, "XACK/XDEL", &d);
     while (r->acks.head) {
         entry_t *e = r->acks.head;
 
@@ -493,16 +518,14 @@ static void produce_retries(order_relay_t *r)
 
 static void update_gauge(order_relay_t *r)
 {
-    redisReply *rep;
+    eb_redis_result_t rep;
 
     if (eb_time_mono_ms() < r->next_gauge)
         return;
     r->next_gauge = eb_time_mono_ms() + GAUGE_EVERY_MS;
-    rep = eb_redis_command(r->redis, "XLEN %s", ORDER_OUTBOX_STREAM);
-    if (rep && rep->type == REDIS_REPLY_INTEGER)
-        eb_series_set(r->pending_gauge, (double)rep->integer);
-    if (rep)
-        freeReplyObject(rep);
+    rep = command(r, "XLEN %s", ORDER_OUTBOX_STREAM);
+    if (rep.kind == EB_REDIS_INTEGER)
+        eb_series_set(r->pending_gauge, (double)rep.integer);
 }
 
 /* ---- the thread ---------------------------------------------------------------- */
@@ -579,13 +602,14 @@ order_relay_t *order_relay_new(rd_kafka_conf_t *pconf, const order_relay_opts_t 
     r->o = *opts;
     r->redis_addr = *opts->redis;
     snprintf(r->consumer, sizeof(r->consumer), "%s", opts->consumer);
-    r->retry_backoff = RETRY_MIN_MS;
+    eb_backoff_init(&r->retry_backoff, RETRY_MIN_MS, RETRY_MAX_MS, 0);
     atomic_init(&r->last_loop_ms, eb_time_mono_ms());
     r->pending_gauge = eb_metric_series(
         eb_metrics_gauge("outbox_pending", "Outbox entries not yet acknowledged by Kafka", NULL));
     r->redis = eb_redis_new(&r->redis_addr);
+    r->pipe = r->redis ? eb_redis_pipeline_new(r->redis) : NULL;
     r->producer = eb_producer_new(pconf, on_delivery, r, errstr, errstr_size);
-    if (!r->redis || !r->producer) {
+    if (!r->redis || !r->pipe || !r->producer) {
         order_relay_destroy(r);
         return NULL;
     }
@@ -632,6 +656,7 @@ void order_relay_destroy(order_relay_t *r)
             entry_free(e);
         }
     }
+    eb_redis_pipeline_destroy(r->pipe);
     eb_redis_destroy(r->redis);
     free(r);
 }

@@ -9,7 +9,7 @@
 #define IDEM_PREFIX "idem:http:"
 
 /* Appends HSET order:<id> and XADD outbox to the pipeline. */
-static void append_order(redisContext *ctx, const order_record_t *o, const svc_order_t *req,
+static void append_order(eb_redis_pipeline_t *p, const order_record_t *o, const svc_order_t *req,
                          const char *traceparent)
 {
     char key[64];
@@ -25,115 +25,128 @@ static void append_order(redisContext *ctx, const order_record_t *o, const svc_o
     size_t xlen[sizeof(xadd) / sizeof(xadd[0])];
 
     snprintf(key, sizeof(key), "order:%s", o->order_id);
-    redisAppendCommandArgv(ctx, sizeof(hset) / sizeof(hset[0]), hset, NULL);
+    eb_redis_pipeline_append_argv(p, sizeof(hset) / sizeof(hset[0]), hset, NULL);
     for (int i = 0; i < xargc; i++)
         xlen[i] = strlen(xadd[i]);
     xlen[8] = o->event_len; /* the event, binary-safe */
-    redisAppendCommandArgv(ctx, xargc, xadd, xlen);
+    eb_redis_pipeline_append_argv(p, xargc, xadd, xlen);
 }
 
-/* Reads n replies; returns 1 if all arrived, last (when asked) kept. */
-static int read_replies(eb_redis_t *r, int n, redisReply **last)
+/* Runs p. Returns 1 when every command got a reply, with the last in *last
+ * (valid until p is cleared), 0 when Redis was unreachable or broke. */
+static int run(eb_redis_pipeline_t *p, eb_redis_result_t *last)
 {
-    for (int i = 0; i < n; i++) {
-        redisReply *rep = eb_redis_read(r);
-
-        if (!rep)
-            return 0;
-        if (last && i == n - 1)
-            *last = rep;
-        else
-            freeReplyObject(rep);
-    }
+    if (eb_redis_pipeline_exec(p) != EB_OK)
+        return 0;
+    *last = eb_redis_pipeline_result(p, eb_redis_pipeline_count(p) - 1);
     return 1;
 }
 
 /* Looks up an Idempotency-Key under WATCH. Returns 1 if it exists (filling
  * existing_id and comparing fingerprints), 0 if not (the WATCH stays on),
- * -1 on Redis failure. */
-static int idem_lookup(eb_redis_t *r, const char *ikey, const char *fingerprint,
+ * -1 on Redis failure. p is empty on entry and cleared on return. */
+static int idem_lookup(eb_redis_pipeline_t *p, const char *ikey, const char *fingerprint,
                        order_store_outcome_t *outcome, char *existing_id)
 {
-    redisContext *ctx = eb_redis_ctx(r, NULL, 0);
-    redisReply *rep = NULL;
+    eb_redis_result_t rep;
     const char *sp;
     int found;
 
-    if (!ctx)
+    eb_redis_pipeline_append(p, "WATCH %s", ikey);
+    eb_redis_pipeline_append(p, "GET %s", ikey);
+    if (!run(p, &rep)) {
+        eb_redis_pipeline_clear(p);
         return -1;
-    redisAppendCommand(ctx, "WATCH %s", ikey);
-    redisAppendCommand(ctx, "GET %s", ikey);
-    if (!read_replies(r, 2, &rep))
-        return -1;
-    if (rep->type == REDIS_REPLY_NIL) {
-        freeReplyObject(rep);
+    }
+    if (rep.kind == EB_REDIS_NIL) {
+        eb_redis_pipeline_clear(p);
         return 0;
     }
-    found = rep->type == REDIS_REPLY_STRING && (sp = strchr(rep->str, ' ')) &&
-            sp - rep->str == EB_UUID_LEN;
+    found =
+        rep.kind == EB_REDIS_STRING && (sp = strchr(rep.str, ' ')) && sp - rep.str == EB_UUID_LEN;
     if (found) {
-        memcpy(existing_id, rep->str, EB_UUID_LEN);
+        memcpy(existing_id, rep.str, EB_UUID_LEN);
         existing_id[EB_UUID_LEN] = '\0';
         *outcome =
             strcmp(sp + 1, fingerprint) == 0 ? ORDER_STORE_REPLAYED : ORDER_STORE_KEY_MISMATCH;
     }
-    freeReplyObject(rep);
-    rep = eb_redis_command(r, "UNWATCH");
-    if (rep)
-        freeReplyObject(rep);
+    eb_redis_pipeline_clear(p);
+    eb_redis_pipeline_append(p, "UNWATCH");
+    (void)eb_redis_pipeline_exec(p);
+    eb_redis_pipeline_clear(p);
     return found ? 1 : -1;
+}
+
+/* One attempt at the MULTI/EXEC of order_store_create(): 1 stored, 0 the
+ * WATCHed key changed, -1 Redis failed. */
+static int store_once(eb_redis_pipeline_t *p, const order_record_t *o, const svc_order_t *req,
+                      const char *traceparent, const char *ikey, int64_t idem_ttl_s)
+{
+    eb_redis_result_t exec;
+    char ival[64];
+    int ok = 1;
+
+    eb_redis_pipeline_append(p, "MULTI");
+    if (ikey) {
+        snprintf(ival, sizeof(ival), "%s %s", o->order_id, o->fingerprint);
+        eb_redis_pipeline_append(p, "SET %s %s EX %lld", ikey, ival, (long long)idem_ttl_s);
+    }
+    append_order(p, o, req, traceparent);
+    eb_redis_pipeline_append(p, "EXEC");
+    if (!run(p, &exec)) {
+        ok = -1;
+    } else if (exec.kind == EB_REDIS_ARRAY) {
+        for (size_t i = 0; i < exec.elements; i++) {
+            eb_redis_result_t el = eb_redis_result_element(&exec, i);
+
+            if (el.kind == EB_REDIS_ERROR)
+                ok = -1;
+        }
+    } else {
+        /* nil: the WATCHed key changed (another request took it); an error:
+         * the transaction was discarded. */
+        ok = exec.kind == EB_REDIS_NIL && ikey ? 0 : -1;
+    }
+    eb_redis_pipeline_clear(p);
+    return ok;
 }
 
 eb_err_t order_store_create(eb_redis_t *r, const order_record_t *o, const svc_order_t *req,
                             const char *traceparent, const char *idem_key, int64_t idem_ttl_s,
                             order_store_outcome_t *outcome, char existing_id[EB_UUID_LEN + 1])
 {
-    char ikey[320], ival[64];
-    redisContext *ctx;
-    redisReply *exec = NULL;
+    eb_redis_pipeline_t *p = eb_redis_pipeline_new(r);
+    char ikey[320];
+    eb_err_t err = EB_ERR_REDIS;
 
     *outcome = ORDER_STORE_CREATED;
+    if (!p)
+        return EB_ERR_REDIS;
     if (idem_key)
         snprintf(ikey, sizeof(ikey), IDEM_PREFIX "%s", idem_key);
     /* With a key, a concurrent request with the same key can slip in between
      * the lookup and EXEC; WATCH makes that EXEC fail, and we look again. */
     for (int attempt = 0; attempt < 3; attempt++) {
+        int stored;
+
         if (idem_key) {
-            int found = idem_lookup(r, ikey, o->fingerprint, outcome, existing_id);
+            int found = idem_lookup(p, ikey, o->fingerprint, outcome, existing_id);
 
             if (found < 0)
-                return EB_ERR_REDIS;
-            if (found)
-                return EB_OK;
+                break;
+            if (found) {
+                err = EB_OK;
+                break;
+            }
         }
-        ctx = eb_redis_ctx(r, NULL, 0);
-        if (!ctx)
-            return EB_ERR_REDIS;
-        redisAppendCommand(ctx, "MULTI");
-        if (idem_key) {
-            snprintf(ival, sizeof(ival), "%s %s", o->order_id, o->fingerprint);
-            redisAppendCommand(ctx, "SET %s %s EX %lld", ikey, ival, (long long)idem_ttl_s);
+        stored = store_once(p, o, req, traceparent, idem_key ? ikey : NULL, idem_ttl_s);
+        if (stored != 0) {
+            err = stored > 0 ? EB_OK : EB_ERR_REDIS;
+            break;
         }
-        append_order(ctx, o, req, traceparent);
-        redisAppendCommand(ctx, "EXEC");
-        if (!read_replies(r, idem_key ? 5 : 4, &exec))
-            return EB_ERR_REDIS;
-        if (exec->type == REDIS_REPLY_ARRAY) {
-            int ok = 1;
-
-            for (size_t i = 0; i < exec->elements; i++)
-                ok &= exec->element[i]->type != REDIS_REPLY_ERROR;
-            freeReplyObject(exec);
-            return ok ? EB_OK : EB_ERR_REDIS;
-        }
-        /* nil: the WATCHed key changed (another request took it); an error:
-         * the transaction was discarded. */
-        int retry = exec->type == REDIS_REPLY_NIL && idem_key;
-        freeReplyObject(exec);
-        if (!retry)
-            return EB_ERR_REDIS;
     }
-    return EB_ERR_REDIS;
+    eb_redis_pipeline_destroy(p);
+    return err;
 }
 
 eb_err_t order_store_load(eb_redis_t *r, const char *id, order_view_t *v, redisReply **reply)
@@ -189,17 +202,20 @@ static const char status_script[] =
 eb_err_t order_store_set_status(eb_redis_t *r, const char *id, const char *status)
 {
     char now[EB_TIME_LEN + 1];
-    redisReply *rep;
-    long long v;
+    eb_redis_pipeline_t *p = eb_redis_pipeline_new(r);
+    eb_redis_result_t rep;
+    long long v = 0;
+    int ok;
 
-    eb_time_format(eb_time_now_ms(), now);
-    rep = eb_redis_command(r, "EVAL %s 1 order:%s %s %s", status_script, id, status, now);
-    if (!rep || rep->type != REDIS_REPLY_INTEGER) {
-        if (rep)
-            freeReplyObject(rep);
+    if (!p)
         return EB_ERR_REDIS;
-    }
-    v = rep->integer;
-    freeReplyObject(rep);
+    eb_time_format(eb_time_now_ms(), now);
+    eb_redis_pipeline_append(p, "EVAL %s 1 order:%s %s %s", status_script, id, status, now);
+    ok = run(p, &rep) && rep.kind == EB_REDIS_INTEGER;
+    if (ok)
+        v = rep.integer;
+    eb_redis_pipeline_destroy(p);
+    if (!ok)
+        return EB_ERR_REDIS;
     return v > 0 ? EB_OK : v == 0 ? EB_ERR_NOT_FOUND : EB_ERR_CONFLICT;
 }

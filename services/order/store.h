@@ -15,7 +15,8 @@
 #ifndef SERVICES_ORDER_STORE_H
 #define SERVICES_ORDER_STORE_H
 
-#include "eventbus/redis.h"
+/* order_store_load() still hands its caller the raw reply: hiredis types. */
+#include "eventbus/redis_hiredis.h"
 #include "order.h"
 
 #define ORDER_OUTBOX_STREAM "orders:outbox"

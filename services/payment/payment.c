@@ -93,12 +93,12 @@ static int decide(const payment_ctx_t *ctx, eb_work_t *w, svc_order_t *order, pe
 }
 
 /* Publishes what the store answered for d: the decision stored before (a
- * redelivery) or ours, just stored. */
-static void publish(pending_t *d, const redisReply *rep)
+ * redelivery, res a string) or ours, just stored (res nil). */
+static void publish(pending_t *d, const eb_redis_result_t *res)
 {
-    int stored_before = rep->type == REDIS_REPLY_STRING;
-    const char *value = stored_before ? rep->str : d->event;
-    size_t len = stored_before ? rep->len : d->len;
+    int stored_before = res->kind == EB_REDIS_STRING;
+    const char *value = stored_before ? res->str : d->event;
+    size_t len = stored_before ? res->len : d->len;
     const char *topic = !stored_before
                             ? (d->failed ? TOPIC_PAYMENT_FAILED : TOPIC_PAYMENT_PROCESSED)
                             : decision_topic(value, len);
@@ -120,8 +120,9 @@ void payment_handle_batch(eb_work_t *const *works, size_t n, void *opaque)
     pending_t *ds = calloc(n, sizeof(*ds));
     svc_order_t *order = malloc(sizeof(*order));
     eb_redis_t *redis = n ? eb_work_redis(works[0]) : NULL;
-    redisContext *rc;
+    eb_redis_pipeline_t *pipe = NULL;
     size_t nd = 0, i;
+    eb_err_t err;
 
     if (!ds || !order) {
         for (i = 0; i < n; i++)
@@ -130,31 +131,36 @@ void payment_handle_batch(eb_work_t *const *works, size_t n, void *opaque)
     }
     for (i = 0; i < n; i++)
         nd += (size_t)decide(ctx, works[i], order, &ds[nd]);
+    if (nd == 0)
+        goto out;
 
     /* Store first, publish second: one decision per order, ever. One
      * pipeline for the batch; SET NX GET answers nil when ours was stored,
      * or the decision stored before. */
-    rc = nd ? eb_redis_ctx(redis, NULL, 0) : NULL;
-    for (i = 0; rc && i < nd; i++)
-        redisAppendCommand(rc, "SET payment:decision:%s %b NX GET", ds[i].order_id, ds[i].event,
-                           ds[i].len);
+    pipe = eb_redis_pipeline_new(redis);
+    if (!pipe) {
+        for (i = 0; i < nd; i++)
+            eb_work_fail(ds[i].w, EB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < nd; i++)
+        eb_redis_pipeline_append(pipe, "SET payment:decision:%s %b NX GET", ds[i].order_id,
+                                 ds[i].event, ds[i].len);
+    err = eb_redis_pipeline_exec(pipe);
     for (i = 0; i < nd; i++) {
         /* No connection, or it broke (and was dropped): the rest waits for
-         * Redis too. An error reply fails only its own command. */
-        redisReply *rep = rc ? eb_redis_read(redis) : NULL;
+         * Redis too ("redis unreachable"). An error reply fails only its
+         * own command. */
+        eb_redis_result_t res = eb_redis_pipeline_result(pipe, i);
 
-        if (!rep) {
-            rc = NULL;
-            eb_work_fail(ds[i].w, EB_ERR_REDIS, "storing the payment decision: redis unreachable");
-            continue;
-        }
-        if (rep->type == REDIS_REPLY_ERROR)
-            eb_work_fail(ds[i].w, EB_ERR_REDIS, "storing the payment decision: %s", rep->str);
+        if (res.kind == EB_REDIS_NOREPLY || res.kind == EB_REDIS_ERROR)
+            eb_work_fail(ds[i].w, err == EB_ERR_NOMEM ? EB_ERR_NOMEM : EB_ERR_REDIS,
+                         "storing the payment decision: %s", res.str);
         else
-            publish(&ds[i], rep);
-        freeReplyObject(rep);
+            publish(&ds[i], &res);
     }
 out:
+    eb_redis_pipeline_destroy(pipe);
     for (i = 0; ds && i < nd; i++)
         free(ds[i].event);
     free(ds);

@@ -12,10 +12,10 @@ never a bare sleep.
 import collections
 import json
 import os
-import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -80,6 +80,38 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def listening_ports(pid):
+    """The TCP ports process pid listens on at 127.0.0.1, sorted, as the
+    kernel tells it: the socket inodes among /proc/<pid>/fd matched against
+    the LISTEN (state 0A) entries of /proc/<pid>/net/tcp. [] when there are
+    none yet or the process is gone."""
+    inodes = set()
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+        with open("/proc/%d/net/tcp" % pid) as f:
+            table = f.read().splitlines()[1:]
+    except OSError:
+        return []
+    for fd in fds:
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue  # closed since the listing
+        if link.startswith("socket:["):
+            inodes.add(link[len("socket:["):-1])
+    ports = set()
+    for line in table:
+        # sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+        f = line.split()
+        if len(f) < 10 or f[3] != "0A" or f[9] not in inodes:
+            continue
+        addr, port = f[1].split(":")
+        # The address is the kernel's 32-bit word in hex, in host byte order.
+        if socket.inet_ntoa(struct.pack("=I", int(addr, 16))) == "127.0.0.1":
+            ports.add(int(port, 16))
+    return sorted(ports)
 
 
 def control_command(path, line, timeout):
@@ -353,15 +385,17 @@ class Stack:
             env.setdefault("ADMIN_PORT", 0)
         p = self._spawn(name, bin_argv(binary), env=self.env(**env))
 
-        def logged_port():
-            # HTTP_PORT/ADMIN_PORT 0: the daemon picks a port and logs it.
-            m = re.search(r"(?:http|admin) on 127\.0\.0\.1:(\d+)", p.log_text())
-            if not m and not p.alive():
+        def listening():
+            # HTTP_PORT/ADMIN_PORT 0: the daemon picks a free port (and logs
+            # it); ask the kernel which one it listens on.
+            ports = listening_ports(p.pid)
+            if not ports and not p.alive():
                 raise Abort("%s exited with %s: %s" % (name, p.popen.returncode, p.log_text()))
-            return m
+            if len(ports) > 1:
+                raise Abort("%s listens on %s; expected one port" % (name, ports))
+            return ports
 
-        m = wait_until("%s to log its port" % name, logged_port, 15)
-        p.port = int(m.group(1))
+        p.port = wait_until("%s to listen on 127.0.0.1" % name, listening, 15)[0]
         p.url = "http://127.0.0.1:%d" % p.port
         return p
 

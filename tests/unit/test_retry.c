@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "eb_int.h"
+#include "eventbus/retry.h"
 
 static void ceiling_doubles_to_cap(void **state)
 {
@@ -97,6 +98,100 @@ static void random_unit_range(void **state)
     assert_true(hi > 0.99);
 }
 
+/* ---- eb_backoff_t ---------------------------------------------------------- */
+
+static void backoff_doubles_to_cap(void **state)
+{
+    /* The consumer's infrastructure wait: 250 ms doubling to 5 s. */
+    static const int64_t want[] = {250, 500, 1000, 2000, 4000, 5000, 5000, 5000};
+    eb_backoff_t b;
+
+    eb_backoff_init(&b, 250, 5000, 0);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        assert_int_equal(eb_backoff_attempts(&b), (int)i);
+        assert_int_equal(eb_backoff_peek(&b), want[i]);
+        assert_int_equal(eb_backoff_next(&b), want[i]);
+    }
+    for (int i = 0; i < 100000; i++)
+        assert_int_equal(eb_backoff_next(&b), 5000);
+}
+
+static void backoff_peek_does_not_count(void **state)
+{
+    eb_backoff_t b;
+
+    eb_backoff_init(&b, 250, 8000, 0);
+    assert_int_equal(eb_backoff_next(&b), 250);
+    assert_int_equal(eb_backoff_peek(&b), 500);
+    assert_int_equal(eb_backoff_peek(&b), 500);
+    assert_int_equal(eb_backoff_attempts(&b), 1);
+    assert_int_equal(eb_backoff_next(&b), 500);
+}
+
+static void backoff_reset_starts_over(void **state)
+{
+    eb_backoff_t b;
+
+    eb_backoff_init(&b, 200, 10000, 0);
+    for (int i = 0; i < 10; i++)
+        (void)eb_backoff_next(&b);
+    assert_int_equal(eb_backoff_peek(&b), 10000);
+    eb_backoff_reset(&b);
+    assert_int_equal(eb_backoff_attempts(&b), 0);
+    assert_int_equal(eb_backoff_next(&b), 200);
+    assert_int_equal(eb_backoff_next(&b), 400);
+}
+
+static void backoff_same_as_ceiling(void **state)
+{
+    /* Without jitter the n-th wait is eb__backoff_ceiling(n). */
+    static const int64_t bases[] = {1, 200, 2500, 600000};
+    eb_backoff_t b;
+
+    for (size_t k = 0; k < sizeof(bases) / sizeof(bases[0]); k++) {
+        eb_backoff_init(&b, bases[k], 10000, 0);
+        for (int n = 1; n <= 40; n++)
+            assert_int_equal(eb_backoff_next(&b), eb__backoff_ceiling(n, bases[k], 10000));
+    }
+}
+
+static void backoff_jitter_within_ceiling(void **state)
+{
+    eb_backoff_t b;
+    int64_t top[8] = {0};
+
+    /* RETRY_BACKOFF_MS's default: 200 ms, capped at 10 s. */
+    for (int round = 0; round < 2000; round++) {
+        eb_backoff_init(&b, 200, 10000, 1);
+        for (int n = 1; n <= 8; n++) {
+            int64_t c = eb__backoff_ceiling(n, 200, 10000), d = eb_backoff_next(&b);
+
+            if (d < 0 || d > c)
+                fail_msg("attempt %d: wait %lld outside [0, %lld]", n, (long long)d, (long long)c);
+            top[n - 1] = d > top[n - 1] ? d : top[n - 1];
+        }
+    }
+    /* 2000 uniform draws each: the largest lies near the ceiling. */
+    for (int n = 1; n <= 8; n++)
+        assert_true(top[n - 1] > eb__backoff_ceiling(n, 200, 10000) * 9 / 10);
+}
+
+static void backoff_odd_settings(void **state)
+{
+    eb_backoff_t b;
+
+    /* A base above the cap waits the cap. */
+    eb_backoff_init(&b, 20000, 10000, 0);
+    assert_int_equal(eb_backoff_next(&b), 10000);
+    /* A zero base never waits, and does not spin. */
+    eb_backoff_init(&b, 0, 10000, 0);
+    b.attempts = 2000000000;
+    assert_int_equal(eb_backoff_next(&b), 0);
+    /* Negative settings count as zero. */
+    eb_backoff_init(&b, -5, -1, 1);
+    assert_int_equal(eb_backoff_next(&b), 0);
+}
+
 /* ---- UTF-8 ---------------------------------------------------------------- */
 
 typedef struct {
@@ -182,10 +277,20 @@ static void utf8_respects_length(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(ceiling_doubles_to_cap), cmocka_unit_test(ceiling_edge_cases),
-        cmocka_unit_test(delay_bounds),           cmocka_unit_test(delay_midpoints),
-        cmocka_unit_test(delay_never_above_cap),  cmocka_unit_test(random_unit_range),
-        cmocka_unit_test(utf8_valid_cases),       cmocka_unit_test(utf8_invalid_cases),
+        cmocka_unit_test(ceiling_doubles_to_cap),
+        cmocka_unit_test(ceiling_edge_cases),
+        cmocka_unit_test(delay_bounds),
+        cmocka_unit_test(delay_midpoints),
+        cmocka_unit_test(delay_never_above_cap),
+        cmocka_unit_test(random_unit_range),
+        cmocka_unit_test(backoff_doubles_to_cap),
+        cmocka_unit_test(backoff_peek_does_not_count),
+        cmocka_unit_test(backoff_reset_starts_over),
+        cmocka_unit_test(backoff_same_as_ceiling),
+        cmocka_unit_test(backoff_jitter_within_ceiling),
+        cmocka_unit_test(backoff_odd_settings),
+        cmocka_unit_test(utf8_valid_cases),
+        cmocka_unit_test(utf8_invalid_cases),
         cmocka_unit_test(utf8_respects_length),
     };
 
