@@ -61,6 +61,15 @@ cJSON *eb_json_parse(const void *buf, size_t len, int max_depth, char *errstr, s
 eb_err_t eb_event_init(eb_event_t *ev, const char *type, const char *source, const char *subject,
                        const eb_event_t *cause, cJSON *data);
 
+/* Starts an event that a consumer emits in reaction to cause, as
+ * eb_event_init() does, but deterministically: its id is derived from the
+ * cause's id and the new type (eb_uuid_derive), and its time is the cause's
+ * time. Deciding the same cause again (after Redis lost its data, or a
+ * crash before the done-mark) then yields the same bytes, which downstream
+ * recognises by id. EB_ERR_INVALID without a cause. */
+eb_err_t eb_event_derive(eb_event_t *ev, const char *type, const char *source, const char *subject,
+                         const eb_event_t *cause, cJSON *data);
+
 /* Frees the data tree and clears ev. Safe on a zeroed or closed event. */
 void eb_event_close(eb_event_t *ev);
 
@@ -76,6 +85,11 @@ eb_err_t eb_event_decode(const void *buf, size_t len, eb_event_t *ev, char *errs
 
 /* Writes a new random (version 4) UUID, lower-case, into out[EB_UUID_LEN+1]. */
 void eb_uuid_generate(char *out);
+
+/* Writes into out[EB_UUID_LEN+1] a name-based UUID (version 5, SHA-1, in
+ * the suite's namespace) of the pair (a, b): the same pair always gives the
+ * same id, e.g. a causing event id and what is derived from it. */
+void eb_uuid_derive(const char *a, const char *b, char *out);
 
 /* Milliseconds since the epoch, wall clock. */
 int64_t eb_time_now_ms(void);

@@ -27,7 +27,7 @@ typedef struct notify_conf_s {
 
 static eb_common_conf_t common;
 static notify_conf_t conf;
-static notify_ctx_t ctx = {NULL, -1};
+static notify_ctx_t ctx = NOTIFY_CTX_INIT;
 
 #define N(name, type, field, def, desc)                                                            \
     {                                                                                              \

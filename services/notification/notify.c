@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -117,10 +118,118 @@ eb_err_t notify_render(const eb_event_t *ev, const char *sent_at, char **out, si
     return EB_OK;
 }
 
+/* Calls fn(id, arg) for the eventId of every whole line in buf (len
+ * bytes). Returns the bytes of those lines: a torn last line is not one. */
+static size_t each_event_id(const char *buf, size_t len, int (*fn)(const char *, void *), void *arg)
+{
+    const char *line = buf, *end;
+
+    for (; line < buf + len; line = end + 1) {
+        cJSON *o, *id;
+
+        end = memchr(line, '\n', (size_t)(buf + len - line));
+        if (!end)
+            break; /* a torn last line was never a delivered notification */
+        o = cJSON_ParseWithLength(line, (size_t)(end - line));
+        id = cJSON_GetObjectItemCaseSensitive(o, "eventId");
+        if (cJSON_IsString(id) && fn(id->valuestring, arg) != 0) {
+            cJSON_Delete(o);
+            return (size_t)(line - buf);
+        }
+        cJSON_Delete(o);
+    }
+    return (size_t)(line - buf);
+}
+
+static int see(const char *id, void *arg)
+{
+    return delivered_add(arg, id);
+}
+
+/* A read-only descriptor on the very file fd appends to (the path may name
+ * another file by now: logrotate renames before the SIGHUP). -1 on error. */
+static int reopen_for_reading(int fd)
+{
+    char proc[64];
+
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    return open(proc, O_RDONLY | O_CLOEXEC);
+}
+
+/* Reads the whole lines appended since ctx->indexed into ctx->seen, up to
+ * the end of the file, looking back NOTIFY_RECOVER_BYTES at most (only the
+ * recent past matters). Returns 0, or -1 with errno set. */
+static int catch_up(notify_ctx_t *ctx)
+{
+    char buf[64 * 1024];
+    int rfd = reopen_for_reading(ctx->fd), mid = 0, rc = 0;
+    struct stat st;
+    long long size;
+
+    if (rfd < 0 || fstat(rfd, &st) != 0) {
+        rc = -1;
+        goto out;
+    }
+    size = (long long)st.st_size;
+    if (size < ctx->indexed)
+        ctx->indexed = 0; /* truncated */
+    if (size - ctx->indexed > NOTIFY_RECOVER_BYTES) {
+        ctx->indexed = size - NOTIFY_RECOVER_BYTES;
+        mid = 1;
+    }
+    while (ctx->indexed < size) {
+        size_t want = size - ctx->indexed < (long long)sizeof(buf) ? (size_t)(size - ctx->indexed)
+                                                                   : sizeof(buf);
+        ssize_t got = pread(rfd, buf, want, (off_t)ctx->indexed);
+        const char *nl;
+        size_t used;
+
+        if (got <= 0) {
+            rc = got < 0 ? -1 : 0;
+            break;
+        }
+        if (mid) {
+            /* Started mid-file: the first whole line follows a newline. */
+            nl = memchr(buf, '\n', (size_t)got);
+            ctx->indexed += nl ? nl + 1 - buf : got;
+            mid = !nl;
+            continue;
+        }
+        used = each_event_id(buf, (size_t)got, see, ctx->seen);
+        if (used == 0) {
+            if ((size_t)got < sizeof(buf))
+                break;          /* a torn line at the end: no more whole lines */
+            used = (size_t)got; /* a line longer than buf is none of ours */
+        }
+        ctx->indexed += (long long)used;
+    }
+out:
+    if (rfd >= 0)
+        close(rfd);
+    return rc;
+}
+
 int notify_open(notify_ctx_t *ctx)
 {
+    struct stat st;
+
     ctx->fd = open(ctx->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    return ctx->fd < 0 ? -1 : 0;
+    if (ctx->fd < 0)
+        return -1;
+    ctx->regular = fstat(ctx->fd, &st) == 0 && S_ISREG(st.st_mode);
+    ctx->indexed = 0;
+    if (!ctx->seen)
+        ctx->seen = delivered_new(NOTIFY_DELIVERED_MAX);
+    if (!ctx->seen) {
+        close(ctx->fd);
+        ctx->fd = -1;
+        errno = ENOMEM;
+        return -1;
+    }
+    /* The recent lines, so that their events are not written again. */
+    if (ctx->regular)
+        (void)catch_up(ctx);
+    return 0;
 }
 
 void notify_close(notify_ctx_t *ctx)
@@ -128,6 +237,8 @@ void notify_close(notify_ctx_t *ctx)
     if (ctx->fd >= 0)
         close(ctx->fd);
     ctx->fd = -1;
+    delivered_free(ctx->seen);
+    ctx->seen = NULL;
 }
 
 /* Reopens the file after SIGHUP; on failure keeps the old descriptor. */
@@ -136,11 +247,16 @@ void notify_tick(void *opaque)
     notify_ctx_t *ctx = opaque;
     int old = ctx->fd;
 
+    int old_regular = ctx->regular;
+    long long old_indexed = ctx->indexed;
+
     if (!atomic_exchange(&eb_reopen_flag, 0))
         return;
     if (notify_open(ctx) != 0) {
         EB_ERROR("reopening %s: %s; still writing to the old file", ctx->path, strerror(errno));
         ctx->fd = old;
+        ctx->regular = old_regular;
+        ctx->indexed = old_indexed;
         return;
     }
     close(old);
@@ -177,6 +293,46 @@ static int append_line(int fd, const char *line, size_t len)
     return -1;
 }
 
+int notify_deliver(notify_ctx_t *ctx, const char *event_id, const char *line, size_t len,
+                   int *written)
+{
+    struct stat st;
+    int rc = -1, saved = 0;
+
+    *written = 0;
+    if (!ctx->regular) {
+        rc = append_line(ctx->fd, line, len);
+        *written = rc == 0;
+        return rc;
+    }
+    if (flock(ctx->fd, LOCK_EX) != 0)
+        return -1;
+    if (catch_up(ctx) != 0 || fstat(ctx->fd, &st) != 0)
+        goto out;
+    /* Bytes after the last whole line: a writer died mid-line. End it, so
+     * this line starts on its own. */
+    if ((long long)st.st_size > ctx->indexed) {
+        if (write(ctx->fd, "\n", 1) != 1)
+            goto out;
+        ctx->indexed = (long long)st.st_size + 1;
+    }
+    if (delivered_has(ctx->seen, event_id)) {
+        rc = 0; /* delivered before: by us before a failed sync, or by another */
+        goto out;
+    }
+    rc = append_line(ctx->fd, line, len);
+    if (rc == 0) {
+        *written = 1;
+        ctx->indexed += (long long)len;
+        (void)delivered_add(ctx->seen, event_id); /* out of memory: the done-mark remains */
+    }
+out:
+    saved = errno;
+    flock(ctx->fd, LOCK_UN);
+    errno = saved;
+    return rc;
+}
+
 eb_err_t notify_handle(eb_work_t *w, void *opaque)
 {
     notify_ctx_t *ctx = opaque;
@@ -186,18 +342,19 @@ eb_err_t notify_handle(eb_work_t *w, void *opaque)
     size_t len = 0;
     char *line;
     eb_err_t err;
-    int rc;
+    int rc, written;
 
     eb_time_format(eb_time_now_ms(), sent_at);
     err = notify_render(ev, sent_at, &line, &len, errstr, sizeof(errstr));
     if (err)
         return eb_work_fail(w, err, "%s", errstr);
-    rc = append_line(ctx->fd, line, len);
+    rc = notify_deliver(ctx, ev->id, line, len, &written);
     free(line);
     if (rc != 0)
         return eb_work_fail(w, EB_ERR_TRANSIENT, "writing %s: %s", ctx->path, strerror(errno));
     eb_work_log_fields(w, &f);
-    EB_LOG_EV(EB_LOG_DEBUG, &f, "notification written");
+    EB_LOG_EV(EB_LOG_DEBUG, &f, written ? "notification written" : "notification already in %s",
+              ctx->path);
     return EB_OK;
 }
 
@@ -205,57 +362,52 @@ eb_err_t notify_sync(void *opaque)
 {
     notify_ctx_t *ctx = opaque;
 
-    if (fdatasync(ctx->fd) != 0) {
+    if (fdatasync(ctx->fd) != 0 && errno != EINVAL) {
         EB_ERROR("fdatasync %s: %s", ctx->path, strerror(errno));
         return EB_ERR_IO;
     }
     return EB_OK;
 }
 
-/* Collects the eventId of every whole line in buf (len bytes). */
-static size_t collect_ids(char *buf, size_t len, char ***ids)
+typedef struct ids_s {
+    char **v;
+    size_t n, cap;
+} ids_t;
+
+static int collect(const char *id, void *arg)
 {
-    size_t n = 0, cap = 0;
+    ids_t *ids = arg;
 
-    *ids = NULL;
-    for (char *line = buf, *end; line < buf + len; line = end + 1) {
-        cJSON *o, *id;
+    if (ids->n == ids->cap) {
+        size_t cap = ids->cap ? ids->cap * 2 : 256;
+        char **grown = realloc(ids->v, cap * sizeof(char *));
 
-        end = memchr(line, '\n', (size_t)(buf + len - line));
-        if (!end)
-            break; /* a torn last line was never a delivered notification */
-        o = cJSON_ParseWithLength(line, (size_t)(end - line));
-        id = cJSON_GetObjectItemCaseSensitive(o, "eventId");
-        if (cJSON_IsString(id)) {
-            if (n == cap) {
-                char **grown = realloc(*ids, (cap = cap ? cap * 2 : 256) * sizeof(char *));
-
-                if (!grown) {
-                    cJSON_Delete(o);
-                    break;
-                }
-                *ids = grown;
-            }
-            (*ids)[n] = strdup(id->valuestring);
-            if ((*ids)[n])
-                n++;
-        }
-        cJSON_Delete(o);
+        if (!grown)
+            return -1;
+        ids->v = grown;
+        ids->cap = cap;
     }
-    return n;
+    ids->v[ids->n] = strdup(id);
+    if (ids->v[ids->n])
+        ids->n++;
+    return 0;
 }
 
 eb_err_t notify_recover(notify_ctx_t *ctx, eb_redis_t *r, const char *group, int64_t ttl_s,
                         size_t *recovered)
 {
-    int fd = open(ctx->path, O_RDONLY | O_CLOEXEC);
+    int fd;
     off_t size, from;
-    char *buf, *start, **ids = NULL;
+    char *buf, *start;
+    ids_t ids = {NULL, 0, 0};
     size_t n = 0, len;
     ssize_t got;
     eb_err_t err = EB_OK;
 
     *recovered = 0;
+    if (!ctx->regular)
+        return EB_OK; /* a pipe or a device keeps no lines to recover */
+    fd = open(ctx->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return EB_ERR_IO;
     size = lseek(fd, 0, SEEK_END);
@@ -281,16 +433,17 @@ eb_err_t notify_recover(notify_ctx_t *ctx, eb_redis_t *r, const char *group, int
         len = nl ? len - (size_t)(nl + 1 - buf) : 0;
         start = nl ? nl + 1 : buf;
     }
-    n = collect_ids(start, len, &ids);
+    (void)each_event_id(start, len, collect, &ids);
+    n = ids.n;
     for (size_t i = 0; i < n && err == EB_OK; i += 500)
-        err = eb_idempotency_mark_done(r, group, (const char *const *)ids + i,
+        err = eb_idempotency_mark_done(r, group, (const char *const *)ids.v + i,
                                        n - i < 500 ? n - i : 500, ttl_s);
     /* End a torn last line so the next notification starts on its own. */
     if (err == EB_OK && buf[got - 1] != '\n' && write(ctx->fd, "\n", 1) != 1)
         err = EB_ERR_IO;
     for (size_t i = 0; i < n; i++)
-        free(ids[i]);
-    free(ids);
+        free(ids.v[i]);
+    free(ids.v);
     free(buf);
     if (err == EB_OK)
         *recovered = n;

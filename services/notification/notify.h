@@ -11,10 +11,24 @@
 #include "eventbus/envelope.h"
 #include "eventbus/redis.h"
 
+#include "delivered.h"
+
+/* The events of the last NOTIFY_DELIVERED_MAX lines written to the file
+ * (by any instance) are recognised when they come again. */
+#define NOTIFY_DELIVERED_MAX 65536
+
 typedef struct notify_ctx_s {
-    const char *path; /* NOTIFY_FILE */
-    int fd;           /* opened O_APPEND by notify_open() */
+    const char *path;  /* NOTIFY_FILE */
+    int fd;            /* opened O_APPEND by notify_open() */
+    int regular;       /* a regular file: lines are read back, deduplicated */
+    long long indexed; /* the file's lines up to here are in seen */
+    delivered_t *seen; /* the events whose line is in the file */
 } notify_ctx_t;
+
+#define NOTIFY_CTX_INIT                                                                            \
+    {                                                                                              \
+        NULL, -1, 0, 0, NULL                                                                       \
+    }
 
 /* Renders the notification for ev as one JSON object followed by '\n'.
  * notificationId is derived from the event id (UUID v5), so the same event
@@ -28,9 +42,20 @@ eb_err_t notify_render(const eb_event_t *ev, const char *sent_at, char **line, s
 /* Writes into out[EB_UUID_LEN+1] the notification id for an event id. */
 void notify_id(const char *event_id, char *out);
 
-/* Opens ctx->path for appending. Returns 0, or -1 with errno set. */
+/* Opens ctx->path for appending. For a regular file, also reads the event
+ * ids of its last NOTIFY_RECOVER_BYTES into ctx->seen. Returns 0, or -1
+ * with errno set. */
 int notify_open(notify_ctx_t *ctx);
 void notify_close(notify_ctx_t *ctx);
+
+/* Delivers one line for event_id, exactly once for every instance that
+ * shares the file: under an exclusive flock(2) it first reads what the other
+ * instances appended since (and ends a line torn by a crash), then appends
+ * the line unless the event already has one. *written says which. A file
+ * that is not a regular one (a pipe, a device) is written to without this.
+ * Returns 0, or -1 with errno set (nothing was written). */
+int notify_deliver(notify_ctx_t *ctx, const char *event_id, const char *line, size_t len,
+                   int *written);
 
 /* Crash recovery, run once before consuming. A crash (kill -9) can leave
  * lines written whose events were not yet marked done; the next handler of
@@ -43,10 +68,12 @@ eb_err_t notify_recover(notify_ctx_t *ctx, eb_redis_t *r, const char *group, int
                         size_t *recovered);
 
 /* The handler for OrderCreated, PaymentProcessed and PaymentFailed
- * (eb_handler_t; opaque is a notify_ctx_t): appends one line per event with a
- * single write(2). Idempotency (one line per event id) comes from the
- * consumer's claims and done-marks. A failed write is EB_ERR_TRANSIENT:
- * retried, then dead-lettered. */
+ * (eb_handler_t; opaque is a notify_ctx_t): delivers one line per event
+ * (notify_deliver). One line per event id comes from the consumer's claims
+ * and done-marks, and, for an event that comes back before its done-mark
+ * (a crash, a failed fdatasync, another instance's takeover), from the
+ * file itself. A failed write is EB_ERR_TRANSIENT: retried, then
+ * dead-lettered. */
 eb_err_t notify_handle(eb_work_t *w, void *opaque);
 
 /* Reopens the file if SIGHUP asked for it (eb_tick_cb_t), so logrotate can
@@ -54,7 +81,8 @@ eb_err_t notify_handle(eb_work_t *w, void *opaque);
 void notify_tick(void *opaque);
 
 /* Makes the lines written in this batch durable before their events are
- * marked done (eb_batch_end_cb_t). */
+ * marked done (eb_batch_end_cb_t). A pipe or device that cannot be synced
+ * (EINVAL) has nothing to sync. */
 eb_err_t notify_sync(void *opaque);
 
 #endif /* SERVICES_NOTIFICATION_NOTIFY_H */

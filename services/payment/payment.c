@@ -9,7 +9,7 @@
 #include "eventbus/redis.h"
 #include "payment.h"
 
-void payment_decide(const svc_order_t *o, int64_t limit, svc_payment_t *p)
+void payment_decide(const svc_order_t *o, int64_t limit, const char *cause_id, svc_payment_t *p)
 {
     memset(p, 0, sizeof(*p));
     snprintf(p->order_id, sizeof(p->order_id), "%s", o->order_id);
@@ -20,7 +20,7 @@ void payment_decide(const svc_order_t *o, int64_t limit, svc_payment_t *p)
         p->failed = 1;
         snprintf(p->reason, sizeof(p->reason), "%s", PAYMENT_REASON_LIMIT);
     } else {
-        eb_uuid_generate(p->payment_id);
+        eb_uuid_derive(cause_id, "paymentId", p->payment_id);
     }
 }
 
@@ -30,8 +30,8 @@ static char *decision_event(const eb_event_t *cause, const svc_payment_t *p, siz
     eb_event_t ev;
     char *value;
 
-    if (eb_event_init(&ev, p->failed ? TYPE_PAYMENT_FAILED : TYPE_PAYMENT_PROCESSED,
-                      SOURCE_PAYMENT_SERVICE, p->order_id, cause, svc_payment_json(p)) != EB_OK)
+    if (eb_event_derive(&ev, p->failed ? TYPE_PAYMENT_FAILED : TYPE_PAYMENT_PROCESSED,
+                        SOURCE_PAYMENT_SERVICE, p->order_id, cause, svc_payment_json(p)) != EB_OK)
         return NULL;
     value = ev.data ? eb_event_encode(&ev, len) : NULL;
     eb_event_close(&ev);
@@ -80,7 +80,7 @@ static int decide(const payment_ctx_t *ctx, eb_work_t *w, svc_order_t *order, pe
                      order->order_id);
         return 0;
     }
-    payment_decide(order, ctx->limit, &p);
+    payment_decide(order, ctx->limit, ev->id, &p);
     d->w = w;
     d->failed = p.failed;
     snprintf(d->order_id, sizeof(d->order_id), "%s", p.order_id);

@@ -18,8 +18,9 @@ typedef struct payment_ctx_s {
 
 /* Decides the payment of order o against limit (minor units): an order whose
  * total is above the limit fails with PAYMENT_REASON_LIMIT, any other is
- * processed under a new payment id. Pure apart from the id. */
-void payment_decide(const svc_order_t *o, int64_t limit, svc_payment_t *out);
+ * processed under a payment id derived from cause_id, the id of the
+ * OrderCreated event. Pure: the same input, the same decision. */
+void payment_decide(const svc_order_t *o, int64_t limit, const char *cause_id, svc_payment_t *out);
 
 /* The OrderCreated handler, per batch (eb_batch_handler_t; opaque is a
  * payment_ctx_t).
@@ -29,7 +30,9 @@ void payment_decide(const svc_order_t *o, int64_t limit, svc_payment_t *out);
  * OrderCreated, or a second OrderCreated for the same order, finds the stored
  * decision and publishes it again unchanged, with the same event id, so there
  * is one decision per order, ever, and consumers downstream recognise the
- * repeat. */
+ * repeat. Should the store lose the decision (Redis lost its data), the
+ * decision taken again is the same bytes: its ids and time are derived from
+ * the OrderCreated event (eb_event_derive). */
 void payment_handle_batch(eb_work_t *const *works, size_t n, void *opaque);
 
 #endif /* SERVICES_PAYMENT_PAYMENT_H */

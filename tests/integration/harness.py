@@ -473,6 +473,30 @@ class Stack:
         finally:
             p.close()
 
+    def kafka_produce_batch(self, topic, records):
+        """Produces records [(key, value, partition)] as one record batch per
+        partition, so that one fetch brings them all (the mock cluster
+        answers a fetch with one batch per partition). Returns (partition,
+        offset) of each."""
+        from kafka import KafkaProducer
+        p = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=500,
+                          batch_size=1 << 20, max_request_size=1 << 22)
+        try:
+            futures = [p.send(topic, key=k.encode(), value=v.encode() if isinstance(v, str)
+                              else v, partition=q) for k, v, q in records]
+            p.flush(30)
+            return [(m.partition, m.offset) for m in (f.get(timeout=30) for f in futures)]
+        finally:
+            p.close()
+
+    def fault_env(self, fault_dir):
+        """The environment that preloads fault.c into a daemon, with its
+        triggers in fault_dir."""
+        asan = os.environ.get("ASAN_OPTIONS")
+        return {"LD_PRELOAD": os.environ["EB_FAULT_LIB"], "EB_FAULT_DIR": fault_dir,
+                # ASan wants its runtime first among the libraries.
+                "ASAN_OPTIONS": (asan + ":" if asan else "") + "verify_asan_link_order=0"}
+
     # ---- lifecycle ---------------------------------------------------------------
 
     def _spawn(self, name, argv, env, stdout=None):

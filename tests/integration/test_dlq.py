@@ -273,25 +273,9 @@ class NoLiveLockTest(StackTestCase):
     def start(cls, s):
         s.start_infra()
 
-    def produce_batch(self, records):
-        """Produces records (key, value, partition) as one record batch per
-        partition, so that one fetch brings them all (the mock cluster
-        answers a fetch with one batch per partition). Returns (partition,
-        offset) of each."""
-        from kafka import KafkaProducer
-        p = KafkaProducer(bootstrap_servers=self.stack.bootstrap, acks="all", linger_ms=500,
-                          batch_size=1 << 20)
-        try:
-            futures = [p.send("order-created", key=k.encode(), value=v.encode(), partition=q)
-                       for k, v, q in records]
-            p.flush(20)
-            return [(f.get(timeout=20).partition, f.get(timeout=20).offset) for f in futures]
-        finally:
-            p.close()
-
     def test_poison_then_failures_all_reach_the_dlq_in_order(self):
         # All in the topic before the consumer starts: one fetch, one turn.
-        *sent, other = self.produce_batch([
+        *sent, other = self.stack.kafka_produce_batch("order-created", [
             ("ll-poison", "not json {", 0), ("ll-a", order_created("ll-a"), 0),
             ("ll-b", order_created("ll-b"), 0), ("ll-other", "also not json", 1)])
         self.notify = self.stack.start_notification(NOTIFY_FILE="/dev/full", RETRY_MAX=2,

@@ -8,6 +8,9 @@ eb_integration_test(dlq 300)
 eb_integration_test(crash 600)
 eb_integration_test(observability 180)
 eb_integration_test(kafka_outage 300)
+# Crashes and faults between two steps: fdatasync, a takeover, Redis data
+# loss, a handler phase longer than the claim lease.
+eb_integration_test(delivery 300)
 # A minute of random kills and Redis pauses (CHAOS_SECONDS), then the invariants.
 eb_integration_test(chaos 420 chaos)
 

@@ -84,6 +84,49 @@ static void init_ids_are_fresh(void **state)
     eb_event_close(&b);
 }
 
+/* A derived event is a function of its cause: deriving twice gives the same
+ * bytes; its id is the UUID v5 of (cause id, type), its time the cause's. */
+static void derive_is_deterministic(void **state)
+{
+    eb_event_t cause, a, b, other;
+    char *ea, *eb;
+    size_t la, lb;
+
+    (void)state;
+    fixed_event(&cause);
+    strcpy(cause.id, "11111111-2222-4333-8444-555555555555");
+    assert_int_equal(eb_event_derive(&a, "PaymentProcessed", "/payment-service", "o-1", &cause,
+                                     cJSON_CreateObject()),
+                     EB_OK);
+    assert_int_equal(eb_event_derive(&b, "PaymentProcessed", "/payment-service", "o-1", &cause,
+                                     cJSON_CreateObject()),
+                     EB_OK);
+    /* Computed independently: Python uuid.uuid5 in the namespace
+     * 3f8a5c1e-27d4-4b90-a613-5e0c9b712d48 of "<cause id>\n<type>". */
+    assert_string_equal(a.id, "1e9cb20c-fc55-5cfd-814e-42a83457f4b3");
+    assert_string_equal(a.time, cause.time);
+    assert_string_equal(a.causationid, cause.id);
+    assert_string_equal(a.correlationid, cause.correlationid);
+    ea = eb_event_encode(&a, &la);
+    eb = eb_event_encode(&b, &lb);
+    assert_non_null(ea);
+    assert_non_null(eb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(ea, eb, la);
+    free(ea);
+    free(eb);
+    /* Another output type of the same cause: another id. */
+    assert_int_equal(
+        eb_event_derive(&other, "PaymentFailed", "/payment-service", "o-1", &cause, NULL), EB_OK);
+    assert_string_not_equal(other.id, a.id);
+    assert_int_equal(
+        eb_event_derive(&other, "PaymentFailed", "/payment-service", "o-1", NULL, NULL),
+        EB_ERR_INVALID);
+    eb_event_close(&a);
+    eb_event_close(&b);
+    eb_event_close(&cause);
+}
+
 static void init_rejects_bad_arguments(void **state)
 {
     char longtype[65], longsubject[EB_EVENT_ID_MAX + 2];
@@ -526,6 +569,7 @@ int main(void)
         cmocka_unit_test(init_starts_chain),
         cmocka_unit_test(init_with_cause),
         cmocka_unit_test(init_ids_are_fresh),
+        cmocka_unit_test(derive_is_deterministic),
         cmocka_unit_test(init_rejects_bad_arguments),
         cmocka_unit_test(encode_exact),
         cmocka_unit_test(round_trip),

@@ -1,12 +1,19 @@
 /*
  * Unit tests for services/notification/notify.c: rendering the notification
  * line for each event type, rejections, and notification ids. Amounts in
- * messages are written with two decimals (eb_money_format_fixed).
+ * messages are written with two decimals (eb_money_format_fixed). Also the
+ * delivered set (delivered.c) and exactly-once delivery into a file shared
+ * by two instances (notify_deliver), on real temporary files.
  */
 #include "unit.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "notification/delivered.h"
 
 #include "notification/notify.h"
 
@@ -235,12 +242,147 @@ static void notification_ids(void **state)
     assert_string_equal(b, "12f54e4c-d96c-5ce1-9571-f84f2ac7f2cb");
 }
 
+static void delivered_remembers_the_most_recent(void **state)
+{
+    delivered_t *d = delivered_new(1000);
+    char id[32];
+
+    (void)state;
+    assert_non_null(d);
+    for (int i = 0; i < 200000; i++) {
+        snprintf(id, sizeof(id), "ev-%d", i);
+        assert_int_equal(delivered_add(d, id), 0);
+        assert_true(delivered_has(d, id));
+    }
+    assert_int_equal(delivered_count(d), 1000);
+    for (int i = 0; i < 200000; i++) {
+        snprintf(id, sizeof(id), "ev-%d", i);
+        assert_int_equal(delivered_has(d, id), i >= 199000);
+    }
+    /* Adding one already there changes nothing. */
+    assert_int_equal(delivered_add(d, "ev-199500"), 0);
+    assert_true(delivered_has(d, "ev-199000"));
+    delivered_free(d);
+    assert_null(delivered_new(0));
+}
+
+/* A temporary file path, removed by the caller. */
+static void temp_path(char *out, size_t size)
+{
+    int fd;
+
+    snprintf(out, size, "/tmp/test_notify.XXXXXX");
+    fd = mkstemp(out);
+    assert_true(fd >= 0);
+    close(fd);
+}
+
+static int count_lines(const char *path, const char *needle)
+{
+    char buf[4096];
+    int n = 0;
+    FILE *f = fopen(path, "r");
+
+    assert_non_null(f);
+    while (fgets(buf, sizeof(buf), f))
+        n += strstr(buf, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
+static void deliver(notify_ctx_t *ctx, const char *id, int expect_written)
+{
+    char line[256];
+    int written = -1;
+
+    snprintf(line, sizeof(line), "{\"notificationId\":\"n\",\"eventId\":\"%s\"}\n", id);
+    assert_int_equal(notify_deliver(ctx, id, line, strlen(line), &written), 0);
+    assert_int_equal(written, expect_written);
+}
+
+/* Two instances share the file: an event one of them wrote is not written
+ * again by the other (a takeover), nor by itself (a failed sync). */
+static void shared_file_gets_one_line_per_event(void **state)
+{
+    char path[64];
+    notify_ctx_t a = NOTIFY_CTX_INIT, b = NOTIFY_CTX_INIT;
+
+    (void)state;
+    temp_path(path, sizeof(path));
+    a.path = b.path = path;
+    assert_int_equal(notify_open(&a), 0);
+    assert_int_equal(notify_open(&b), 0);
+    deliver(&a, "ev-1", 1);
+    deliver(&a, "ev-1", 0); /* again after a failed fdatasync */
+    deliver(&b, "ev-1", 0); /* b read a's line back */
+    deliver(&b, "ev-2", 1);
+    deliver(&a, "ev-2", 0);
+    deliver(&a, "ev-3", 1);
+    assert_int_equal(count_lines(path, "\"ev-1\""), 1);
+    assert_int_equal(count_lines(path, "\"ev-2\""), 1);
+    assert_int_equal(count_lines(path, "\"ev-3\""), 1);
+    notify_close(&a);
+    notify_close(&b);
+
+    /* A restart reads the recent lines back. */
+    assert_int_equal(notify_open(&a), 0);
+    deliver(&a, "ev-2", 0);
+    notify_close(&a);
+    unlink(path);
+}
+
+/* A writer killed mid-line leaves a fragment: the next line starts on a
+ * line of its own, and the fragment never counts as a delivery. */
+static void torn_line_is_ended(void **state)
+{
+    char path[64];
+    notify_ctx_t a = NOTIFY_CTX_INIT;
+    int fd;
+
+    (void)state;
+    temp_path(path, sizeof(path));
+    a.path = path;
+    assert_int_equal(notify_open(&a), 0);
+    deliver(&a, "ev-1", 1);
+    fd = open(path, O_WRONLY | O_APPEND);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "{\"eventId\":\"ev-2", 15), 15);
+    close(fd);
+    deliver(&a, "ev-2", 1);
+    assert_int_equal(count_lines(path, "\"ev-2\"}"), 1);
+    assert_int_equal(count_lines(path, "\n"), 3); /* ev-1, the fragment, ev-2 */
+    notify_close(&a);
+    unlink(path);
+}
+
+/* Not a regular file (here /dev/null): written to, never read back. */
+static void device_is_written_without_dedup(void **state)
+{
+    notify_ctx_t a = NOTIFY_CTX_INIT;
+
+    (void)state;
+    a.path = "/dev/null";
+    assert_int_equal(notify_open(&a), 0);
+    assert_false(a.regular);
+    deliver(&a, "ev-1", 1);
+    deliver(&a, "ev-1", 1);
+    assert_int_equal(notify_sync(&a), EB_OK); /* EINVAL: nothing to sync */
+    notify_close(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(order_confirmation),    cmocka_unit_test(payment_receipt),
-        cmocka_unit_test(payment_failed),        cmocka_unit_test(invalid_data_rejected),
-        cmocka_unit_test(unknown_type_rejected), cmocka_unit_test(notification_ids),
+        cmocka_unit_test(order_confirmation),
+        cmocka_unit_test(payment_receipt),
+        cmocka_unit_test(payment_failed),
+        cmocka_unit_test(invalid_data_rejected),
+        cmocka_unit_test(unknown_type_rejected),
+        cmocka_unit_test(notification_ids),
+        cmocka_unit_test(delivered_remembers_the_most_recent),
+        cmocka_unit_test(shared_file_gets_one_line_per_event),
+        cmocka_unit_test(torn_line_is_ended),
+        cmocka_unit_test(device_is_written_without_dedup),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,9 @@
 
 #include "payment/payment.h"
 
+#define CAUSE_ID      "11111111-2222-4333-8444-555555555555"
+#define PAYMENT_ID_V5 "1bb5d72f-c722-5f90-90b2-64224b7ce60f"
+
 static svc_order_t *order;
 
 static int setup(void **state)
@@ -47,9 +50,9 @@ static void at_limit_is_processed(void **state)
     svc_payment_t p;
 
     memset(&p, 0x55, sizeof(p));
-    payment_decide(order, 1000000, &p);
+    payment_decide(order, 1000000, CAUSE_ID, &p);
     assert_int_equal(p.failed, 0);
-    assert_true(is_uuid(p.payment_id, '4'));
+    assert_true(is_uuid(p.payment_id, '5'));
     assert_string_equal(p.reason, "");
     assert_copied(&p, 1000000);
 }
@@ -59,16 +62,16 @@ static void below_limit_is_processed(void **state)
     svc_payment_t p;
 
     order->total = 999999;
-    payment_decide(order, 1000000, &p);
+    payment_decide(order, 1000000, CAUSE_ID, &p);
     assert_int_equal(p.failed, 0);
-    assert_true(is_uuid(p.payment_id, '4'));
+    assert_true(is_uuid(p.payment_id, '5'));
     assert_string_equal(p.reason, "");
     assert_copied(&p, 999999);
 
     order->total = 0;
-    payment_decide(order, 0, &p);
+    payment_decide(order, 0, CAUSE_ID, &p);
     assert_int_equal(p.failed, 0);
-    assert_true(is_uuid(p.payment_id, '4'));
+    assert_true(is_uuid(p.payment_id, '5'));
     assert_copied(&p, 0);
 }
 
@@ -78,7 +81,7 @@ static void above_limit_fails(void **state)
 
     memset(&p, 0x55, sizeof(p));
     order->total = 1000001;
-    payment_decide(order, 1000000, &p);
+    payment_decide(order, 1000000, CAUSE_ID, &p);
     assert_int_equal(p.failed, 1);
     assert_string_equal(p.payment_id, "");
     assert_string_equal(p.reason, "amount exceeds limit");
@@ -86,19 +89,28 @@ static void above_limit_fails(void **state)
     assert_copied(&p, 1000001);
 
     order->total = 1;
-    payment_decide(order, 0, &p);
+    payment_decide(order, 0, CAUSE_ID, &p);
     assert_int_equal(p.failed, 1);
     assert_string_equal(p.payment_id, "");
     assert_copied(&p, 1);
 }
 
-static void payment_ids_are_fresh(void **state)
+/* The payment id is derived from the OrderCreated event: the same event,
+ * the same id (a decision taken again is the same decision); another
+ * event, another id. */
+static void payment_ids_are_derived_from_the_event(void **state)
 {
-    svc_payment_t a, b;
+    svc_payment_t a, b, c;
 
-    payment_decide(order, 1000000, &a);
-    payment_decide(order, 1000000, &b);
-    assert_string_not_equal(a.payment_id, b.payment_id);
+    payment_decide(order, 1000000, CAUSE_ID, &a);
+    payment_decide(order, 1000000, CAUSE_ID, &b);
+    payment_decide(order, 1000000, "aaaaaaaa-2222-4333-8444-555555555555", &c);
+    assert_string_equal(a.payment_id, b.payment_id);
+    assert_string_not_equal(a.payment_id, c.payment_id);
+    /* UUID v5 of "<cause id>\npaymentId" in the namespace
+     * 3f8a5c1e-27d4-4b90-a613-5e0c9b712d48, computed independently
+     * (Python uuid.uuid5). */
+    assert_string_equal(a.payment_id, PAYMENT_ID_V5);
 }
 
 static void decision_survives_the_wire(void **state)
@@ -112,7 +124,7 @@ static void decision_survives_the_wire(void **state)
         char *text;
 
         order->total = totals[i];
-        payment_decide(order, 1000000, &p);
+        payment_decide(order, 1000000, CAUSE_ID, &p);
         data = svc_payment_json(&p);
         assert_non_null(data);
         text = cJSON_PrintUnformatted(data);
@@ -133,7 +145,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(at_limit_is_processed, setup, teardown),
         cmocka_unit_test_setup_teardown(below_limit_is_processed, setup, teardown),
         cmocka_unit_test_setup_teardown(above_limit_fails, setup, teardown),
-        cmocka_unit_test_setup_teardown(payment_ids_are_fresh, setup, teardown),
+        cmocka_unit_test_setup_teardown(payment_ids_are_derived_from_the_event, setup, teardown),
         cmocka_unit_test_setup_teardown(decision_survives_the_wire, setup, teardown),
     };
 

@@ -127,6 +127,19 @@ static void partitions_do_not_block_each_other(void **state)
     assert_int_equal(p[1].rewind, -1);
 }
 
+/* The cooperative protocol takes incremental calls only, also when a
+ * rebalance fails (librdkafka rejects rd_kafka_assign() there). */
+static void rebalance_calls_match_the_protocol(void **state)
+{
+    (void)state;
+    assert_int_equal(eb__rebalance_op(EB_REBALANCE_ASSIGN, 0), EB_REBALANCE_OP_ASSIGN);
+    assert_int_equal(eb__rebalance_op(EB_REBALANCE_REVOKE, 0), EB_REBALANCE_OP_UNASSIGN);
+    assert_int_equal(eb__rebalance_op(EB_REBALANCE_ERROR, 0), EB_REBALANCE_OP_UNASSIGN);
+    assert_int_equal(eb__rebalance_op(EB_REBALANCE_ASSIGN, 1), EB_REBALANCE_OP_INCR_ASSIGN);
+    assert_int_equal(eb__rebalance_op(EB_REBALANCE_REVOKE, 1), EB_REBALANCE_OP_INCR_UNASSIGN);
+    assert_int_equal(eb__rebalance_op(EB_REBALANCE_ERROR, 1), EB_REBALANCE_OP_INCR_UNASSIGN);
+}
+
 /* ---- the model ---------------------------------------------------------- */
 
 enum { T_OK, T_POISON, T_UNREADABLE, T_DUPLICATE };
@@ -480,6 +493,7 @@ int main(void)
         cmocka_unit_test(exhausted_record_leaves_before_a_failing_one),
         cmocka_unit_test(failed_dead_letter_is_remembered),
         cmocka_unit_test(partitions_do_not_block_each_other),
+        cmocka_unit_test(rebalance_calls_match_the_protocol),
         cmocka_unit_test(exhaustive_three_records),
         cmocka_unit_test(random_partitions),
     };
