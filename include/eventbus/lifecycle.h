@@ -1,5 +1,5 @@
 /*
- * Process lifecycle: signals and liveness beats.
+ * Process lifecycle: signals and the flags they set.
  *
  * Signal handlers only set a flag (redis sigShutdownHandler, kcat term());
  * every loop of a daemon watches eb_stop_flag and winds down in the order

@@ -8,8 +8,7 @@
  * timeout on every request (what lets intake answer 503 fast).
  *
  * Commands go through pipelines (below), whose replies are plain data:
- * hiredis stays inside redis.c. Store code that must hand a raw reply on
- * includes eventbus/redis_hiredis.h.
+ * hiredis stays inside redis.c.
  *
  * Threading: an eb_redis_t belongs to one thread at a time. Threads that need
  * Redis keep their own (order-service keeps one per HTTP worker).

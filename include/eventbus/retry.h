@@ -18,14 +18,12 @@
  *     on failure:  retry_at = now + eb_backoff_next(&b);
  *     on success:  eb_backoff_reset(&b);
  *
- * The consumer's two waits map onto it like this (consumer.c still has its
- * own arithmetic): a failing message's retries are one
- * eb_backoff_init(&b, retry_backoff_ms, retry_backoff_max_ms, 1) per
- * partition, eb_backoff_next() standing for eb__backoff_delay(failures, ...);
- * the wait for Redis or Kafka to come back is eb_backoff_init(&b, 250, 5000, 0),
- * each paused partition resuming after eb_backoff_peek(), and one
+ * The consumer uses it for the wait for Redis or Kafka to come back (one
+ * per consumer: each paused partition resumes after eb_backoff_peek(), one
  * eb_backoff_next() per turn while the outage lasts, eb_backoff_reset() when
- * a turn succeeds.
+ * a turn meets none). A failing record's retries are decided by the pure
+ * turn.c, which calls the same arithmetic (eb__backoff_delay) with the
+ * attempt count it keeps per record.
  *
  * The struct is caller-owned storage (embed it; nothing to free); read it
  * only through these functions. Threading: one owner thread per value.

@@ -134,7 +134,7 @@ eb_consumer_t *eb_consumer_new(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
     eb_uuid_generate(nonce);
     snprintf(c->token, sizeof(c->token), "claim:%s:%.8s",
              opts->instance_id ? opts->instance_id : "", nonce);
-    c->infra_backoff_ms = INFRA_BACKOFF_MIN_MS;
+    eb_backoff_init(&c->infra, INFRA_BACKOFF_MIN_MS, INFRA_BACKOFF_MAX_MS, 0);
     atomic_init(&c->last_loop_ms, eb_time_mono_ms());
     c->m_consumed = eb_metrics_counter("events_consumed_total",
                                        "Consumed events by outcome (ok, retry, dlq, duplicate)",
@@ -611,7 +611,7 @@ static const eb_turn_params_t *turn_params(const eb_consumer_t *c, eb_turn_param
     prm->retry_max = c->o.retry_max;
     prm->backoff_ms = c->o.retry_backoff_ms;
     prm->backoff_max_ms = c->o.retry_backoff_max_ms;
-    prm->infra_backoff_ms = c->infra_backoff_ms;
+    prm->infra_backoff_ms = eb_backoff_peek(&c->infra);
     prm->rnd = jitter;
     prm->rnd_opaque = NULL;
     return prm;
@@ -823,10 +823,11 @@ static void store_and_rewind(eb_consumer_t *c, int infra)
         p->mem = tp->mem;
         keep_reasons(c, p, pi);
     }
-    c->infra_backoff_ms =
-        infra ? (c->infra_backoff_ms * 2 > INFRA_BACKOFF_MAX_MS ? INFRA_BACKOFF_MAX_MS
-                                                                : c->infra_backoff_ms * 2)
-              : INFRA_BACKOFF_MIN_MS;
+    /* While the outage lasts, each turn waits twice as long, up to the cap. */
+    if (infra)
+        (void)eb_backoff_next(&c->infra);
+    else
+        eb_backoff_reset(&c->infra);
     if (store->cnt) {
         rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, store);
 

@@ -24,6 +24,7 @@
 #include "eventbus/consumer.h"
 #include "eventbus/metrics.h"
 #include "eventbus/producer.h"
+#include "eventbus/retry.h"
 #include "turn.h"
 
 #define EB_CONSUMER_POLL_MS 100 /* the loop turns at least this often */
@@ -106,7 +107,7 @@ struct eb_consumer_s {
     int *tflag;
     size_t tpcap;
 
-    int64_t infra_backoff_ms;
+    eb_backoff_t infra;        /* the wait for Redis or Kafka, while they are away */
     int64_t claims_renewed_ms; /* monotonic; this turn's claims were taken or renewed */
 
     atomic_int joined, assigned;

@@ -15,10 +15,12 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include <hiredis/hiredis.h>
+
 #include "eb_int.h"
 #include "eventbus/envelope.h"
 #include "eventbus/log.h"
-#include "eventbus/redis_hiredis.h"
+#include "eventbus/redis.h"
 
 /* After a failed connect, calls fail at once for this long instead of paying
  * the connect timeout again: a dead Redis costs requests microseconds. */
@@ -226,7 +228,9 @@ static redisReply *checked(eb_redis_t *r, void *reply)
     return reply;
 }
 
-redisReply *eb_redis_command(eb_redis_t *r, const char *fmt, ...)
+/* Runs one command. The reply, or NULL when Redis is unreachable or timed
+ * out (the connection is then dropped). */
+static redisReply *command(eb_redis_t *r, const char *fmt, ...)
 {
     va_list ap;
     void *reply;
@@ -446,7 +450,7 @@ void eb_redis_pipeline_destroy(eb_redis_pipeline_t *p)
 
 int eb_redis_ping(eb_redis_t *r)
 {
-    redisReply *rep = eb_redis_command(r, "PING");
+    redisReply *rep = command(r, "PING");
     int ok = rep && rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "PONG") == 0;
 
     if (rep)

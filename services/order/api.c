@@ -152,19 +152,19 @@ static enum MHD_Result get_order(order_api_t *a, req_t *q, struct MHD_Connection
                                  const char *id)
 {
     order_view_t v;
-    redisReply *rep = NULL;
+    eb_redis_pipeline_t *held = NULL;
     eb_err_t err;
     enum MHD_Result ret;
 
     if (!plausible_id(id))
         return reply_error(q, conn, MHD_HTTP_NOT_FOUND, "NOT_FOUND", "no such order", NULL);
-    err = order_store_load(thread_redis(a), id, &v, &rep);
+    err = order_store_load(thread_redis(a), id, &v, &held);
     if (err == EB_ERR_NOT_FOUND)
         return reply_error(q, conn, MHD_HTTP_NOT_FOUND, "NOT_FOUND", "no such order", NULL);
     if (err)
         return unavailable(q, conn);
     ret = reply_order(q, conn, MHD_HTTP_OK, &v);
-    freeReplyObject(rep);
+    eb_redis_pipeline_destroy(held);
     return ret;
 }
 

@@ -149,23 +149,30 @@ eb_err_t order_store_create(eb_redis_t *r, const order_record_t *o, const svc_or
     return err;
 }
 
-eb_err_t order_store_load(eb_redis_t *r, const char *id, order_view_t *v, redisReply **reply)
+eb_err_t order_store_load(eb_redis_t *r, const char *id, order_view_t *v,
+                          eb_redis_pipeline_t **held)
 {
-    redisReply *rep = eb_redis_command(r, "HGETALL order:%s", id);
+    eb_redis_pipeline_t *p = eb_redis_pipeline_new(r);
+    eb_redis_result_t res;
 
-    *reply = NULL;
+    *held = NULL;
     memset(v, 0, sizeof(*v));
-    if (!rep || rep->type != REDIS_REPLY_ARRAY) {
-        if (rep)
-            freeReplyObject(rep);
+    if (!p)
+        return EB_ERR_REDIS;
+    eb_redis_pipeline_append(p, "HGETALL order:%s", id);
+    eb_redis_pipeline_exec(p);
+    res = eb_redis_pipeline_result(p, 0);
+    if (res.kind != EB_REDIS_ARRAY) {
+        eb_redis_pipeline_destroy(p);
         return EB_ERR_REDIS;
     }
-    if (rep->elements == 0) {
-        freeReplyObject(rep);
+    if (res.elements == 0) {
+        eb_redis_pipeline_destroy(p);
         return EB_ERR_NOT_FOUND;
     }
-    for (size_t i = 0; i + 1 < rep->elements; i += 2) {
-        const char *k = rep->element[i]->str, *val = rep->element[i + 1]->str;
+    for (size_t i = 0; i + 1 < res.elements; i += 2) {
+        const char *k = eb_redis_result_element(&res, i).str;
+        const char *val = eb_redis_result_element(&res, i + 1).str;
 
         if (strcmp(k, "userId") == 0)
             v->user_id = val;
@@ -182,11 +189,11 @@ eb_err_t order_store_load(eb_redis_t *r, const char *id, order_view_t *v, redisR
     }
     if (!v->user_id || !v->currency || !v->total || !v->items_json || !v->created_at ||
         !v->status) {
-        freeReplyObject(rep);
+        eb_redis_pipeline_destroy(p);
         return EB_ERR_NOT_FOUND; /* not an order we wrote */
     }
     v->order_id = id;
-    *reply = rep;
+    *held = p;
     return EB_OK;
 }
 

@@ -15,8 +15,7 @@
 #ifndef SERVICES_ORDER_STORE_H
 #define SERVICES_ORDER_STORE_H
 
-/* order_store_load() still hands its caller the raw reply: hiredis types. */
-#include "eventbus/redis_hiredis.h"
+#include "eventbus/redis.h"
 #include "order.h"
 
 #define ORDER_OUTBOX_STREAM "orders:outbox"
@@ -36,9 +35,11 @@ eb_err_t order_store_create(eb_redis_t *r, const order_record_t *o, const svc_or
                             const char *traceparent, const char *idem_key, int64_t idem_ttl_s,
                             order_store_outcome_t *outcome, char existing_id[EB_UUID_LEN + 1]);
 
-/* Loads order id. On EB_OK, *reply holds the strings v points into; free it
- * with freeReplyObject(). EB_ERR_NOT_FOUND or EB_ERR_REDIS otherwise. */
-eb_err_t order_store_load(eb_redis_t *r, const char *id, order_view_t *v, redisReply **reply);
+/* Loads order id. On EB_OK, *held holds the strings v points into; free it
+ * with eb_redis_pipeline_destroy(). EB_ERR_NOT_FOUND or EB_ERR_REDIS
+ * otherwise. */
+eb_err_t order_store_load(eb_redis_t *r, const char *id, order_view_t *v,
+                          eb_redis_pipeline_t **held);
 
 /* Moves order id from PENDING to status. Returns EB_OK when set (or already
  * so), EB_ERR_NOT_FOUND for an unknown order, EB_ERR_CONFLICT when the order
