@@ -228,13 +228,14 @@ static void check_turn(const model_t *m, const eb_turn_work_t *w, size_t n,
         assert_int_equal(a[i], EB_TURN_KEEP);
 }
 
-static int64_t model_rnd_state;
+static uint64_t model_rnd_state;
 
 static double model_rnd(void *opaque)
 {
     (void)opaque;
-    model_rnd_state = model_rnd_state * 6364136223846793005LL + 1442695040888963407LL;
-    return (double)((uint64_t)model_rnd_state >> 11) / 9007199254740992.0;
+    model_rnd_state =
+        model_rnd_state * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+    return (double)(model_rnd_state >> 11) / 9007199254740992.0;
 }
 
 /* One turn: every partition's records from its position on. Returns 0 when
@@ -478,7 +479,7 @@ static void random_partitions(void **state)
         m.k = 1 + (int)(rand_r(&seed) % MAXK);
         m.retry_max = rm;
         m.batch = (int)(rand_r(&seed) % 2);
-        model_rnd_state = iter;
+        model_rnd_state = (uint64_t)iter;
         for (int q = 0; q < m.nparts; q++)
             for (int o = 0; o < m.k; o++)
                 set_fate(&m, q, o, fs[rand_r(&seed) % (unsigned)nf]);
