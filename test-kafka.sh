@@ -20,6 +20,8 @@
 # (by PID; with --docker, docker-compose down) when it ends.
 set -euo pipefail
 cd "$(dirname "$0")"
+# shellcheck source=scripts/listening-port.sh
+source scripts/listening-port.sh
 ROOT=$PWD
 
 KEEP=0 DOCKER=0 KAFKA=0
@@ -90,21 +92,6 @@ wait_line() {
     done
 }
 
-# listening_port PID: prints the TCP port PID listens on at 127.0.0.1, as the
-# kernel tells it: PID's socket inodes (/proc/PID/fd) matched against the
-# LISTEN entries (state 0A) of /proc/PID/net/tcp. Fails while there is none.
-# (0100007F is 127.0.0.1 as the kernel prints it on a little-endian machine.)
-listening_port() {
-    local pid=$1 fd link inodes=" " hex
-    for fd in /proc/"$pid"/fd/*; do
-        link=$(readlink "$fd" 2>/dev/null) || continue
-        case $link in socket:\[*\]) inodes+="${link:8:${#link}-9} " ;; esac
-    done
-    hex=$(awk -v inodes="$inodes" 'NR > 1 && $4 == "0A" && index(inodes, " " $10 " ") {
-              split($2, a, ":"); if (a[1] == "0100007F") { print a[2]; exit } }' \
-        /proc/"$pid"/net/tcp 2>/dev/null)
-    [ -n "$hex" ] && echo $((16#$hex))
-}
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

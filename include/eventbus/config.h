@@ -134,31 +134,31 @@ typedef struct eb_common_conf_s {
 #define EB_CONF_LOG_COUNT      3 /* LOG_LEVEL, LOG_FORMAT, INSTANCE_ID */
 #define EB_CONF_CONSUMER_COUNT 5 /* RETRY_MAX, RETRY_BACKOFF_MS, CONSUMER_BATCH_SIZE, ... */
 
-extern const eb_conf_entry_t eb_conf_kafka_entries[EB_CONF_KAFKA_COUNT];
-extern const eb_conf_entry_t eb_conf_redis_entries[EB_CONF_REDIS_COUNT];
-extern const eb_conf_entry_t eb_conf_log_entries[EB_CONF_LOG_COUNT];
-extern const eb_conf_entry_t eb_conf_consumer_entries[EB_CONF_CONSUMER_COUNT];
+extern const eb_conf_entry_t eb_config_kafka_entries[EB_CONF_KAFKA_COUNT];
+extern const eb_conf_entry_t eb_config_redis_entries[EB_CONF_REDIS_COUNT];
+extern const eb_conf_entry_t eb_config_log_entries[EB_CONF_LOG_COUNT];
+extern const eb_conf_entry_t eb_config_consumer_entries[EB_CONF_CONSUMER_COUNT];
 
 /* Sections over an eb_common_conf_t, for a program's section list. */
 #define EB_CONF_SECTION_KAFKA(c)                                                                   \
     {                                                                                              \
-        "Kafka", eb_conf_kafka_entries, EB_CONF_KAFKA_COUNT, (c)                                   \
+        "Kafka", eb_config_kafka_entries, EB_CONF_KAFKA_COUNT, (c)                                 \
     }
 #define EB_CONF_SECTION_REDIS(c)                                                                   \
     {                                                                                              \
-        "Redis", eb_conf_redis_entries, EB_CONF_REDIS_COUNT, (c)                                   \
+        "Redis", eb_config_redis_entries, EB_CONF_REDIS_COUNT, (c)                                 \
     }
 #define EB_CONF_SECTION_LOG(c)                                                                     \
     {                                                                                              \
-        "Logging", eb_conf_log_entries, EB_CONF_LOG_COUNT, (c)                                     \
+        "Logging", eb_config_log_entries, EB_CONF_LOG_COUNT, (c)                                   \
     }
 #define EB_CONF_SECTION_CONSUMER(c)                                                                \
     {                                                                                              \
-        "Consumer", eb_conf_consumer_entries, EB_CONF_CONSUMER_COUNT, (c)                          \
+        "Consumer", eb_config_consumer_entries, EB_CONF_CONSUMER_COUNT, (c)                        \
     }
 
 /* Fills instance_id with "hostname-pid" when INSTANCE_ID was not given. */
-void eb_common_conf_finish(eb_common_conf_t *conf);
+void eb_config_common_finish(eb_common_conf_t *conf);
 
 #ifdef __cplusplus
 }

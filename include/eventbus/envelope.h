@@ -7,8 +7,8 @@
  * the contract require and reports the first violation in errstr, so the
  * caller can dead-letter the message with that reason.
  *
- * Also here: the identifiers and timestamps events are made of (UUIDs,
- * RFC 3339 times, W3C traceparent values).
+ * The identifiers, times and trace context events are made of have headers
+ * of their own (uuid.h, time.h, traceparent.h, json.h), included here.
  */
 #ifndef EVENTBUS_ENVELOPE_H
 #define EVENTBUS_ENVELOPE_H
@@ -19,15 +19,16 @@
 #include <cjson/cJSON.h>
 
 #include "eventbus/error.h"
+#include "eventbus/json.h"
+#include "eventbus/time.h"
+#include "eventbus/traceparent.h"
+#include "eventbus/uuid.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define EB_UUID_LEN        36  /* characters, without the NUL */
-#define EB_TIME_LEN        24  /* "2026-11-21T10:30:00.123Z" */
-#define EB_TRACEPARENT_LEN 55  /* "00-<32 hex>-<16 hex>-<2 hex>" */
-#define EB_EVENT_ID_MAX    128 /* longest id, source, subject we accept */
+#define EB_EVENT_ID_MAX 128 /* longest id, source, subject we accept */
 
 /* The context attributes of one event plus its data. Plain storage owned by
  * the caller: eb_event_init() or eb_event_decode() fills it, eb_event_close()
@@ -42,16 +43,6 @@ typedef struct eb_event_s {
     char causationid[EB_EVENT_ID_MAX + 1];
     cJSON *data; /* owned; an object for every event type of the suite */
 } eb_event_t;
-
-/* Deepest nesting of objects and arrays a JSON document from outside may
- * have; cJSON recurses once per level. */
-#define EB_JSON_MAX_DEPTH 32
-
-/* Parses a JSON document from outside (an HTTP body, a Kafka value): all of
- * the len bytes must be one JSON value, with only whitespace after it, in
- * valid UTF-8, nested at most max_depth deep. Returns the tree (the caller
- * frees it with cJSON_Delete) or NULL with the reason in errstr. */
-cJSON *eb_json_parse(const void *buf, size_t len, int max_depth, char *errstr, size_t errstr_size);
 
 /* Starts a new event: a fresh UUID as id, the current time, the given type,
  * source and subject. correlationid and causationid are taken from cause when
@@ -82,37 +73,6 @@ char *eb_event_encode(const eb_event_t *ev, size_t *len);
  * on EB_ERR_BAD_EVENT errstr says what is wrong and ev needs no closing. */
 eb_err_t eb_event_decode(const void *buf, size_t len, eb_event_t *ev, char *errstr,
                          size_t errstr_size);
-
-/* Writes a new random (version 4) UUID, lower-case, into out[EB_UUID_LEN+1]. */
-void eb_uuid_generate(char *out);
-
-/* Writes into out[EB_UUID_LEN+1] a name-based UUID (version 5, SHA-1, in
- * the suite's namespace) of the pair (a, b): the same pair always gives the
- * same id, e.g. a causing event id and what is derived from it. */
-void eb_uuid_derive(const char *a, const char *b, char *out);
-
-/* Milliseconds since the epoch, wall clock. */
-int64_t eb_time_now_ms(void);
-
-/* Monotonic milliseconds, for deadlines and durations. */
-int64_t eb_time_mono_ms(void);
-
-/* Monotonic microseconds, for latency histograms. */
-int64_t eb_time_mono_us(void);
-
-/* Formats ms since the epoch as RFC 3339 UTC with milliseconds into
- * out[EB_TIME_LEN+1]. */
-void eb_time_format(int64_t ms, char *out);
-
-/* Returns 1 if s is a well-formed RFC 3339 date-time. */
-int eb_time_valid(const char *s);
-
-/* Returns 1 if s (len bytes) is a valid W3C traceparent of version 00. */
-int eb_traceparent_valid(const char *s, size_t len);
-
-/* Writes a new traceparent (random trace and parent ids, sampled) into
- * out[EB_TRACEPARENT_LEN+1]. */
-void eb_traceparent_generate(char *out);
 
 #ifdef __cplusplus
 }

@@ -7,12 +7,10 @@
  * (eb_admin_new -> eb_admin_start -> eb_admin_stop -> eb_admin_destroy).
  */
 #include "eventbus/app/daemon.h"
-#include "eventbus/admin_http.h"
+#include "eventbus/admin.h"
 #include "eventbus/app/cli.h"
-#include "eventbus/app/kafka.h"
-#include "eventbus/app/log.h"
 #include "eventbus/app/probe.h"
-#include "eventbus/app/redis.h"
+#include "eventbus/app/setup.h"
 #include "eventbus/lifecycle.h"
 #include "eventbus/log.h"
 #include "eventbus/metrics.h"
@@ -30,12 +28,12 @@ int app_daemon_main(const app_daemon_t *d, int argc, char **argv)
 
     if ((rc = app_cli_parse(d->prog, argc, argv, &args)) != APP_CONTINUE)
         return rc;
-    app_log_setup(d->service, d->common);
+    app_setup_log(d->service, d->common);
     /* Everything below up to the first connection only validates: a bad
      * setting exits 2 before the daemon touches the network. */
-    if (app_redis_addr(d->common, &raddr, errstr, sizeof(errstr)) != EB_OK ||
-        app_kafka_confs(d->common, &args, d->common->instance_id, &cconf, &pconf, errstr,
-                        sizeof(errstr)) != EB_OK) {
+    if (app_setup_redis_addr(d->common, &raddr, errstr, sizeof(errstr)) != EB_OK ||
+        app_setup_kafka_confs(d->common, &args, d->common->instance_id, &cconf, &pconf, errstr,
+                              sizeof(errstr)) != EB_OK) {
         app_cli_error(d->service, "%s", errstr);
         return APP_EXIT_USAGE;
     }
@@ -48,7 +46,7 @@ int app_daemon_main(const app_daemon_t *d, int argc, char **argv)
 
     eb_consumer_opts_t opts;
 
-    app_kafka_consumer_opts(d->common, &raddr, d->service, &opts);
+    app_setup_consumer_opts(d->common, &raddr, d->service, &opts);
     opts.topics = d->topics;
     opts.topic_count = d->topic_count;
     opts.event_types = d->event_types;

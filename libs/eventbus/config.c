@@ -20,21 +20,21 @@
             NULL                                                                                   \
     }
 
-const eb_conf_entry_t eb_conf_kafka_entries[EB_CONF_KAFKA_COUNT] = {
+const eb_conf_entry_t eb_config_kafka_entries[EB_CONF_KAFKA_COUNT] = {
     ENTRY("KAFKA_BROKERS", EB_CONF_STRING, kafka_brokers, "localhost:9092", 0, 0, NULL, NULL,
           "Kafka bootstrap servers, host:port[,host:port...]"),
     ENTRY("KAFKA_CONFIG_FILE", EB_CONF_PATH, kafka_config_file, "", 0, 0, NULL, "(none)",
           "librdkafka key=value properties applied to every client (SASL/SSL, tuning)"),
 };
 
-const eb_conf_entry_t eb_conf_redis_entries[EB_CONF_REDIS_COUNT] = {
+const eb_conf_entry_t eb_config_redis_entries[EB_CONF_REDIS_COUNT] = {
     ENTRY("REDIS_URL", EB_CONF_URL, redis_url, "redis://127.0.0.1:6379/0", 0, 0, NULL, NULL,
           "Redis address, redis://[:password@]host:port/db"),
     ENTRY("REDIS_TIMEOUT_MS", EB_CONF_INT, redis_timeout_ms, "1000", 200, 60000, NULL, NULL,
           "Redis connect and command timeout in milliseconds"),
 };
 
-const eb_conf_entry_t eb_conf_log_entries[EB_CONF_LOG_COUNT] = {
+const eb_conf_entry_t eb_config_log_entries[EB_CONF_LOG_COUNT] = {
     ENTRY("LOG_LEVEL", EB_CONF_ENUM, log_level, "info", 0, 0, "error|warn|info|debug", NULL,
           "Least severe level logged"),
     ENTRY("LOG_FORMAT", EB_CONF_ENUM, log_format, "json", 0, 0, "json|text", NULL,
@@ -43,7 +43,7 @@ const eb_conf_entry_t eb_conf_log_entries[EB_CONF_LOG_COUNT] = {
           "Names this instance in logs, metrics and the Kafka client.id"),
 };
 
-const eb_conf_entry_t eb_conf_consumer_entries[EB_CONF_CONSUMER_COUNT] = {
+const eb_conf_entry_t eb_config_consumer_entries[EB_CONF_CONSUMER_COUNT] = {
     ENTRY("RETRY_MAX", EB_CONF_INT, retry_max, "3", 0, 100, NULL, NULL,
           "Attempts after the first before a failing message goes to its DLQ"),
     ENTRY("RETRY_BACKOFF_MS", EB_CONF_INT, retry_backoff_ms, "200", 1, 600000, NULL, NULL,
@@ -56,7 +56,7 @@ const eb_conf_entry_t eb_conf_consumer_entries[EB_CONF_CONSUMER_COUNT] = {
           "How long a claim on an event lives; a crashed instance's claims expire after it"),
 };
 
-void eb_common_conf_finish(eb_common_conf_t *conf)
+void eb_config_common_finish(eb_common_conf_t *conf)
 {
     char host[64];
 

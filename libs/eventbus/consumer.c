@@ -24,6 +24,7 @@
 
 #include "consumer_int.h"
 #include "eb_int.h"
+#include "eventbus/consumer.h"
 #include "eventbus/dlq.h"
 #include "eventbus/kafka.h"
 #include "eventbus/log.h"
@@ -349,8 +350,8 @@ static void claim(eb_consumer_t *c)
     }
     if (n == 0)
         goto out;
-    if (eb__idem_claim(c->redis, c->o.group_id, c->token, ids, n, c->o.claim_lease_ms, res) !=
-        EB_OK) {
+    if (eb__idempotency_claim(c->redis, c->o.group_id, c->token, ids, n, c->o.claim_lease_ms,
+                              res) != EB_OK) {
         for (size_t i = 0; i < n; i++)
             wait_for(who[i], "redis unavailable for idempotency claim");
         goto out;
@@ -401,7 +402,7 @@ static void renew_claims(eb_consumer_t *c)
         if (c->works[i].claimed)
             ids[n++] = c->works[i].ev.id;
     /* A failed renewal shows again at the next claim or finish. */
-    (void)eb__idem_renew(c->redis, c->o.group_id, c->token, ids, n, c->o.claim_lease_ms);
+    (void)eb__idempotency_renew(c->redis, c->o.group_id, c->token, ids, n, c->o.claim_lease_ms);
     free(ids);
 }
 
@@ -653,7 +654,7 @@ static eb_err_t send_dead_letter(eb_consumer_t *c, eb_work_t *w)
     info.timestamp_ms = rd_kafka_message_timestamp(w->msg, NULL);
     info.group = c->o.group_id;
     info.fqcn = w->dlq == EB_TURN_DLQ_RETRIES ? EB_DLT_FQCN_RETRIES : EB_DLT_FQCN_PERMANENT;
-    eb__utf8_trim(w->reason); /* a header of UTF-8 text, even when cut short */
+    eb__json_utf8_trim(w->reason); /* a header of UTF-8 text, even when cut short */
     info.message = w->reason;
     info.attempts = w->attempt > 0 ? w->attempt : 1;
     info.failed_at_ms = eb_time_now_ms();
@@ -745,8 +746,8 @@ static void finish_claims(eb_consumer_t *c)
         else
             release[nr++] = w->ev.id;
     }
-    if (eb__idem_finish(c->redis, c->o.group_id, c->token, done, nd, c->o.done_ttl_s, release,
-                        nr) != EB_OK) {
+    if (eb__idempotency_finish(c->redis, c->o.group_id, c->token, done, nd, c->o.done_ttl_s,
+                               release, nr) != EB_OK) {
         /* The handlers' effects happened and their offsets will be stored;
          * only a redelivery before the lease ends could repeat them. */
         EB_WARN("could not record %zu handled and %zu released event ids in redis", nd, nr);

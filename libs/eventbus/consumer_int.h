@@ -1,9 +1,9 @@
 /*
- * The consumer's parts and what they share (consumer.c, consumer_group.c,
+ * The consumer's parts and what they share (consumer.c, group.c,
  * work.c; the decisions are in turn.h). Internal to the library.
  *
  *   consumer.c        the loop: a turn's steps, construction, destruction
- *   consumer_group.c  group membership and partition state: rebalances,
+ *   group.c  group membership and partition state: rebalances,
  *                     bounded commit and close, pause/seek/resume, errors,
  *                     statistics (consumer_lag)
  *   work.c            the handler's view of one record (eb_work_*), and
@@ -21,10 +21,10 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "eventbus/backoff.h"
 #include "eventbus/consumer.h"
 #include "eventbus/metrics.h"
 #include "eventbus/producer.h"
-#include "eventbus/retry.h"
 #include "turn.h"
 
 #define EB_CONSUMER_POLL_MS 100 /* the loop turns at least this often */
@@ -118,7 +118,7 @@ struct eb_consumer_s {
     size_t nlag;
 };
 
-/* ---- consumer_group.c ---------------------------------------------------- */
+/* ---- group.c ---------------------------------------------------- */
 
 /* Installs the group callbacks (rebalance, error, statistics) on conf. */
 void eb__group_conf(eb_consumer_t *c, rd_kafka_conf_t *conf);

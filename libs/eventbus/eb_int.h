@@ -5,40 +5,66 @@
 #ifndef EVENTBUS_EB_INT_H
 #define EVENTBUS_EB_INT_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "eventbus/error.h"
+
+/* snprintf into errstr when errstr is not NULL; returns err. */
+static inline eb_err_t eb__seterr(char *errstr, size_t errstr_size, eb_err_t err, const char *fmt,
+                                  ...) __attribute__((format(printf, 4, 5)));
+
+static inline eb_err_t eb__seterr(char *errstr, size_t errstr_size, eb_err_t err, const char *fmt,
+                                  ...)
+{
+    va_list ap;
+
+    if (errstr && errstr_size) {
+        va_start(ap, fmt);
+        vsnprintf(errstr, errstr_size, fmt, ap);
+        va_end(ap);
+    }
+    return err;
+}
+
+/* ---- json.c ---- */
 
 /* Writes the JSON string escape of byte c into out (no quotes). Returns the
  * length written (1 to 6). Bytes >= 0x80 pass through: input is UTF-8. */
 size_t eb__json_escape_char(unsigned char c, char out[8]);
 
-/* snprintf into errstr when errstr is not NULL; returns err. */
-eb_err_t eb__seterr(char *errstr, size_t errstr_size, eb_err_t err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Returns 1 if the len bytes at p are valid UTF-8. */
+int eb__json_utf8_valid(const void *p, size_t len);
+
+/* Cuts a NUL-terminated UTF-8 string before a multi-byte character that
+ * truncation left incomplete at its end. */
+void eb__json_utf8_trim(char *s);
+
+/* ---- random.c ---- */
+
+/* n random bytes from a per-thread pool (getrandom(2)). */
+void eb__random_bytes(unsigned char *out, size_t n);
+
+/* Writes the lower-case hex of the n bytes at b (2n characters, no NUL) and
+ * returns the end. */
+char *eb__random_hex(char *out, const unsigned char *b, size_t n);
+
+/* A uniformly distributed double in [0, 1), thread-safe. */
+double eb__random_unit(void);
 
 /*
- * Retry backoff with full jitter (retry.c).
+ * Backoff with full jitter (backoff.c).
  *
  * The ceiling for attempt n (1 = the first retry) is base * 2^(n-1), capped
  * at cap; the delay is drawn uniformly from [0, ceiling] using rnd, a value
  * in [0, 1). "Full jitter" spreads the retries of many consumers that failed
  * together (AWS Architecture Blog, "Exponential Backoff And Jitter").
- * eb_backoff_t (eventbus/retry.h) is the public type built on these.
+ * eb_backoff_t (eventbus/backoff.h) is the public type built on these.
  */
 int64_t eb__backoff_ceiling(int attempt, int64_t base_ms, int64_t cap_ms);
 int64_t eb__backoff_delay(int attempt, int64_t base_ms, int64_t cap_ms, double rnd);
-
-/* A uniformly distributed double in [0, 1), thread-safe. */
-double eb__random_unit(void);
-
-/* Returns 1 if the len bytes at p are valid UTF-8. */
-int eb__utf8_valid(const void *p, size_t len);
-
-/* Cuts a NUL-terminated UTF-8 string before a multi-byte character that
- * truncation left incomplete at its end. */
-void eb__utf8_trim(char *s);
 
 #endif /* EVENTBUS_EB_INT_H */
 
@@ -59,17 +85,17 @@ typedef enum eb_claim_e {
 
 /* Claims n ids in one pipeline. Returns EB_OK with results[i] set, or
  * EB_ERR_REDIS when Redis failed (results undefined). */
-eb_err_t eb__idem_claim(struct eb_redis_s *r, const char *group, const char *token,
-                        const char *const *ids, size_t n, int lease_ms, eb_claim_t *results);
+eb_err_t eb__idempotency_claim(struct eb_redis_s *r, const char *group, const char *token,
+                               const char *const *ids, size_t n, int lease_ms, eb_claim_t *results);
 
 /* Extends the lease of the claims of ids that still hold token, in one
  * pipeline (a turn that waits long on Kafka keeps its claims). Returns EB_OK
  * or EB_ERR_REDIS. */
-eb_err_t eb__idem_renew(struct eb_redis_s *r, const char *group, const char *token,
-                        const char *const *ids, size_t n, int lease_ms);
+eb_err_t eb__idempotency_renew(struct eb_redis_s *r, const char *group, const char *token,
+                               const char *const *ids, size_t n, int lease_ms);
 
 /* Marks done_ids done (TTL ttl_s) and releases the claims of release_ids that
  * still hold token, in one pipeline. Returns EB_OK or EB_ERR_REDIS. */
-eb_err_t eb__idem_finish(struct eb_redis_s *r, const char *group, const char *token,
-                         const char *const *done_ids, size_t ndone, int64_t ttl_s,
-                         const char *const *release_ids, size_t nrelease);
+eb_err_t eb__idempotency_finish(struct eb_redis_s *r, const char *group, const char *token,
+                                const char *const *done_ids, size_t ndone, int64_t ttl_s,
+                                const char *const *release_ids, size_t nrelease);

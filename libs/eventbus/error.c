@@ -1,8 +1,4 @@
 /* eb_err_t names and classes. */
-#include <stdarg.h>
-#include <stdio.h>
-
-#include "eb_int.h"
 #include "eventbus/error.h"
 
 const char *eb_err2str(eb_err_t err)
@@ -42,16 +38,4 @@ int eb_err_is_retriable(eb_err_t err)
 int eb_err_is_infra(eb_err_t err)
 {
     return err == EB_ERR_REDIS || err == EB_ERR_KAFKA;
-}
-
-eb_err_t eb__seterr(char *errstr, size_t errstr_size, eb_err_t err, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errstr && errstr_size) {
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-    }
-    return err;
 }

@@ -1,5 +1,5 @@
 /*
- * Private to the HTTP modules (http.c, admin_http.c).
+ * Private to the HTTP modules (http.c, admin.c).
  */
 #ifndef EVENTBUS_HTTP_INT_H
 #define EVENTBUS_HTTP_INT_H

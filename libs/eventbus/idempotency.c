@@ -61,8 +61,8 @@ static int claim_of(const eb_redis_result_t *res, const char *token, eb_claim_t 
     return 1;
 }
 
-eb_err_t eb__idem_claim(eb_redis_t *r, const char *group, const char *token, const char *const *ids,
-                        size_t n, int lease_ms, eb_claim_t *results)
+eb_err_t eb__idempotency_claim(eb_redis_t *r, const char *group, const char *token,
+                               const char *const *ids, size_t n, int lease_ms, eb_claim_t *results)
 {
     eb_redis_pipeline_t *p = eb_redis_pipeline_new(r);
     char key[512];
@@ -87,8 +87,8 @@ eb_err_t eb__idem_claim(eb_redis_t *r, const char *group, const char *token, con
     return err == EB_OK ? EB_OK : EB_ERR_REDIS;
 }
 
-eb_err_t eb__idem_renew(eb_redis_t *r, const char *group, const char *token, const char *const *ids,
-                        size_t n, int lease_ms)
+eb_err_t eb__idempotency_renew(eb_redis_t *r, const char *group, const char *token,
+                               const char *const *ids, size_t n, int lease_ms)
 {
     eb_redis_pipeline_t *p;
     char key[512];
@@ -104,9 +104,9 @@ eb_err_t eb__idem_renew(eb_redis_t *r, const char *group, const char *token, con
     return run_all(p);
 }
 
-eb_err_t eb__idem_finish(eb_redis_t *r, const char *group, const char *token,
-                         const char *const *done_ids, size_t ndone, int64_t ttl_s,
-                         const char *const *release_ids, size_t nrelease)
+eb_err_t eb__idempotency_finish(eb_redis_t *r, const char *group, const char *token,
+                                const char *const *done_ids, size_t ndone, int64_t ttl_s,
+                                const char *const *release_ids, size_t nrelease)
 {
     eb_redis_pipeline_t *p;
     char key[512];
@@ -129,5 +129,5 @@ eb_err_t eb__idem_finish(eb_redis_t *r, const char *group, const char *token,
 eb_err_t eb_idempotency_mark_done(eb_redis_t *r, const char *group, const char *const *ids,
                                   size_t n, int64_t ttl_s)
 {
-    return eb__idem_finish(r, group, "", ids, n, ttl_s, NULL, 0);
+    return eb__idempotency_finish(r, group, "", ids, n, ttl_s, NULL, 0);
 }

@@ -189,35 +189,3 @@ void eb_log_write(eb_log_level_t level, const eb_log_fields_t *f, const char *fm
     else
         stderr_sink(level, buf, l.len, NULL);
 }
-
-size_t eb__json_escape_char(unsigned char c, char out[8])
-{
-    static const char hex[] = "0123456789abcdef";
-
-    switch (c) {
-    case '"':
-        memcpy(out, "\\\"", 2);
-        return 2;
-    case '\\':
-        memcpy(out, "\\\\", 2);
-        return 2;
-    case '\n':
-        memcpy(out, "\\n", 2);
-        return 2;
-    case '\r':
-        memcpy(out, "\\r", 2);
-        return 2;
-    case '\t':
-        memcpy(out, "\\t", 2);
-        return 2;
-    default:
-        if (c < 0x20) {
-            memcpy(out, "\\u00", 4);
-            out[4] = hex[c >> 4];
-            out[5] = hex[c & 0xf];
-            return 6;
-        }
-        out[0] = (char)c;
-        return 1;
-    }
-}

@@ -204,7 +204,7 @@ void eb__turn_dlq_settle(eb_turn_work_t *works, size_t n, const eb_turn_action_t
     }
 }
 
-eb_rebalance_op_t eb__rebalance_op(eb_rebalance_event_t what, int cooperative)
+eb_rebalance_op_t eb__turn_rebalance_op(eb_rebalance_event_t what, int cooperative)
 {
     if (what == EB_REBALANCE_ASSIGN)
         return cooperative ? EB_REBALANCE_OP_INCR_ASSIGN : EB_REBALANCE_OP_ASSIGN;

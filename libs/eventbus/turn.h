@@ -151,6 +151,6 @@ typedef enum eb_rebalance_op_e {
 /* The call that answers a rebalance event under the group's protocol. The
  * cooperative protocol only takes incremental calls: librdkafka rejects
  * rd_kafka_assign() there, also on the error path. */
-eb_rebalance_op_t eb__rebalance_op(eb_rebalance_event_t what, int cooperative);
+eb_rebalance_op_t eb__turn_rebalance_op(eb_rebalance_event_t what, int cooperative);
 
 #endif /* EVENTBUS_TURN_H */

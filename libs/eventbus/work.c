@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "consumer_int.h"
+#include "eventbus/work.h"
 
 #define TICKET_INDEX_BITS 24
 

@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-#include "eventbus/admin_http.h"
+#include "eventbus/admin.h"
 #include "eventbus/redis.h"
 
 typedef struct order_api_opts_s {

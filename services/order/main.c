@@ -35,10 +35,8 @@
 #include "../common/domain.h"
 #include "api.h"
 #include "eventbus/app/cli.h"
-#include "eventbus/app/kafka.h"
-#include "eventbus/app/log.h"
 #include "eventbus/app/probe.h"
-#include "eventbus/app/redis.h"
+#include "eventbus/app/setup.h"
 #include "eventbus/eventbus.h"
 #include "relay.h"
 #include "status.h"
@@ -167,13 +165,13 @@ int main(int argc, char **argv)
 
     if ((rc = app_cli_parse(&prog, argc, argv, &args)) != APP_CONTINUE)
         return rc;
-    app_log_setup(prog.name, &common);
+    app_setup_log(prog.name, &common);
     /* Validate everything before the first connection: exit 2 on bad input. */
-    if (app_redis_addr(&common, &raddr, errstr, sizeof(errstr)) != EB_OK ||
-        app_kafka_confs(&common, &args, common.instance_id, NULL, &relay_conf, errstr,
-                        sizeof(errstr)) != EB_OK ||
-        app_kafka_confs(&common, &args, common.instance_id, &status_cconf, &status_pconf, errstr,
-                        sizeof(errstr)) != EB_OK) {
+    if (app_setup_redis_addr(&common, &raddr, errstr, sizeof(errstr)) != EB_OK ||
+        app_setup_kafka_confs(&common, &args, common.instance_id, NULL, &relay_conf, errstr,
+                              sizeof(errstr)) != EB_OK ||
+        app_setup_kafka_confs(&common, &args, common.instance_id, &status_cconf, &status_pconf,
+                              errstr, sizeof(errstr)) != EB_OK) {
         app_cli_error(prog.name, "%s", errstr);
         if (relay_conf)
             rd_kafka_conf_destroy(relay_conf);
@@ -194,7 +192,7 @@ int main(int argc, char **argv)
 
     eb_consumer_opts_t copts;
 
-    app_kafka_consumer_opts(&common, &raddr, "order-service", &copts);
+    app_setup_consumer_opts(&common, &raddr, "order-service", &copts);
     copts.topics = topics;
     copts.topic_count = 2;
     copts.event_types = types;

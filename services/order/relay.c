@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eventbus/backoff.h"
 #include "eventbus/envelope.h"
 #include "eventbus/lifecycle.h"
 #include "eventbus/log.h"
 #include "eventbus/metrics.h"
 #include "eventbus/producer.h"
-#include "eventbus/retry.h"
 #include "relay.h"
 #include "store.h"
 

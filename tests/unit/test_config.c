@@ -1,7 +1,7 @@
 /*
  * Unit tests for config.c: table-driven settings (defaults, environment,
  * flags), eb_config_set() per type, --help/--version, -X properties,
- * positional arguments, the usage text and eb_common_conf_finish().
+ * positional arguments, the usage text and eb_config_common_finish().
  *
  * The tests use a table of their own whose variables start with EBT_ so that
  * nothing in the caller's environment can interfere; every test starts with
@@ -663,7 +663,7 @@ static void common_conf_finish_hostname_pid(void **state)
     assert_int_equal(gethostname(host, sizeof(host)), 0);
     snprintf(expect, sizeof(expect), "%s-%ld", host, (long)getpid());
     snprintf(suffix, sizeof(suffix), "-%ld", (long)getpid());
-    eb_common_conf_finish(&c);
+    eb_config_common_finish(&c);
     assert_non_null(c.instance_id);
     assert_ptr_equal(c.instance_id, c.instance_buf);
     if (strlen(host) < 64) {
@@ -679,7 +679,7 @@ static void common_conf_finish_hostname_pid(void **state)
     /* A given INSTANCE_ID is kept. */
     memset(&c, 0, sizeof(c));
     c.instance_id = "pod-7";
-    eb_common_conf_finish(&c);
+    eb_config_common_finish(&c);
     assert_string_equal(c.instance_id, "pod-7");
     assert_string_equal(c.instance_buf, "");
 }

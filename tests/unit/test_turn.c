@@ -132,12 +132,12 @@ static void partitions_do_not_block_each_other(void **state)
 static void rebalance_calls_match_the_protocol(void **state)
 {
     (void)state;
-    assert_int_equal(eb__rebalance_op(EB_REBALANCE_ASSIGN, 0), EB_REBALANCE_OP_ASSIGN);
-    assert_int_equal(eb__rebalance_op(EB_REBALANCE_REVOKE, 0), EB_REBALANCE_OP_UNASSIGN);
-    assert_int_equal(eb__rebalance_op(EB_REBALANCE_ERROR, 0), EB_REBALANCE_OP_UNASSIGN);
-    assert_int_equal(eb__rebalance_op(EB_REBALANCE_ASSIGN, 1), EB_REBALANCE_OP_INCR_ASSIGN);
-    assert_int_equal(eb__rebalance_op(EB_REBALANCE_REVOKE, 1), EB_REBALANCE_OP_INCR_UNASSIGN);
-    assert_int_equal(eb__rebalance_op(EB_REBALANCE_ERROR, 1), EB_REBALANCE_OP_INCR_UNASSIGN);
+    assert_int_equal(eb__turn_rebalance_op(EB_REBALANCE_ASSIGN, 0), EB_REBALANCE_OP_ASSIGN);
+    assert_int_equal(eb__turn_rebalance_op(EB_REBALANCE_REVOKE, 0), EB_REBALANCE_OP_UNASSIGN);
+    assert_int_equal(eb__turn_rebalance_op(EB_REBALANCE_ERROR, 0), EB_REBALANCE_OP_UNASSIGN);
+    assert_int_equal(eb__turn_rebalance_op(EB_REBALANCE_ASSIGN, 1), EB_REBALANCE_OP_INCR_ASSIGN);
+    assert_int_equal(eb__turn_rebalance_op(EB_REBALANCE_REVOKE, 1), EB_REBALANCE_OP_INCR_UNASSIGN);
+    assert_int_equal(eb__turn_rebalance_op(EB_REBALANCE_ERROR, 1), EB_REBALANCE_OP_INCR_UNASSIGN);
 }
 
 /* ---- the model ---------------------------------------------------------- */

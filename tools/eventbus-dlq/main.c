@@ -24,8 +24,7 @@
 #include <cjson/cJSON.h>
 
 #include "eventbus/app/cli.h"
-#include "eventbus/app/kafka.h"
-#include "eventbus/app/log.h"
+#include "eventbus/app/setup.h"
 #include "eventbus/eventbus.h"
 
 #define MAX_EVENT_IDS 256
@@ -343,13 +342,13 @@ int main(int argc, char **argv)
         common.log_format = "text";
     if (!getenv("LOG_LEVEL"))
         common.log_level = "warn";
-    app_log_setup(prog.name, &common);
+    app_setup_log(prog.name, &common);
 
     eb_kafka_props_t cprops = {consumer_defaults, args.kafka_props, args.kafka_prop_count,
                                "consumer"};
     cconf = eb_kafka_conf_new(&common, "eventbus-dlq", &cprops, errstr, sizeof(errstr));
-    if (!cconf || (replay && app_kafka_confs(&common, &args, "eventbus-dlq", NULL, &pconf, errstr,
-                                             sizeof(errstr)) != EB_OK)) {
+    if (!cconf || (replay && app_setup_kafka_confs(&common, &args, "eventbus-dlq", NULL, &pconf,
+                                                   errstr, sizeof(errstr)) != EB_OK)) {
         app_cli_error(prog.name, "%s", errstr);
         if (cconf)
             rd_kafka_conf_destroy(cconf);

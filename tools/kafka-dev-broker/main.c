@@ -39,7 +39,7 @@
 
 #include "control.h"
 #include "eventbus/app/cli.h"
-#include "eventbus/app/log.h"
+#include "eventbus/app/setup.h"
 #include "eventbus/app/topics.h"
 #include "eventbus/eventbus.h"
 
@@ -191,7 +191,7 @@ int main(int argc, char **argv)
 
     if ((rc = app_cli_parse(&prog, argc, argv, &args)) != APP_CONTINUE)
         return rc;
-    app_log_setup(prog.name, &common);
+    app_setup_log(prog.name, &common);
     eb_lifecycle_install_signals();
 
     /* The control socket first: a bad path is a bad setting (exit 2), found

@@ -38,7 +38,7 @@
 
 #include "control.h"
 #include "eventbus/app/cli.h"
-#include "eventbus/app/log.h"
+#include "eventbus/app/setup.h"
 #include "eventbus/app/topics.h"
 #include "eventbus/envelope.h"
 #include "eventbus/eventbus.h"
@@ -264,7 +264,7 @@ int main(int argc, char **argv)
                       conf.version, KL_MIN_MAJOR, KL_MIN_MINOR);
         return APP_EXIT_USAGE;
     }
-    app_log_setup(prog.name, &common);
+    app_setup_log(prog.name, &common);
     eb_lifecycle_install_signals();
     t0 = eb_time_mono_ms();
 

@@ -258,7 +258,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
             EB_WARN("commit on revoke failed: %s", rd_kafka_err2str(cerr));
     }
-    switch (eb__rebalance_op(what, c->cooperative)) {
+    switch (eb__turn_rebalance_op(what, c->cooperative)) {
     case EB_REBALANCE_OP_ASSIGN:
         rd_kafka_assign(rk, parts);
         atomic_store(&c->assigned, parts->cnt);

@@ -28,8 +28,8 @@
  * The struct is caller-owned storage (embed it; nothing to free); read it
  * only through these functions. Threading: one owner thread per value.
  */
-#ifndef EVENTBUS_RETRY_H
-#define EVENTBUS_RETRY_H
+#ifndef EVENTBUS_BACKOFF_H
+#define EVENTBUS_BACKOFF_H
 
 #include <stdint.h>
 
@@ -68,4 +68,4 @@ void eb_backoff_reset(eb_backoff_t *b);
 #ifdef __cplusplus
 }
 #endif
-#endif /* EVENTBUS_RETRY_H */
+#endif /* EVENTBUS_BACKOFF_H */

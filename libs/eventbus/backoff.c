@@ -1,6 +1,6 @@
 /*
  * Backoff arithmetic for retries: exponential, optionally with full jitter,
- * and eb_backoff_t (eventbus/retry.h), the one type built on it.
+ * and eb_backoff_t (eventbus/backoff.h), the one type built on it.
  *
  * Kept apart from the consumer so it can be tested without a broker.
  */
@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "eb_int.h"
-#include "eventbus/retry.h"
+#include "eventbus/backoff.h"
 
 int64_t eb__backoff_ceiling(int attempt, int64_t base_ms, int64_t cap_ms)
 {
@@ -63,21 +63,4 @@ int eb_backoff_attempts(const eb_backoff_t *b)
 void eb_backoff_reset(eb_backoff_t *b)
 {
     b->attempts = 0;
-}
-
-static __thread unsigned short rnd_state[3];
-static __thread int rnd_seeded;
-
-double eb__random_unit(void)
-{
-    if (!rnd_seeded) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        rnd_state[0] = (unsigned short)ts.tv_nsec;
-        rnd_state[1] = (unsigned short)(ts.tv_nsec >> 16) ^ (unsigned short)pthread_self();
-        rnd_state[2] = (unsigned short)ts.tv_sec;
-        rnd_seeded = 1;
-    }
-    return erand48(rnd_state);
 }

@@ -1,12 +1,43 @@
 /*
- * The suite's librdkafka defaults and the confs built from the settings.
+ * What an executable sets up from its settings: the log (the Log section),
+ * the Redis address (REDIS_URL, REDIS_TIMEOUT_MS), and its Kafka clients:
+ * the suite's librdkafka defaults, the confs and the consumer options.
  */
 #include <string.h>
+#include <strings.h>
 
-#include "eventbus/app/kafka.h"
+#include "eventbus/app/setup.h"
 #include "eventbus/kafka.h"
+#include "eventbus/log.h"
 
-const char *const app_kafka_consumer_defaults[] = {
+/* ---- the log ---------------------------------------------------------------- */
+
+void app_setup_log(const char *service, eb_common_conf_t *common)
+{
+    eb_log_level_t level = EB_LOG_INFO;
+
+    eb_config_common_finish(common);
+    if (common->log_level)
+        eb_log_level_parse(common->log_level, &level);
+    eb_log_init(service, common->instance_id, level,
+                !common->log_format || strcasecmp(common->log_format, "json") == 0);
+}
+
+/* ---- Redis ------------------------------------------------------------------- */
+
+eb_err_t app_setup_redis_addr(const eb_common_conf_t *common, eb_redis_addr_t *addr, char *errstr,
+                              size_t errstr_size)
+{
+    eb_err_t err = eb_redis_url_parse(common->redis_url, addr, errstr, errstr_size);
+
+    if (err == EB_OK && common->redis_timeout_ms > 0)
+        addr->timeout_ms = (int)common->redis_timeout_ms;
+    return err;
+}
+
+/* ---- Kafka ------------------------------------------------------------------- */
+
+const char *const app_setup_consumer_defaults[] = {
     /* Every member of every group lists the same assignor: mixed lists abort
      * the dev broker, and cooperative rebalancing keeps partitions that do
      * not move flowing during a rebalance. */
@@ -18,7 +49,7 @@ const char *const app_kafka_consumer_defaults[] = {
      * auto-commit then commits what was stored, every second. */
     "enable.auto.commit", "true", "auto.commit.interval.ms", "1000", NULL};
 
-const char *const app_kafka_producer_defaults[] = {
+const char *const app_setup_producer_defaults[] = {
     /* Java clients' partitioner, so a key lands on the same partition
      * whichever client produced it. */
     "partitioner", "murmur2_random",
@@ -26,13 +57,13 @@ const char *const app_kafka_producer_defaults[] = {
      * what queues up while a request is in flight. */
     "linger.ms", "1", NULL};
 
-eb_err_t app_kafka_confs(const eb_common_conf_t *common, const eb_conf_args_t *args,
-                         const char *client_id, rd_kafka_conf_t **consumer,
-                         rd_kafka_conf_t **producer, char *errstr, size_t errstr_size)
+eb_err_t app_setup_kafka_confs(const eb_common_conf_t *common, const eb_conf_args_t *args,
+                               const char *client_id, rd_kafka_conf_t **consumer,
+                               rd_kafka_conf_t **producer, char *errstr, size_t errstr_size)
 {
-    eb_kafka_props_t cprops = {app_kafka_consumer_defaults, args->kafka_props,
+    eb_kafka_props_t cprops = {app_setup_consumer_defaults, args->kafka_props,
                                args->kafka_prop_count, "consumer"};
-    eb_kafka_props_t pprops = {app_kafka_producer_defaults, args->kafka_props,
+    eb_kafka_props_t pprops = {app_setup_producer_defaults, args->kafka_props,
                                args->kafka_prop_count, "producer"};
 
     *producer = NULL;
@@ -52,7 +83,7 @@ eb_err_t app_kafka_confs(const eb_common_conf_t *common, const eb_conf_args_t *a
     return EB_OK;
 }
 
-void app_kafka_consumer_opts(const eb_common_conf_t *common, const eb_redis_addr_t *redis,
+void app_setup_consumer_opts(const eb_common_conf_t *common, const eb_redis_addr_t *redis,
                              const char *group_id, eb_consumer_opts_t *opts)
 {
     memset(opts, 0, sizeof(*opts));

@@ -7,7 +7,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "eventbus/admin_http.h"
+#include "eventbus/admin.h"
 #include "eventbus/envelope.h"
 #include "eventbus/http.h"
 #include "eventbus/metrics.h"

@@ -14,8 +14,8 @@
  *                 else 503 {"status":"not ready","reason":"..."}.
  *   GET /metrics  the registry in Prometheus text format.
  */
-#ifndef EVENTBUS_ADMIN_HTTP_H
-#define EVENTBUS_ADMIN_HTTP_H
+#ifndef EVENTBUS_ADMIN_H
+#define EVENTBUS_ADMIN_H
 
 #include <stddef.h>
 
@@ -90,4 +90,4 @@ void eb_admin_destroy(eb_admin_t *a);
 #ifdef __cplusplus
 }
 #endif
-#endif /* EVENTBUS_ADMIN_HTTP_H */
+#endif /* EVENTBUS_ADMIN_H */

@@ -1,0 +1,28 @@
+/*
+ * JSON documents from outside (json.c): parsed whole and strictly.
+ */
+#ifndef EVENTBUS_JSON_H
+#define EVENTBUS_JSON_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Deepest nesting of objects and arrays a JSON document from outside may
+ * have; cJSON recurses once per level. */
+#define EB_JSON_MAX_DEPTH 32
+
+/* Parses a JSON document from outside (an HTTP body, a Kafka value): all of
+ * the len bytes must be one JSON value, with only whitespace after it, in
+ * valid UTF-8, nested at most max_depth deep. Returns the tree (the caller
+ * frees it with cJSON_Delete) or NULL with the reason in errstr. */
+cJSON *eb_json_parse(const void *buf, size_t len, int max_depth, char *errstr, size_t errstr_size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EVENTBUS_JSON_H */

@@ -1,0 +1,61 @@
+/*
+ * The handler's view of one consumed event (work.c): what it is, where it
+ * came from, which attempt this is, and how to fail it or publish what it
+ * causes. The consumer (consumer.h) hands each handler its works.
+ */
+#ifndef EVENTBUS_WORK_H
+#define EVENTBUS_WORK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eventbus/envelope.h"
+#include "eventbus/error.h"
+#include "eventbus/log.h"
+#include "eventbus/redis.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One consumed event while a handler works on it. Valid only during the
+ * handler call; copy what must outlive it. */
+typedef struct eb_work_s eb_work_t;
+
+const eb_event_t *eb_work_event(const eb_work_t *w);
+const char *eb_work_topic(const eb_work_t *w);
+int32_t eb_work_partition(const eb_work_t *w);
+int64_t eb_work_offset(const eb_work_t *w);
+
+/* The W3C traceparent header of the message, NUL-terminated, or NULL. */
+const char *eb_work_traceparent(const eb_work_t *w);
+
+/* 1 on the first attempt, 2 on the first retry, ... */
+int eb_work_attempt(const eb_work_t *w);
+
+/* The consumer thread's Redis connection, for the handler's own state. */
+eb_redis_t *eb_work_redis(eb_work_t *w);
+
+/* Fills f with the event's context for EB_LOG_EV. */
+void eb_work_log_fields(const eb_work_t *w, eb_log_fields_t *f);
+
+/* Records that the work failed with err and why (for logs and the DLQ
+ * header) and returns err, so handlers can write
+ * `return eb_work_fail(w, EB_ERR_BAD_EVENT, "...")`. */
+eb_err_t eb_work_fail(eb_work_t *w, eb_err_t err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Publishes an event caused by this work: encodes ev, keys it with key, and
+ * copies the traceparent header. The offset of the work is stored only after
+ * the broker acknowledged every record it published; a failed delivery makes
+ * the work retry. */
+eb_err_t eb_work_publish(eb_work_t *w, const char *topic, const char *key, const eb_event_t *ev);
+
+/* Same with an already encoded value (a stored event republished as is). */
+eb_err_t eb_work_publish_raw(eb_work_t *w, const char *topic, const char *key, const void *value,
+                             size_t value_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EVENTBUS_WORK_H */

@@ -1,0 +1,102 @@
+/*
+ * Unit tests for json.c: the UTF-8 check and cut of JSON text from outside.
+ * (Parsing itself is tested through eb_event_decode in test_envelope.c.)
+ */
+#include "unit.h"
+
+#include <string.h>
+
+#include "eb_int.h"
+
+/* ---- UTF-8 ---------------------------------------------------------------- */
+
+typedef struct {
+    const char *bytes;
+    size_t len;
+    const char *what;
+} utf8_case_t;
+
+#define U(s, what)                                                                                 \
+    {                                                                                              \
+        s, sizeof(s) - 1, what                                                                     \
+    }
+
+static void utf8_valid_cases(void **state)
+{
+    static const utf8_case_t good[] = {
+        U("", "empty"),
+        U("hello, world", "ASCII"),
+        U("a\0b", "NUL is a valid code point"),
+        U("\x7f", "U+007F"),
+        U("\xc2\x80", "U+0080, smallest 2-byte"),
+        U("caf\xc3\xa9", "2-byte e acute"),
+        U("\xdf\xbf", "U+07FF, largest 2-byte"),
+        U("\xe0\xa0\x80", "U+0800, smallest 3-byte"),
+        U("\xe2\x82\xac", "3-byte euro sign"),
+        U("\xed\x9f\xbf", "U+D7FF, just below the surrogates"),
+        U("\xee\x80\x80", "U+E000, just above the surrogates"),
+        U("\xef\xbf\xbf", "U+FFFF"),
+        U("\xf0\x90\x80\x80", "U+10000, smallest 4-byte"),
+        U("\xf0\x9f\x98\x80", "4-byte emoji"),
+        U("\xf4\x8f\xbf\xbf", "U+10FFFF, the last code point"),
+        U("x\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80y", "mixed"),
+    };
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        if (!eb__json_utf8_valid(good[i].bytes, good[i].len))
+            fail_msg("rejected %s", good[i].what);
+}
+
+static void utf8_invalid_cases(void **state)
+{
+    static const utf8_case_t bad[] = {
+        U("\x80", "lone continuation byte"),
+        U("a\xbf", "continuation byte after ASCII"),
+        U("\xc3\x28", "2-byte lead with an ASCII second byte"),
+        U("\xc0\x80", "overlong NUL"),
+        U("\xc0\xaf", "overlong '/'"),
+        U("\xc1\xbf", "overlong U+007F"),
+        U("\xe0\x80\xaf", "overlong 3-byte '/'"),
+        U("\xe0\x9f\xbf", "overlong U+07FF"),
+        U("\xf0\x80\x80\xaf", "overlong 4-byte '/'"),
+        U("\xf0\x8f\xbf\xbf", "overlong U+FFFF"),
+        U("\xed\xa0\x80", "surrogate U+D800"),
+        U("\xed\xbf\xbf", "surrogate U+DFFF"),
+        U("\xed\xa0\xbd\xed\xb8\x80", "CESU-8 surrogate pair"),
+        U("\xc3", "truncated 2-byte"),
+        U("\xe2\x82", "truncated 3-byte"),
+        U("\xf0\x9f\x98", "truncated 4-byte"),
+        U("ok\xe2", "truncated at the end"),
+        U("\xe2\x82\x28", "3-byte with a bad third byte"),
+        U("\xf4\x90\x80\x80", "U+110000"),
+        U("\xf5\x80\x80\x80", "lead byte F5"),
+        U("\xf7\xbf\xbf\xbf", "lead byte F7"),
+        U("\xf8\x88\x80\x80\x80", "5-byte form"),
+        U("\xfc\x84\x80\x80\x80\x80", "6-byte form"),
+        U("\xfe", "byte FE"),
+        U("\xff", "byte FF"),
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (eb__json_utf8_valid(bad[i].bytes, bad[i].len))
+            fail_msg("accepted %s", bad[i].what);
+}
+
+static void utf8_respects_length(void **state)
+{
+    /* Only len bytes are looked at. */
+    assert_false(eb__json_utf8_valid("\xc3\xa9", 1));
+    assert_true(eb__json_utf8_valid("\xc3\xa9\xff", 2));
+    assert_true(eb__json_utf8_valid("\xff", 0));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(utf8_valid_cases),
+        cmocka_unit_test(utf8_invalid_cases),
+        cmocka_unit_test(utf8_respects_length),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
