@@ -22,12 +22,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "consumer_int.h"
 #include "eb_int.h"
+#include "eventbus/backoff.h"
 #include "eventbus/consumer.h"
 #include "eventbus/dlq.h"
 #include "eventbus/kafka.h"
 #include "eventbus/log.h"
+#include "eventbus/metrics.h"
+#include "group.h"
+#include "turn.h"
+#include "work_int.h"
 
 #define DEFAULT_BATCH           500
 #define DEFAULT_LEASE_MS        15000
@@ -37,6 +41,28 @@
 #define DEFAULT_STATS_MS        5000
 #define INFRA_BACKOFF_MIN_MS    250
 #define INFRA_BACKOFF_MAX_MS    5000
+
+struct eb_consumer_s {
+    eb_group_t g; /* membership and partition state (group.c) */
+    eb_batch_t b; /* this turn's records (work.c) */
+    eb_consumer_opts_t o;
+    char token[256]; /* claim token: unique to this process */
+
+    /* Scratch for the decisions, sized for b.cap works and tpcap partitions. */
+    eb_turn_work_t *tw;
+    eb_turn_action_t *act;
+    eb_turn_part_t *tpart;
+    eb_turn_mem_t *tmem;
+    int *tflag;
+    size_t tpcap;
+
+    eb_backoff_t infra;        /* the wait for Redis or Kafka, while they are away */
+    int64_t claims_renewed_ms; /* monotonic; this turn's claims were taken or renewed */
+
+    _Atomic int64_t last_loop_ms;
+
+    eb_metric_t *m_consumed, *m_duration;
+};
 
 /* ---- works ---------------------------------------------------------------- */
 
@@ -51,9 +77,27 @@ static void work_release(eb_work_t *w)
 
 static void works_clear(eb_consumer_t *c)
 {
-    for (size_t i = 0; i < c->nworks; i++)
-        work_release(&c->works[i]);
-    c->nworks = 0;
+    for (size_t i = 0; i < c->b.nworks; i++)
+        work_release(&c->b.works[i]);
+    c->b.nworks = 0;
+}
+
+/* Partitions are taken away (eb_group_revoked_cb_t): their works of the
+ * turn being collected go, unsettled; the next owner gets them. */
+static void drop_works(const rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    eb_consumer_t *c = opaque;
+    size_t o = 0;
+
+    for (size_t k = 0; k < c->b.nworks; k++) {
+        eb_work_t *w = &c->b.works[k];
+
+        if (rd_kafka_topic_partition_list_find(parts, w->topic, w->msg->partition))
+            work_release(w);
+        else
+            c->b.works[o++] = *w;
+    }
+    c->b.nworks = o;
 }
 
 static void set_reason(eb_work_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -114,6 +158,7 @@ eb_consumer_t *eb_consumer_new(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
         eb__seterr(errstr, errstr_size, EB_ERR_NOMEM, "out of memory");
         goto fail;
     }
+    eb__group_init(&c->g, drop_works, c);
     c->o = *opts;
     if (!c->o.batch_size)
         c->o.batch_size = DEFAULT_BATCH;
@@ -140,18 +185,14 @@ eb_consumer_t *eb_consumer_new(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
     c->m_consumed = eb_metrics_counter("events_consumed_total",
                                        "Consumed events by outcome (ok, retry, dlq, duplicate)",
                                        "topic,result");
-    c->m_lag = eb_metrics_gauge("consumer_lag",
-                                "Messages behind the end of each partition this member consumes, "
-                                "from librdkafka statistics",
-                                "topic,partition");
     c->m_duration =
         eb_metrics_histogram("event_processing_duration_seconds", "Time a handler took per event",
                              "topic", eb_metrics_latency_buckets, eb_metrics_latency_bucket_count);
 
-    c->redis = eb_redis_new(opts->redis);
-    c->producer = eb_producer_new(pconf, eb__work_delivered, c, errstr, errstr_size);
+    c->b.redis = eb_redis_new(opts->redis);
+    c->b.producer = eb_producer_new(pconf, eb__work_delivered, &c->b, errstr, errstr_size);
     pconf = NULL;
-    if (!c->redis || !c->producer)
+    if (!c->b.redis || !c->b.producer)
         goto fail;
 
     /* Settings the at-least-once contract rests on. */
@@ -159,27 +200,28 @@ eb_consumer_t *eb_consumer_new(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
         eb_kafka_conf_set(cconf, "enable.auto.offset.store", "false", errstr, errstr_size) ||
         stats_default(cconf, opts->stats_interval_ms, errstr, errstr_size))
         goto fail;
-    eb__group_conf(c, cconf);
-    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, errstr, errstr_size);
-    if (!c->rk)
+    eb__group_conf(&c->g, cconf);
+    c->g.rk = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, errstr, errstr_size);
+    if (!c->g.rk)
         goto fail;
     cconf = NULL;
-    rd_kafka_poll_set_consumer(c->rk);
+    rd_kafka_poll_set_consumer(c->g.rk);
 
     topics = rd_kafka_topic_partition_list_new((int)opts->topic_count);
     for (size_t i = 0; i < opts->topic_count; i++)
         rd_kafka_topic_partition_list_add(topics, opts->topics[i], RD_KAFKA_PARTITION_UA);
-    err = rd_kafka_subscribe(c->rk, topics);
+    err = rd_kafka_subscribe(c->g.rk, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (err) {
         eb__seterr(errstr, errstr_size, EB_ERR_KAFKA, "subscribe: %s", rd_kafka_err2str(err));
         goto fail;
     }
-    c->cap = (size_t)c->o.batch_size;
-    c->works = calloc(c->cap, sizeof(*c->works));
-    c->tw = calloc(c->cap, sizeof(*c->tw));
-    c->act = calloc(c->cap, sizeof(*c->act));
-    if (!c->works || !c->tw || !c->act) {
+    c->b.cap = (size_t)c->o.batch_size;
+    c->b.publish_timeout_ms = c->o.publish_timeout_ms;
+    c->b.works = calloc(c->b.cap, sizeof(*c->b.works));
+    c->tw = calloc(c->b.cap, sizeof(*c->tw));
+    c->act = calloc(c->b.cap, sizeof(*c->act));
+    if (!c->b.works || !c->tw || !c->act) {
         eb__seterr(errstr, errstr_size, EB_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -201,12 +243,12 @@ void eb_consumer_destroy(eb_consumer_t *c)
     works_clear(c);
     /* eb_consumer_run() closed the consumer, or gave up after
      * EB_CLOSE_LEAVE_MS: never let rd_kafka_destroy() try again, unbounded. */
-    if (c->rk)
-        rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-    eb_producer_destroy(c->producer, EB_CLOSE_FLUSH_MS);
-    eb_redis_destroy(c->redis);
-    free(c->works);
-    free(c->parts);
+    if (c->g.rk)
+        rd_kafka_destroy_flags(c->g.rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    eb_producer_destroy(c->b.producer, EB_CLOSE_FLUSH_MS);
+    eb_redis_destroy(c->b.redis);
+    free(c->b.works);
+    eb__group_free(&c->g);
     free(c->tw);
     free(c->act);
     free(c->tpart);
@@ -219,14 +261,14 @@ void eb_consumer_status(const eb_consumer_t *c, eb_consumer_status_t *st)
 {
     eb_consumer_t *m = (eb_consumer_t *)c;
 
-    st->joined = atomic_load(&m->joined);
-    st->assigned = atomic_load(&m->assigned);
+    st->joined = atomic_load(&m->g.joined);
+    st->assigned = atomic_load(&m->g.assigned);
     st->last_loop_ms = atomic_load(&m->last_loop_ms);
 }
 
 rd_kafka_t *eb_consumer_handle(eb_consumer_t *c)
 {
-    return c->rk;
+    return c->g.rk;
 }
 
 /* ---- step 1: collect -------------------------------------------------------- */
@@ -234,12 +276,12 @@ rd_kafka_t *eb_consumer_handle(eb_consumer_t *c)
 /* Takes up to batch_size messages off the queue. Returns the number taken. */
 static size_t collect(eb_consumer_t *c)
 {
-    int timeout = eb__group_poll_timeout(c);
+    int timeout = eb__group_poll_timeout(&c->g);
 
-    c->turn++;
-    c->pending_total = 0;
-    while (c->nworks < c->cap) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, timeout);
+    c->b.turn++;
+    c->b.pending_total = 0;
+    while (c->b.nworks < c->b.cap) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->g.rk, timeout);
 
         timeout = 0;
         if (!m)
@@ -250,14 +292,14 @@ static size_t collect(eb_consumer_t *c)
             rd_kafka_message_destroy(m);
             continue;
         }
-        eb_work_t *w = &c->works[c->nworks++];
+        eb_work_t *w = &c->b.works[c->b.nworks++];
         memset(w, 0, sizeof(*w));
-        w->c = c;
+        w->b = &c->b;
         w->msg = m;
         w->topic = rd_kafka_topic_name(m->rkt);
         w->outcome = EB_TURN_WAIT;
     }
-    return c->nworks;
+    return c->b.nworks;
 }
 
 /* Ties every work to its partition's state and sizes the decisions'
@@ -265,17 +307,17 @@ static size_t collect(eb_consumer_t *c)
  * are served by rd_kafka_consumer_poll() only), so the indices hold. */
 static eb_err_t index_parts(eb_consumer_t *c)
 {
-    for (size_t i = 0; i < c->nworks; i++) {
-        long pi = eb__group_part(c, c->works[i].topic, c->works[i].msg->partition, 1);
+    for (size_t i = 0; i < c->b.nworks; i++) {
+        long pi = eb__group_part(&c->g, c->b.works[i].topic, c->b.works[i].msg->partition, 1);
 
         if (pi < 0)
             return EB_ERR_NOMEM;
-        c->works[i].part = (size_t)pi;
+        c->b.works[i].part = (size_t)pi;
     }
-    if (c->tpcap < c->pcap) {
-        eb_turn_part_t *tp = realloc(c->tpart, c->pcap * sizeof(*tp));
-        eb_turn_mem_t *tm = tp ? realloc(c->tmem, c->pcap * sizeof(*tm)) : NULL;
-        int *tf = tm ? realloc(c->tflag, c->pcap * sizeof(*tf)) : NULL;
+    if (c->tpcap < c->g.pcap) {
+        eb_turn_part_t *tp = realloc(c->tpart, c->g.pcap * sizeof(*tp));
+        eb_turn_mem_t *tm = tp ? realloc(c->tmem, c->g.pcap * sizeof(*tm)) : NULL;
+        int *tf = tm ? realloc(c->tflag, c->g.pcap * sizeof(*tf)) : NULL;
 
         if (tp)
             c->tpart = tp;
@@ -285,7 +327,7 @@ static eb_err_t index_parts(eb_consumer_t *c)
             c->tflag = tf;
         if (!tp || !tm || !tf)
             return EB_ERR_NOMEM;
-        c->tpcap = c->pcap;
+        c->tpcap = c->g.pcap;
     }
     return EB_OK;
 }
@@ -322,7 +364,7 @@ static void decode(eb_consumer_t *c, eb_work_t *w)
 /* Another work earlier in this batch holds the claim on the same event id. */
 static int claimed_earlier(const eb_consumer_t *c, const eb_work_t *w)
 {
-    for (const eb_work_t *o = c->works; o < w; o++)
+    for (const eb_work_t *o = c->b.works; o < w; o++)
         if (o->claimed && strcmp(o->ev.id, w->ev.id) == 0)
             return 1;
     return 0;
@@ -331,26 +373,26 @@ static int claimed_earlier(const eb_consumer_t *c, const eb_work_t *w)
 /* Claims every decoded event id in one pipeline. */
 static void claim(eb_consumer_t *c)
 {
-    const char **ids = malloc(c->nworks * sizeof(*ids));
-    eb_claim_t *res = malloc(c->nworks * sizeof(*res));
-    eb_work_t **who = malloc(c->nworks * sizeof(*who));
+    const char **ids = malloc(c->b.nworks * sizeof(*ids));
+    eb_claim_t *res = malloc(c->b.nworks * sizeof(*res));
+    eb_work_t **who = malloc(c->b.nworks * sizeof(*who));
     size_t n = 0;
 
     if (!ids || !res || !who) {
-        for (size_t i = 0; i < c->nworks; i++)
-            if (c->works[i].decoded && c->works[i].outcome == EB_TURN_WAIT)
-                wait_for(&c->works[i], "out of memory");
+        for (size_t i = 0; i < c->b.nworks; i++)
+            if (c->b.works[i].decoded && c->b.works[i].outcome == EB_TURN_WAIT)
+                wait_for(&c->b.works[i], "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < c->nworks; i++) {
-        if (!c->works[i].decoded || c->works[i].outcome != EB_TURN_WAIT)
+    for (size_t i = 0; i < c->b.nworks; i++) {
+        if (!c->b.works[i].decoded || c->b.works[i].outcome != EB_TURN_WAIT)
             continue;
-        ids[n] = c->works[i].ev.id;
-        who[n++] = &c->works[i];
+        ids[n] = c->b.works[i].ev.id;
+        who[n++] = &c->b.works[i];
     }
     if (n == 0)
         goto out;
-    if (eb__idempotency_claim(c->redis, c->o.group_id, c->token, ids, n, c->o.claim_lease_ms,
+    if (eb__idempotency_claim(c->b.redis, c->o.group_id, c->token, ids, n, c->o.claim_lease_ms,
                               res) != EB_OK) {
         for (size_t i = 0; i < n; i++)
             wait_for(who[i], "redis unavailable for idempotency claim");
@@ -395,14 +437,14 @@ static void renew_claims(eb_consumer_t *c)
     if (eb_time_mono_ms() - c->claims_renewed_ms < c->o.claim_lease_ms / 3)
         return;
     c->claims_renewed_ms = eb_time_mono_ms();
-    ids = malloc(c->nworks * sizeof(*ids));
+    ids = malloc(c->b.nworks * sizeof(*ids));
     if (!ids)
         return;
-    for (size_t i = 0; i < c->nworks; i++)
-        if (c->works[i].claimed)
-            ids[n++] = c->works[i].ev.id;
+    for (size_t i = 0; i < c->b.nworks; i++)
+        if (c->b.works[i].claimed)
+            ids[n++] = c->b.works[i].ev.id;
     /* A failed renewal shows again at the next claim or finish. */
-    (void)eb__idempotency_renew(c->redis, c->o.group_id, c->token, ids, n, c->o.claim_lease_ms);
+    (void)eb__idempotency_renew(c->b.redis, c->o.group_id, c->token, ids, n, c->o.claim_lease_ms);
     free(ids);
 }
 
@@ -424,10 +466,10 @@ static void plan(eb_consumer_t *c)
 {
     int *retrying = c->tflag;
 
-    memset(retrying, 0, c->nparts * sizeof(*retrying));
-    for (size_t i = 0; i < c->nworks; i++) {
-        eb_work_t *w = &c->works[i];
-        eb_part_t *p = &c->parts[w->part];
+    memset(retrying, 0, c->g.nparts * sizeof(*retrying));
+    for (size_t i = 0; i < c->b.nworks; i++) {
+        eb_work_t *w = &c->b.works[i];
+        eb_part_t *p = &c->g.parts[w->part];
         eb_turn_action_t doom;
 
         if (!w->ready)
@@ -489,12 +531,12 @@ static void handle(eb_consumer_t *c)
     int *blocked = c->tflag;
 
     if (c->o.batch_handler) {
-        eb_work_t **todo = malloc(c->nworks * sizeof(*todo));
+        eb_work_t **todo = malloc(c->b.nworks * sizeof(*todo));
         size_t n = 0;
         int64_t t0;
 
-        for (size_t i = 0; i < c->nworks; i++) {
-            eb_work_t *w = &c->works[i];
+        for (size_t i = 0; i < c->b.nworks; i++) {
+            eb_work_t *w = &c->b.works[i];
 
             if (!w->ready)
                 continue;
@@ -522,9 +564,9 @@ static void handle(eb_consumer_t *c)
         renew_claims(c);
         return;
     }
-    memset(blocked, 0, c->nparts * sizeof(*blocked));
-    for (size_t i = 0; i < c->nworks; i++) {
-        eb_work_t *w = &c->works[i];
+    memset(blocked, 0, c->g.nparts * sizeof(*blocked));
+    for (size_t i = 0; i < c->b.nworks; i++) {
+        eb_work_t *w = &c->b.works[i];
         int64_t t0;
 
         if (blocked[w->part] && (w->ready || w->outcome == EB_TURN_WAIT)) {
@@ -554,19 +596,19 @@ static void await_acks(eb_consumer_t *c, const atomic_int *stop)
 {
     int64_t deadline = eb_time_mono_ms() + c->o.publish_timeout_ms;
 
-    while (c->pending_total > 0 && eb_time_mono_ms() < deadline && !*stop) {
-        eb_producer_poll(c->producer, 50);
+    while (c->b.pending_total > 0 && eb_time_mono_ms() < deadline && !*stop) {
+        eb_producer_poll(c->b.producer, 50);
         atomic_store(&c->last_loop_ms, eb_time_mono_ms()); /* waiting, not stuck */
         renew_claims(c);
     }
-    eb_producer_poll(c->producer, 0);
+    eb_producer_poll(c->b.producer, 0);
 }
 
 /* A handled work whose publishes were not all acknowledged waits. */
 static void settle_publishes(eb_consumer_t *c)
 {
-    for (size_t i = 0; i < c->nworks; i++) {
-        eb_work_t *w = &c->works[i];
+    for (size_t i = 0; i < c->b.nworks; i++) {
+        eb_work_t *w = &c->b.works[i];
 
         if (w->outcome != EB_TURN_OK || (w->pending <= 0 && !w->publish_failed))
             continue;
@@ -585,12 +627,12 @@ static void run_batch_end(eb_consumer_t *c)
 
     if (!c->o.batch_end)
         return;
-    for (size_t i = 0; i < c->nworks && !any; i++)
-        any = c->works[i].outcome == EB_TURN_OK;
+    for (size_t i = 0; i < c->b.nworks && !any; i++)
+        any = c->b.works[i].outcome == EB_TURN_OK;
     if (!any || (err = c->o.batch_end(c->o.opaque)) == EB_OK)
         return;
-    for (size_t i = 0; i < c->nworks; i++) {
-        eb_work_t *w = &c->works[i];
+    for (size_t i = 0; i < c->b.nworks; i++) {
+        eb_work_t *w = &c->b.works[i];
 
         if (w->outcome == EB_TURN_OK) {
             set_reason(w, "batch end failed: %s", eb_err2str(err));
@@ -623,15 +665,15 @@ static int decide(eb_consumer_t *c)
 {
     eb_turn_params_t prm;
 
-    for (size_t i = 0; i < c->nworks; i++) {
-        const eb_work_t *w = &c->works[i];
+    for (size_t i = 0; i < c->b.nworks; i++) {
+        const eb_work_t *w = &c->b.works[i];
         eb_turn_work_t tw = {w->part, w->msg->offset, w->outcome, w->attempt, w->dlq};
 
         c->tw[i] = tw;
     }
-    for (size_t i = 0; i < c->nparts; i++)
-        c->tmem[i] = c->parts[i].mem;
-    return eb__turn_decide(c->tw, c->nworks, c->tmem, c->nparts, turn_params(c, &prm), c->act,
+    for (size_t i = 0; i < c->g.nparts; i++)
+        c->tmem[i] = c->g.parts[i].mem;
+    return eb__turn_decide(c->tw, c->b.nworks, c->tmem, c->g.nparts, turn_params(c, &prm), c->act,
                            c->tpart);
 }
 
@@ -669,8 +711,8 @@ static eb_err_t send_dead_letter(eb_consumer_t *c, eb_work_t *w)
                        0,
                        h};
 
-    err = eb_producer_send_wait(c->producer, &rec, eb__work_ticket(c, w), c->o.publish_timeout_ms,
-                                errstr, sizeof(errstr));
+    err = eb_producer_send_wait(c->b.producer, &rec, eb__work_ticket(&c->b, w),
+                                c->o.publish_timeout_ms, errstr, sizeof(errstr));
     rd_kafka_headers_destroy(h);
     if (err)
         EB_WARN("dead letter to %s: %s", topic, errstr);
@@ -683,8 +725,8 @@ static void dead_letter(eb_consumer_t *c, const atomic_int *stop)
 {
     int any = 0;
 
-    for (size_t i = 0; i < c->nworks; i++) {
-        eb_work_t *w = &c->works[i];
+    for (size_t i = 0; i < c->b.nworks; i++) {
+        eb_work_t *w = &c->b.works[i];
 
         if (c->act[i] == EB_TURN_KEEP)
             continue;
@@ -697,23 +739,23 @@ static void dead_letter(eb_consumer_t *c, const atomic_int *stop)
             continue;
         }
         w->pending++;
-        c->pending_total++;
+        c->b.pending_total++;
         w->outcome = EB_TURN_DEAD;
         any = 1;
     }
     if (any)
         await_acks(c, stop);
-    for (size_t i = 0; i < c->nworks; i++) {
-        eb_work_t *w = &c->works[i];
+    for (size_t i = 0; i < c->b.nworks; i++) {
+        eb_work_t *w = &c->b.works[i];
 
         if (w->outcome == EB_TURN_DEAD && (w->pending > 0 || w->publish_failed))
             w->outcome = EB_TURN_DLQ_FAILED;
         c->tw[i].outcome = w->outcome;
     }
     /* Behind a failed dead letter, later ones of its partition wait too. */
-    eb__turn_dlq_settle(c->tw, c->nworks, c->act);
-    for (size_t i = 0; i < c->nworks; i++) {
-        eb_work_t *w = &c->works[i];
+    eb__turn_dlq_settle(c->tw, c->b.nworks, c->act);
+    for (size_t i = 0; i < c->b.nworks; i++) {
+        eb_work_t *w = &c->b.works[i];
         eb_log_fields_t f;
 
         w->outcome = c->tw[i].outcome;
@@ -730,14 +772,14 @@ static void dead_letter(eb_consumer_t *c, const atomic_int *stop)
 
 static void finish_claims(eb_consumer_t *c)
 {
-    const char **done = malloc(c->nworks * sizeof(*done));
-    const char **release = malloc(c->nworks * sizeof(*release));
+    const char **done = malloc(c->b.nworks * sizeof(*done));
+    const char **release = malloc(c->b.nworks * sizeof(*release));
     size_t nd = 0, nr = 0;
 
     if (!done || !release)
         goto out; /* claims expire with their lease */
-    for (size_t i = 0; i < c->nworks; i++) {
-        eb_work_t *w = &c->works[i];
+    for (size_t i = 0; i < c->b.nworks; i++) {
+        eb_work_t *w = &c->b.works[i];
 
         if (!w->claimed)
             continue;
@@ -746,7 +788,7 @@ static void finish_claims(eb_consumer_t *c)
         else
             release[nr++] = w->ev.id;
     }
-    if (eb__idempotency_finish(c->redis, c->o.group_id, c->token, done, nd, c->o.done_ttl_s,
+    if (eb__idempotency_finish(c->b.redis, c->o.group_id, c->token, done, nd, c->o.done_ttl_s,
                                release, nr) != EB_OK) {
         /* The handlers' effects happened and their offsets will be stored;
          * only a redelivery before the lease ends could repeat them. */
@@ -778,10 +820,10 @@ static void keep_reasons(eb_consumer_t *c, eb_part_t *p, size_t pi)
 
         if (mk->doom == EB_TURN_KEEP)
             continue;
-        for (size_t i = 0; i < c->nworks && !text; i++)
-            if (c->works[i].part == pi && c->works[i].msg->offset == mk->offset &&
-                c->works[i].reason[0])
-                text = c->works[i].reason;
+        for (size_t i = 0; i < c->b.nworks && !text; i++)
+            if (c->b.works[i].part == pi && c->b.works[i].msg->offset == mk->offset &&
+                c->b.works[i].reason[0])
+                text = c->b.works[i].reason;
         for (size_t i = 0; i < nold && !text; i++)
             if (old[i].offset == mk->offset)
                 text = old[i].text;
@@ -799,8 +841,8 @@ static void store_and_rewind(eb_consumer_t *c, int infra)
     rd_kafka_topic_partition_list_t *rewind = rd_kafka_topic_partition_list_new(4);
     int64_t now = eb_time_mono_ms();
 
-    for (size_t i = 0; i < c->nworks; i++) {
-        const eb_work_t *w = &c->works[i];
+    for (size_t i = 0; i < c->b.nworks; i++) {
+        const eb_work_t *w = &c->b.works[i];
         const eb_turn_part_t *tp = &c->tpart[w->part];
 
         if (tp->store > w->msg->offset)
@@ -811,9 +853,9 @@ static void store_and_rewind(eb_consumer_t *c, int infra)
         else if (tp->rewind == w->msg->offset && w->outcome != EB_TURN_HELD)
             count(c, w, "retry");
     }
-    for (size_t pi = 0; pi < c->nparts; pi++) {
+    for (size_t pi = 0; pi < c->g.nparts; pi++) {
         const eb_turn_part_t *tp = &c->tpart[pi];
-        eb_part_t *p = &c->parts[pi];
+        eb_part_t *p = &c->g.parts[pi];
 
         if (tp->store >= 0)
             rd_kafka_topic_partition_list_add(store, p->topic, p->partition)->offset = tp->store;
@@ -830,13 +872,13 @@ static void store_and_rewind(eb_consumer_t *c, int infra)
     else
         eb_backoff_reset(&c->infra);
     if (store->cnt) {
-        rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, store);
+        rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->g.rk, store);
 
         if (err)
             EB_WARN("offsets store: %s", rd_kafka_err2str(err));
     }
     if (rewind->cnt)
-        eb__group_rewind(c, rewind);
+        eb__group_rewind(&c->g, rewind);
     rd_kafka_topic_partition_list_destroy(store);
     rd_kafka_topic_partition_list_destroy(rewind);
 }
@@ -850,15 +892,15 @@ static void hand_back(eb_consumer_t *c)
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
     rd_kafka_error_t *error;
 
-    EB_ERROR("out of memory for a turn of %zu records; handing them back", c->nworks);
-    for (size_t i = 0; l && i < c->nworks; i++) {
-        const eb_work_t *w = &c->works[i];
+    EB_ERROR("out of memory for a turn of %zu records; handing them back", c->b.nworks);
+    for (size_t i = 0; l && i < c->b.nworks; i++) {
+        const eb_work_t *w = &c->b.works[i];
 
         if (!rd_kafka_topic_partition_list_find(l, w->topic, w->msg->partition))
             rd_kafka_topic_partition_list_add(l, w->topic, w->msg->partition)->offset =
                 w->msg->offset;
     }
-    if (l && (error = rd_kafka_seek_partitions(c->rk, l, 5000)) != NULL) {
+    if (l && (error = rd_kafka_seek_partitions(c->g.rk, l, 5000)) != NULL) {
         EB_ERROR("seek back: %s", rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
     }
@@ -873,8 +915,8 @@ static void one_turn(eb_consumer_t *c, const atomic_int *stop)
         hand_back(c);
         return;
     }
-    for (size_t i = 0; i < c->nworks; i++)
-        decode(c, &c->works[i]);
+    for (size_t i = 0; i < c->b.nworks; i++)
+        decode(c, &c->b.works[i]);
     claim(c);
     plan(c);
     handle(c);
@@ -893,24 +935,24 @@ eb_err_t eb_consumer_run(eb_consumer_t *c, const atomic_int *stop)
     rd_kafka_resp_err_t err;
 
     EB_INFO("consumer %s started on %zu topic(s)", c->o.group_id, c->o.topic_count);
-    while (!*stop && !c->fatal && !eb_producer_fatal(c->producer)) {
+    while (!*stop && !c->g.fatal && !eb_producer_fatal(c->b.producer)) {
         atomic_store(&c->last_loop_ms, eb_time_mono_ms());
         if (c->o.tick)
             c->o.tick(c->o.opaque);
-        eb__group_resume_due(c);
+        eb__group_resume_due(&c->g);
         if (collect(c) > 0)
             one_turn(c, stop);
     }
 
     EB_INFO("consumer %s stopping: committing offsets and leaving the group", c->o.group_id);
-    c->closing = 1;
+    c->g.closing = 1;
     works_clear(c);
-    err = eb__group_commit(c->rk, EB_CLOSE_COMMIT_MS);
+    err = eb__group_commit(c->g.rk, EB_CLOSE_COMMIT_MS);
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
         EB_WARN("final commit: %s", rd_kafka_err2str(err));
-    if (!eb__group_close(c, EB_CLOSE_LEAVE_MS))
+    if (!eb__group_close(&c->g, EB_CLOSE_LEAVE_MS))
         EB_WARN("could not leave group %s within %d ms (no coordinator answers): exiting "
                 "anyway; the group expires this member after session.timeout.ms",
                 c->o.group_id, EB_CLOSE_LEAVE_MS);
-    return c->fatal || eb_producer_fatal(c->producer) ? EB_ERR_KAFKA : EB_OK;
+    return c->g.fatal || eb_producer_fatal(c->b.producer) ? EB_ERR_KAFKA : EB_OK;
 }

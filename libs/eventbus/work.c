@@ -1,41 +1,37 @@
 /*
  * The handler's view of one consumed record (eb_work_*), and the delivery
- * reports of what a handler publishes.
- *
- * Everything published during a turn carries a ticket (turn number, work
- * index) as its librdkafka opaque, so a delivery report arriving after its
- * turn ended is recognised and ignored: that work was retried already.
+ * reports of what a handler publishes (tickets: see work_int.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "consumer_int.h"
 #include "eventbus/work.h"
+#include "work_int.h"
 
 #define TICKET_INDEX_BITS 24
 
-void *eb__work_ticket(const eb_consumer_t *c, const eb_work_t *w)
+void *eb__work_ticket(const eb_batch_t *b, const eb_work_t *w)
 {
-    uint64_t idx = (uint64_t)(w - c->works) + 1;
+    uint64_t idx = (uint64_t)(w - b->works) + 1;
 
-    return (void *)(uintptr_t)((c->turn << TICKET_INDEX_BITS) | idx);
+    return (void *)(uintptr_t)((b->turn << TICKET_INDEX_BITS) | idx);
 }
 
 void eb__work_delivered(void *msg_opaque, eb_err_t err, const char *reason, void *opaque)
 {
-    eb_consumer_t *c = opaque;
+    eb_batch_t *b = opaque;
     uint64_t t = (uint64_t)(uintptr_t)msg_opaque;
     uint64_t idx = t & ((UINT64_C(1) << TICKET_INDEX_BITS) - 1);
     eb_work_t *w;
 
-    if (!msg_opaque || t >> TICKET_INDEX_BITS != (c->turn & (UINT64_MAX >> TICKET_INDEX_BITS)) ||
-        idx == 0 || idx > c->nworks)
+    if (!msg_opaque || t >> TICKET_INDEX_BITS != (b->turn & (UINT64_MAX >> TICKET_INDEX_BITS)) ||
+        idx == 0 || idx > b->nworks)
         return; /* a late report from an earlier turn */
-    w = &c->works[idx - 1];
+    w = &b->works[idx - 1];
     w->pending--;
-    c->pending_total--;
+    b->pending_total--;
     if (err) {
         w->publish_failed = 1;
         snprintf(w->reason, sizeof(w->reason), "publish failed: %s", reason ? reason : "?");
@@ -74,7 +70,7 @@ int eb_work_attempt(const eb_work_t *w)
 
 eb_redis_t *eb_work_redis(eb_work_t *w)
 {
-    return w->c->redis;
+    return w->b->redis;
 }
 
 void eb_work_log_fields(const eb_work_t *w, eb_log_fields_t *f)
@@ -108,7 +104,7 @@ eb_err_t eb_work_fail(eb_work_t *w, eb_err_t err, const char *fmt, ...)
 eb_err_t eb_work_publish_raw(eb_work_t *w, const char *topic, const char *key, const void *value,
                              size_t value_len)
 {
-    eb_consumer_t *c = w->c;
+    eb_batch_t *b = w->b;
     eb_header_t tp = {"traceparent", w->traceparent, strlen(w->traceparent)};
     eb_record_t rec = {topic,
                        EB_PARTITION_ANY,
@@ -122,12 +118,12 @@ eb_err_t eb_work_publish_raw(eb_work_t *w, const char *topic, const char *key, c
     char errstr[256];
     eb_err_t err;
 
-    err = eb_producer_send_wait(c->producer, &rec, eb__work_ticket(c, w), c->o.publish_timeout_ms,
+    err = eb_producer_send_wait(b->producer, &rec, eb__work_ticket(b, w), b->publish_timeout_ms,
                                 errstr, sizeof(errstr));
     if (err)
         return eb_work_fail(w, err, "publish to %s: %s", topic, errstr);
     w->pending++;
-    c->pending_total++;
+    b->pending_total++;
     return EB_OK;
 }
 
