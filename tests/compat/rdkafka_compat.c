@@ -563,7 +563,11 @@ static rd_kafka_t *client_new(rd_kafka_type_t type, client_t *cl, char *d, size_
 
 /* Leaves the group within timeout_ms (rebalance callbacks served meanwhile),
  * and destroys the handle; past the deadline it is destroyed without the
- * consumer close, so a broker that does not answer cannot hold the probe. */
+ * consumer close, so a broker that does not answer cannot hold the probe.
+ * The close queue is served event by event: librdkafka 2.0.2's
+ * rd_kafka_queue_poll_callback() asserts (rd_kafka_q_serve: res !=
+ * RD_KAFKA_OP_RES_PASS) when a statistics or error event lands there, as
+ * the library's own close (group.c) found before. */
 static void consumer_destroy(rd_kafka_t *rk, int timeout_ms)
 {
     rd_kafka_queue_t *q;
@@ -577,8 +581,15 @@ static void consumer_destroy(rd_kafka_t *rk, int timeout_ms)
     if ((e = rd_kafka_consumer_close_queue(rk, q))) {
         rd_kafka_error_destroy(e);
     } else {
-        while (!(closed = rd_kafka_consumer_closed(rk)) && left(until) > 0)
-            rd_kafka_queue_poll_callback(q, 100);
+        while (!(closed = rd_kafka_consumer_closed(rk)) && left(until) > 0) {
+            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+
+            if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+                on_rebalance(rk, rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev),
+                             rd_kafka_opaque(rk));
+            if (ev)
+                rd_kafka_event_destroy(ev);
+        }
     }
     rd_kafka_queue_destroy(q);
     rd_kafka_destroy_flags(rk, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
