@@ -235,6 +235,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (rd_kafka_assignment(rk, &current) == RD_KAFKA_RESP_ERR_NO_ERROR)
             parts = current;
     }
+    if (!parts) {
+        EB_ERROR("rebalance: no partition list to act on");
+        return;
+    }
     if (what != EB_REBALANCE_ASSIGN) {
         drop_revoked(g, parts);
         /* Hand over what is settled: commit stored offsets before the next

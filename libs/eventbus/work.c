@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eventbus/log.h"
 #include "eventbus/work.h"
 #include "work_int.h"
 
@@ -34,7 +35,13 @@ void eb__work_delivered(void *msg_opaque, eb_err_t err, const char *reason, void
     b->pending_total--;
     if (err) {
         w->publish_failed = 1;
-        snprintf(w->reason, sizeof(w->reason), "publish failed: %s", reason ? reason : "?");
+        /* A failed dead letter keeps the reason it carries (the record is
+         * dead-lettered again with it); a failed result is the reason. */
+        if (w->dlq == EB_TURN_KEEP)
+            snprintf(w->reason, sizeof(w->reason), "publish failed: %s", reason ? reason : "?");
+        else
+            EB_WARN("dead letter of %s[%d] offset %lld not acknowledged: %s", w->topic,
+                    (int)w->msg->partition, (long long)w->msg->offset, reason ? reason : "?");
     }
 }
 

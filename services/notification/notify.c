@@ -141,28 +141,37 @@ static size_t each_event_id(const char *buf, size_t len, int (*fn)(const char *,
     return (size_t)(line - buf);
 }
 
+/* Out of memory loses this id's check, never the reading of the lines
+ * after it: catch_up() must stop only at a torn tail. */
 static int see(const char *id, void *arg)
 {
-    return delivered_add(arg, id);
+    (void)delivered_add(arg, id);
+    return 0;
 }
 
-/* A read-only descriptor on the very file fd appends to (the path may name
- * another file by now: logrotate renames before the SIGHUP). -1 on error. */
-static int reopen_for_reading(int fd)
+/* A read-only descriptor on the very file fd appends to, or -1: the path is
+ * opened again and kept only if it names the same file (dev, inode). */
+static int open_for_reading(const char *path, int fd)
 {
-    char proc[64];
+    struct stat a, b;
+    int rfd = open(path, O_RDONLY | O_CLOEXEC);
 
-    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-    return open(proc, O_RDONLY | O_CLOEXEC);
+    if (rfd >= 0 && (fstat(rfd, &a) != 0 || fstat(fd, &b) != 0 || a.st_ino != b.st_ino ||
+                     a.st_dev != b.st_dev)) {
+        close(rfd);
+        rfd = -1;
+    }
+    return rfd;
 }
 
 /* Reads the whole lines appended since ctx->indexed into ctx->seen, up to
  * the end of the file, looking back NOTIFY_RECOVER_BYTES at most (only the
- * recent past matters). Returns 0, or -1 with errno set. */
+ * recent past matters). On return, bytes past ctx->indexed are a torn tail:
+ * no newline among them. Returns 0, or -1 with errno set. */
 static int catch_up(notify_ctx_t *ctx)
 {
     char buf[64 * 1024];
-    int rfd = reopen_for_reading(ctx->fd), mid = 0, rc = 0;
+    int rfd = ctx->rfd, mid = 0, rc = 0;
     struct stat st;
     long long size;
 
@@ -204,8 +213,6 @@ static int catch_up(notify_ctx_t *ctx)
         ctx->indexed += (long long)used;
     }
 out:
-    if (rfd >= 0)
-        close(rfd);
     return rc;
 }
 
@@ -218,6 +225,17 @@ int notify_open(notify_ctx_t *ctx)
         return -1;
     ctx->regular = fstat(ctx->fd, &st) == 0 && S_ISREG(st.st_mode);
     ctx->indexed = 0;
+    ctx->rfd = -1;
+    if (ctx->regular && (ctx->rfd = open_for_reading(ctx->path, ctx->fd)) < 0) {
+        /* Without reading the file back there is no check against a
+         * second line: refuse rather than deliver twice. */
+        int saved = errno ? errno : ESTALE;
+
+        close(ctx->fd);
+        ctx->fd = -1;
+        errno = saved;
+        return -1;
+    }
     if (!ctx->seen)
         ctx->seen = delivered_new(NOTIFY_DELIVERED_MAX);
     if (!ctx->seen) {
@@ -236,7 +254,9 @@ void notify_close(notify_ctx_t *ctx)
 {
     if (ctx->fd >= 0)
         close(ctx->fd);
-    ctx->fd = -1;
+    if (ctx->rfd >= 0)
+        close(ctx->rfd);
+    ctx->fd = ctx->rfd = -1;
     delivered_free(ctx->seen);
     ctx->seen = NULL;
 }
@@ -245,21 +265,18 @@ void notify_close(notify_ctx_t *ctx)
 void notify_tick(void *opaque)
 {
     notify_ctx_t *ctx = opaque;
-    int old = ctx->fd;
-
-    int old_regular = ctx->regular;
-    long long old_indexed = ctx->indexed;
+    notify_ctx_t before = *ctx;
 
     if (!atomic_exchange(&eb_reopen_flag, 0))
         return;
     if (notify_open(ctx) != 0) {
         EB_ERROR("reopening %s: %s; still writing to the old file", ctx->path, strerror(errno));
-        ctx->fd = old;
-        ctx->regular = old_regular;
-        ctx->indexed = old_indexed;
+        *ctx = before;
         return;
     }
-    close(old);
+    close(before.fd);
+    if (before.rfd >= 0)
+        close(before.rfd);
     EB_INFO("reopened %s", ctx->path);
 }
 
@@ -293,6 +310,27 @@ static int append_line(int fd, const char *line, size_t len)
     return -1;
 }
 
+/* Takes the file's exclusive lock, waiting up to NOTIFY_LOCK_MS for an
+ * instance that holds it (a hung one must not stall this consumer for
+ * ever); a signal does not cut the wait short. Returns 0, or -1 with errno
+ * set (EWOULDBLOCK: still held). */
+static int lock_bounded(int fd)
+{
+    int64_t deadline = eb_time_mono_ms() + NOTIFY_LOCK_MS;
+
+    for (;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return 0;
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return -1;
+        if (eb_time_mono_ms() >= deadline) {
+            errno = EWOULDBLOCK;
+            return -1;
+        }
+        usleep(2000);
+    }
+}
+
 int notify_deliver(notify_ctx_t *ctx, const char *event_id, const char *line, size_t len,
                    int *written)
 {
@@ -305,16 +343,20 @@ int notify_deliver(notify_ctx_t *ctx, const char *event_id, const char *line, si
         *written = rc == 0;
         return rc;
     }
-    if (flock(ctx->fd, LOCK_EX) != 0)
+    if (lock_bounded(ctx->fd) != 0)
         return -1;
     if (catch_up(ctx) != 0 || fstat(ctx->fd, &st) != 0)
         goto out;
-    /* Bytes after the last whole line: a writer died mid-line. End it, so
-     * this line starts on its own. */
+    /* Bytes after the last whole line: a writer died mid-line. They were
+     * never a notification (no newline ends them); cut them off, so this
+     * line starts on its own and the fragment's event, which was not
+     * marked done either, gets its one line when it comes again. All
+     * writers append under this lock, so nobody is writing them now. */
     if ((long long)st.st_size > ctx->indexed) {
-        if (write(ctx->fd, "\n", 1) != 1)
+        EB_WARN("%s ends in %lld bytes of a torn line; removing them", ctx->path,
+                (long long)st.st_size - ctx->indexed);
+        if (ftruncate(ctx->fd, (off_t)ctx->indexed) != 0)
             goto out;
-        ctx->indexed = (long long)st.st_size + 1;
     }
     if (delivered_has(ctx->seen, event_id)) {
         rc = 0; /* delivered before: by us before a failed sync, or by another */
@@ -438,9 +480,7 @@ eb_err_t notify_recover(notify_ctx_t *ctx, eb_redis_t *r, const char *group, int
     for (size_t i = 0; i < n && err == EB_OK; i += 500)
         err = eb_idempotency_mark_done(r, group, (const char *const *)ids.v + i,
                                        n - i < 500 ? n - i : 500, ttl_s);
-    /* End a torn last line so the next notification starts on its own. */
-    if (err == EB_OK && buf[got - 1] != '\n' && write(ctx->fd, "\n", 1) != 1)
-        err = EB_ERR_IO;
+    /* A torn last line is cut off by the next delivery, under the lock. */
     for (size_t i = 0; i < n; i++)
         free(ids.v[i]);
     free(ids.v);

@@ -17,9 +17,13 @@
  * (by any instance) are recognised when they come again. */
 #define NOTIFY_DELIVERED_MAX 65536
 
+/* How long a delivery waits for another instance's lock on the file. */
+#define NOTIFY_LOCK_MS 5000
+
 typedef struct notify_ctx_s {
     const char *path;  /* NOTIFY_FILE */
     int fd;            /* opened O_APPEND by notify_open() */
+    int rfd;           /* the same file, read-only (a regular file only) */
     int regular;       /* a regular file: lines are read back, deduplicated */
     long long indexed; /* the file's lines up to here are in seen */
     delivered_t *seen; /* the events whose line is in the file */
@@ -27,7 +31,7 @@ typedef struct notify_ctx_s {
 
 #define NOTIFY_CTX_INIT                                                                            \
     {                                                                                              \
-        NULL, -1, 0, 0, NULL                                                                       \
+        NULL, -1, -1, 0, 0, NULL                                                                   \
     }
 
 /* Renders the notification for ev as one JSON object followed by '\n'.
@@ -50,10 +54,11 @@ void notify_close(notify_ctx_t *ctx);
 
 /* Delivers one line for event_id, exactly once for every instance that
  * shares the file: under an exclusive flock(2) it first reads what the other
- * instances appended since (and ends a line torn by a crash), then appends
+ * instances appended since (and cuts off a line torn by a crash), then appends
  * the line unless the event already has one. *written says which. A file
  * that is not a regular one (a pipe, a device) is written to without this.
- * Returns 0, or -1 with errno set (nothing was written). */
+ * Bytes a crashed writer left after the last whole line are cut off first.
+ * Returns 0, or -1 with errno set (no line was written). */
 int notify_deliver(notify_ctx_t *ctx, const char *event_id, const char *line, size_t len,
                    int *written);
 
@@ -61,8 +66,9 @@ int notify_deliver(notify_ctx_t *ctx, const char *event_id, const char *line, si
  * lines written whose events were not yet marked done; the next handler of
  * those events would write them again. The recovery reads the last
  * NOTIFY_RECOVER_BYTES of the file and marks the event ids found there done
- * for group, so exactly one line per event survives crashes. It also ends a
- * torn last line. Returns EB_OK, EB_ERR_REDIS (retry later) or EB_ERR_IO. */
+ * for group, so exactly one line per event survives crashes (a torn last
+ * line is cut off by the next delivery). Returns EB_OK, EB_ERR_REDIS (retry
+ * later) or EB_ERR_IO. */
 #define NOTIFY_RECOVER_BYTES (1024 * 1024)
 eb_err_t notify_recover(notify_ctx_t *ctx, eb_redis_t *r, const char *group, int64_t ttl_s,
                         size_t *recovered);

@@ -331,28 +331,52 @@ static void shared_file_gets_one_line_per_event(void **state)
     unlink(path);
 }
 
-/* A writer killed mid-line leaves a fragment: the next line starts on a
- * line of its own, and the fragment never counts as a delivery. */
-static void torn_line_is_ended(void **state)
+/* Appends raw bytes to path, as a writer killed mid-write leaves them. */
+static void append_raw(const char *path, const char *bytes)
 {
+    int fd = open(path, O_WRONLY | O_APPEND);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, bytes, strlen(bytes)), (ssize_t)strlen(bytes));
+    close(fd);
+}
+
+/* A writer killed mid-line leaves a fragment. It was never a notification:
+ * it is cut off, the next line starts on its own, and the fragment's event
+ * (not marked done either) gets exactly one whole line when it comes. Also
+ * when the fragment lacks only its newline: ending it instead would have
+ * made it a line whose event the file's reader never saw, written again. */
+static void torn_line_is_cut_off(void **state)
+{
+    static const char *const fragments[] = {"{\"eventId\":\"ev-2",
+                                            "{\"notificationId\":\"n\",\"eventId\":\"ev-2\"}"};
     char path[64];
-    notify_ctx_t a = NOTIFY_CTX_INIT;
-    int fd;
 
     (void)state;
-    temp_path(path, sizeof(path));
-    a.path = path;
-    assert_int_equal(notify_open(&a), 0);
-    deliver(&a, "ev-1", 1);
-    fd = open(path, O_WRONLY | O_APPEND);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, "{\"eventId\":\"ev-2", 15), 15);
-    close(fd);
-    deliver(&a, "ev-2", 1);
-    assert_int_equal(count_lines(path, "\"ev-2\"}"), 1);
-    assert_int_equal(count_lines(path, "\n"), 3); /* ev-1, the fragment, ev-2 */
-    notify_close(&a);
-    unlink(path);
+    for (size_t i = 0; i < 2; i++) {
+        notify_ctx_t a = NOTIFY_CTX_INIT;
+
+        temp_path(path, sizeof(path));
+        a.path = path;
+        assert_int_equal(notify_open(&a), 0);
+        deliver(&a, "ev-1", 1);
+        append_raw(path, fragments[i]);
+        deliver(&a, "ev-2", 1);
+        deliver(&a, "ev-2", 0);
+        assert_int_equal(count_lines(path, "\"ev-2\""), 1);
+        assert_int_equal(count_lines(path, "\n"), 2); /* ev-1, ev-2 */
+        notify_close(&a);
+
+        /* A restart finds the same: the torn tail, if left, is cut. */
+        append_raw(path, fragments[i]);
+        assert_int_equal(notify_open(&a), 0);
+        deliver(&a, "ev-2", 0);
+        deliver(&a, "ev-3", 1);
+        assert_int_equal(count_lines(path, "\"ev-2\""), 1);
+        assert_int_equal(count_lines(path, "\n"), 3);
+        notify_close(&a);
+        unlink(path);
+    }
 }
 
 /* Not a regular file (here /dev/null): written to, never read back. */
@@ -381,7 +405,7 @@ int main(void)
         cmocka_unit_test(notification_ids),
         cmocka_unit_test(delivered_remembers_the_most_recent),
         cmocka_unit_test(shared_file_gets_one_line_per_event),
-        cmocka_unit_test(torn_line_is_ended),
+        cmocka_unit_test(torn_line_is_cut_off),
         cmocka_unit_test(device_is_written_without_dedup),
     };
 
