@@ -20,7 +20,7 @@ OTHER_RELEASE = os.environ.get("EB_COMPAT_OTHER_KAFKA", "3.9.2")
 
 def probe(test, bootstrap):
     r = subprocess.run([os.path.join(BIN, "rdkafka_compat"), bootstrap], capture_output=True,
-                       text=True, timeout=120)
+                       text=True, timeout=180)
     print("\n" + r.stdout)
     test.assertEqual(r.returncode, 0, r.stdout + r.stderr[-3000:])
     for feature in ("idempotent-producer", "cooperative-sticky", "transactions",

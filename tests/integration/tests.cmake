@@ -27,4 +27,4 @@ eb_kafka_test(broker_faults 900)
 # kafka-local itself: settings, start-up, control commands, shutdown.
 eb_kafka_test(kafka_local 600)
 # librdkafka 2.0.2's features on the default Kafka release and on 3.9.
-eb_kafka_test(compat 400)
+eb_kafka_test(compat 500)
