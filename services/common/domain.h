@@ -20,16 +20,39 @@
 
 /* The topics, from the suite's catalogue (eventbus/app/topics.h, which
  * also lists every topic with the dead-letter topics). */
-#define TOPIC_ORDER_CREATED     APP_TOPIC_ORDER_CREATED
-#define TOPIC_PAYMENT_PROCESSED APP_TOPIC_PAYMENT_PROCESSED
-#define TOPIC_PAYMENT_FAILED    APP_TOPIC_PAYMENT_FAILED
+#define TOPIC_ORDER_CREATED          APP_TOPIC_ORDER_CREATED
+#define TOPIC_PAYMENT_PROCESSED      APP_TOPIC_PAYMENT_PROCESSED
+#define TOPIC_PAYMENT_FAILED         APP_TOPIC_PAYMENT_FAILED
+#define TOPIC_PAYMENT_REFUNDED       APP_TOPIC_PAYMENT_REFUNDED
+#define TOPIC_INVENTORY_RESERVED     APP_TOPIC_INVENTORY_RESERVED
+#define TOPIC_INVENTORY_INSUFFICIENT APP_TOPIC_INVENTORY_INSUFFICIENT
+#define TOPIC_INVENTORY_RELEASED     APP_TOPIC_INVENTORY_RELEASED
+#define TOPIC_ORDER_CANCELLED        APP_TOPIC_ORDER_CANCELLED
+#define TOPIC_ORDER_COMPLETED        APP_TOPIC_ORDER_COMPLETED
+#define TOPIC_USER_REGISTERED        APP_TOPIC_USER_REGISTERED
+#define TOPIC_USER_UPDATED           APP_TOPIC_USER_UPDATED
 
-#define TYPE_ORDER_CREATED     "OrderCreated"
-#define TYPE_PAYMENT_PROCESSED "PaymentProcessed"
-#define TYPE_PAYMENT_FAILED    "PaymentFailed"
+#define TYPE_ORDER_CREATED          "OrderCreated"
+#define TYPE_PAYMENT_PROCESSED      "PaymentProcessed"
+#define TYPE_PAYMENT_FAILED         "PaymentFailed"
+#define TYPE_PAYMENT_REFUNDED       "PaymentRefunded"
+#define TYPE_INVENTORY_RESERVED     "InventoryReserved"
+#define TYPE_INVENTORY_INSUFFICIENT "InventoryInsufficient"
+#define TYPE_INVENTORY_RELEASED     "InventoryReleased"
+#define TYPE_ORDER_CANCELLED        "OrderCancelled"
+#define TYPE_ORDER_COMPLETED        "OrderCompleted"
+#define TYPE_USER_REGISTERED        "UserRegistered"
+#define TYPE_USER_UPDATED           "UserUpdated"
 
-#define SOURCE_ORDER_SERVICE   "/order-service"
-#define SOURCE_PAYMENT_SERVICE "/payment-service"
+#define SOURCE_ORDER_SERVICE     "/order-service"
+#define SOURCE_PAYMENT_SERVICE   "/payment-service"
+#define SOURCE_INVENTORY_SERVICE "/inventory-service"
+#define SOURCE_USER_SERVICE      "/user-service"
+
+/* Why an order was cancelled (OrderCancelled, PaymentRefunded, the order's
+ * reason field). */
+#define REASON_CANCELLED    "cancelled"
+#define REASON_OUT_OF_STOCK "out of stock"
 
 #define SVC_ID_MAX           128 /* userId, productId, orderId: bytes */
 #define SVC_MAX_ITEMS        100

@@ -169,7 +169,7 @@ static rd_kafka_AdminOptions_t *admin_options(rd_kafka_t *rk, rd_kafka_admin_op_
  * again (a controller not ready yet), -1 on a permanent error. */
 static int create_round(kl_cluster_t *c, char *errstr, size_t errstr_size)
 {
-    rd_kafka_NewTopic_t *nt[16]; /* app_topic_count, checked below */
+    rd_kafka_NewTopic_t *nt[64]; /* app_topic_count, checked below */
     rd_kafka_queue_t *q = rd_kafka_queue_new(c->admin);
     rd_kafka_AdminOptions_t *opts = admin_options(c->admin, RD_KAFKA_ADMIN_OP_CREATETOPICS, 10000);
     char isr[8];
