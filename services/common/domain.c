@@ -61,6 +61,25 @@ static eb_err_t take_money(const cJSON *obj, const char *name, const char *field
     return EB_OK;
 }
 
+/* A required (or optional: dst keeps its value) integer min..max. */
+static eb_err_t take_int(const cJSON *obj, const char *name, const char *field, int required,
+                         int64_t min, int64_t max, int64_t *dst, svc_verr_t *v)
+{
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+    if (!q || (!required && cJSON_IsNull(q))) {
+        if (required)
+            return reject(v, "MISSING_FIELD", field, "%s is required", field);
+        return EB_OK;
+    }
+    if (!cJSON_IsNumber(q) || q->valuedouble != floor(q->valuedouble) ||
+        q->valuedouble < (double)min || q->valuedouble > (double)max)
+        return reject(v, "INVALID_FIELD", field, "%s must be an integer from %lld to %lld", field,
+                      (long long)min, (long long)max);
+    *dst = (int64_t)q->valuedouble;
+    return EB_OK;
+}
+
 static eb_err_t take_item(const cJSON *it, size_t i, svc_item_t *item, svc_verr_t *v)
 {
     char field[64];
@@ -174,6 +193,78 @@ cJSON *svc_items_json(const svc_order_t *o)
     return arr;
 }
 
+/* The items of a payment event ([{productId, quantity}] into items) or of a
+ * stock event (into stock: [{productId, quantity}], or with shortage
+ * [{productId, requested, available}]). One of items and stock is NULL.
+ * required: at least one item. */
+static eb_err_t take_items(const cJSON *data, int required, int shortage, size_t *count,
+                           svc_item_t *items, svc_stock_item_t *stock, svc_verr_t *v)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(data, "items"), *it;
+    char field[64];
+    size_t i = 0;
+    eb_err_t err;
+
+    *count = 0;
+    if (!arr && !required)
+        return EB_OK;
+    if (!arr)
+        return reject(v, "MISSING_FIELD", "items", "items is required");
+    if (!cJSON_IsArray(arr))
+        return reject(v, "INVALID_FIELD", "items", "items must be an array");
+    cJSON_ArrayForEach(it, arr)
+    {
+        if (i == SVC_MAX_ITEMS)
+            return reject(v, "INVALID_FIELD", "items", "items must have at most %d entries",
+                          SVC_MAX_ITEMS);
+        char *pid = stock ? stock[i].product_id : items[i].product_id;
+        int64_t *qty = stock ? &stock[i].quantity : &items[i].quantity;
+
+        snprintf(field, sizeof(field), "items[%zu]", i);
+        if (!cJSON_IsObject(it))
+            return reject(v, "INVALID_FIELD", field, "%s must be an object", field);
+        snprintf(field, sizeof(field), "items[%zu].productId", i);
+        if ((err = take_string(it, "productId", field, 1, SVC_ID_MAX, pid, v)))
+            return err;
+        if (!shortage) {
+            snprintf(field, sizeof(field), "items[%zu].quantity", i);
+            if ((err = take_int(it, "quantity", field, 1, 1, SVC_MAX_QUANTITY, qty, v)))
+                return err;
+        } else {
+            snprintf(field, sizeof(field), "items[%zu].requested", i);
+            if ((err = take_int(it, "requested", field, 1, 1, SVC_MAX_QUANTITY, &stock[i].requested,
+                                v)))
+                return err;
+            snprintf(field, sizeof(field), "items[%zu].available", i);
+            if ((err = take_int(it, "available", field, 1, 0, INT64_C(1) << 52, &stock[i].available,
+                                v)))
+                return err;
+        }
+        i++;
+    }
+    if (required && i == 0)
+        return reject(v, "INVALID_FIELD", "items", "items must have 1 to %d entries",
+                      SVC_MAX_ITEMS);
+    *count = i;
+    return EB_OK;
+}
+
+/* Adds a payment event's "items" to d; 0 when out of memory. */
+static int add_items(cJSON *d, size_t n, const svc_item_t *items)
+{
+    cJSON *arr = cJSON_AddArrayToObject(d, "items");
+
+    for (size_t i = 0; arr && i < n; i++) {
+        cJSON *item = cJSON_CreateObject();
+
+        if (!item || !cJSON_AddItemToArray(arr, item) ||
+            !cJSON_AddStringToObject(item, "productId", items[i].product_id) ||
+            !cJSON_AddNumberToObject(item, "quantity", (double)items[i].quantity))
+            return 0;
+    }
+    return arr != NULL;
+}
+
 static eb_err_t fail(char *errstr, size_t size, const svc_verr_t *v)
 {
     snprintf(errstr, size, "%s", v->message);
@@ -204,6 +295,8 @@ eb_err_t svc_payment_parse(const cJSON *data, int failed, svc_payment_t *p, char
         return fail(errstr, errstr_size, &v);
     if (failed && take_string(data, "reason", "reason", 1, sizeof(p->reason) - 1, p->reason, &v))
         return fail(errstr, errstr_size, &v);
+    if (!failed && take_items(data, 0, 0, &p->item_count, p->items, NULL, &v))
+        return fail(errstr, errstr_size, &v);
     return EB_OK;
 }
 
@@ -216,7 +309,179 @@ cJSON *svc_payment_json(const svc_payment_t *p)
         (p->user_id[0] && !cJSON_AddStringToObject(d, "userId", p->user_id)) ||
         !cJSON_AddItemToObject(d, "amount", eb_money_to_json(p->amount)) ||
         !cJSON_AddStringToObject(d, "currency", p->currency) ||
-        (p->failed && !cJSON_AddStringToObject(d, "reason", p->reason))) {
+        (p->failed && !cJSON_AddStringToObject(d, "reason", p->reason)) ||
+        (!p->failed && p->item_count && !add_items(d, p->item_count, p->items))) {
+        cJSON_Delete(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* ---- the saga's events ---------------------------------------------------------- */
+
+static eb_err_t need_object(const cJSON *data, char *errstr, size_t errstr_size)
+{
+    if (cJSON_IsObject(data))
+        return EB_OK;
+    snprintf(errstr, errstr_size, "data must be a JSON object");
+    return EB_ERR_INVALID;
+}
+
+eb_err_t svc_refund_parse(const cJSON *data, svc_refund_t *r, char *errstr, size_t errstr_size)
+{
+    svc_verr_t v;
+
+    memset(r, 0, sizeof(*r));
+    if (need_object(data, errstr, errstr_size))
+        return EB_ERR_INVALID;
+    if (take_string(data, "orderId", "orderId", 1, SVC_ID_MAX, r->order_id, &v) ||
+        take_string(data, "paymentId", "paymentId", 1, SVC_ID_MAX, r->payment_id, &v) ||
+        take_string(data, "userId", "userId", 0, SVC_ID_MAX, r->user_id, &v) ||
+        take_money(data, "amount", "amount", &r->amount, &v) ||
+        take_string(data, "currency", "currency", 1, SVC_CURRENCY_LEN, r->currency, &v) ||
+        take_string(data, "reason", "reason", 1, sizeof(r->reason) - 1, r->reason, &v))
+        return fail(errstr, errstr_size, &v);
+    if (!currency_ok(r->currency)) {
+        snprintf(errstr, errstr_size, "currency must be a three-letter ISO 4217 code");
+        return EB_ERR_INVALID;
+    }
+    return EB_OK;
+}
+
+cJSON *svc_refund_json(const svc_refund_t *r)
+{
+    cJSON *d = cJSON_CreateObject();
+
+    if (!d || !cJSON_AddStringToObject(d, "orderId", r->order_id) ||
+        !cJSON_AddStringToObject(d, "paymentId", r->payment_id) ||
+        (r->user_id[0] && !cJSON_AddStringToObject(d, "userId", r->user_id)) ||
+        !cJSON_AddItemToObject(d, "amount", eb_money_to_json(r->amount)) ||
+        !cJSON_AddStringToObject(d, "currency", r->currency) ||
+        !cJSON_AddStringToObject(d, "reason", r->reason)) {
+        cJSON_Delete(d);
+        return NULL;
+    }
+    return d;
+}
+
+eb_err_t svc_order_change_parse(const cJSON *data, int cancelled, svc_order_change_t *c,
+                                char *errstr, size_t errstr_size)
+{
+    svc_verr_t v;
+
+    memset(c, 0, sizeof(*c));
+    if (need_object(data, errstr, errstr_size))
+        return EB_ERR_INVALID;
+    if (take_string(data, "orderId", "orderId", 1, SVC_ID_MAX, c->order_id, &v) ||
+        take_string(data, "userId", "userId", 0, SVC_ID_MAX, c->user_id, &v) ||
+        (cancelled &&
+         take_string(data, "reason", "reason", 1, sizeof(c->reason) - 1, c->reason, &v)))
+        return fail(errstr, errstr_size, &v);
+    return EB_OK;
+}
+
+cJSON *svc_order_change_json(const svc_order_change_t *c)
+{
+    cJSON *d = cJSON_CreateObject();
+
+    if (!d || !cJSON_AddStringToObject(d, "orderId", c->order_id) ||
+        (c->user_id[0] && !cJSON_AddStringToObject(d, "userId", c->user_id)) ||
+        (c->reason[0] && !cJSON_AddStringToObject(d, "reason", c->reason))) {
+        cJSON_Delete(d);
+        return NULL;
+    }
+    return d;
+}
+
+eb_err_t svc_stock_parse(const cJSON *data, int insufficient, svc_stock_t *s, char *errstr,
+                         size_t errstr_size)
+{
+    svc_verr_t v;
+
+    memset(s, 0, sizeof(*s));
+    s->insufficient = insufficient;
+    if (need_object(data, errstr, errstr_size))
+        return EB_ERR_INVALID;
+    if (take_string(data, "orderId", "orderId", 1, SVC_ID_MAX, s->order_id, &v))
+        return fail(errstr, errstr_size, &v);
+    if (take_items(data, insufficient, insufficient, &s->item_count, NULL, s->items, &v))
+        return fail(errstr, errstr_size, &v);
+    return EB_OK;
+}
+
+cJSON *svc_stock_json(const svc_stock_t *s)
+{
+    cJSON *d = cJSON_CreateObject();
+    cJSON *arr = d && cJSON_AddStringToObject(d, "orderId", s->order_id)
+                     ? cJSON_AddArrayToObject(d, "items")
+                     : NULL;
+
+    for (size_t i = 0; arr && i < s->item_count; i++) {
+        const svc_stock_item_t *it = &s->items[i];
+        cJSON *item = cJSON_CreateObject();
+
+        if (!item || !cJSON_AddItemToArray(arr, item) ||
+            !cJSON_AddStringToObject(item, "productId", it->product_id) ||
+            (s->insufficient
+                 ? !cJSON_AddNumberToObject(item, "requested", (double)it->requested) ||
+                       !cJSON_AddNumberToObject(item, "available", (double)it->available)
+                 : !cJSON_AddNumberToObject(item, "quantity", (double)it->quantity)))
+            arr = NULL;
+    }
+    if (!arr) {
+        cJSON_Delete(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* local@domain.tld, visible ASCII, no spaces: what a sign-up form checks. */
+static int email_ok(const char *e)
+{
+    const char *at = strchr(e, '@'), *dot;
+
+    if (!at || at == e || strchr(at + 1, '@'))
+        return 0;
+    for (const char *c = e; *c; c++)
+        if (*c <= 0x20 || *c >= 0x7f)
+            return 0;
+    dot = strrchr(at + 1, '.');
+    return dot && dot > at + 1 && dot[1] != '\0';
+}
+
+eb_err_t svc_user_parse(const cJSON *obj, svc_user_mode_t mode, svc_user_t *u, svc_verr_t *v)
+{
+    eb_err_t err;
+
+    memset(u, 0, sizeof(*u));
+    u->age = -1;
+    if (!cJSON_IsObject(obj))
+        return reject(v, "INVALID_JSON", "", "the user must be a JSON object");
+    if (mode == SVC_USER_EVENT &&
+        ((err = take_string(obj, "userId", "userId", 1, SVC_ID_MAX, u->user_id, v)) ||
+         (err = take_string(obj, "createdAt", "createdAt", 1, sizeof(u->created_at) - 1,
+                            u->created_at, v))))
+        return err;
+    if ((err = take_string(obj, "name", "name", 1, SVC_NAME_MAX, u->name, v)) ||
+        (err = take_string(obj, "email", "email", 1, SVC_EMAIL_MAX, u->email, v)) ||
+        (err = take_int(obj, "age", "age", 0, 0, SVC_AGE_MAX, &u->age, v)))
+        return err;
+    if (!email_ok(u->email))
+        return reject(v, "INVALID_FIELD", "email",
+                      "email must be an address such as a@example.com");
+    return EB_OK;
+}
+
+cJSON *svc_user_json(const svc_user_t *u)
+{
+    cJSON *d = cJSON_CreateObject();
+
+    if (!d || !cJSON_AddStringToObject(d, "userId", u->user_id) ||
+        !cJSON_AddStringToObject(d, "name", u->name) ||
+        !cJSON_AddStringToObject(d, "email", u->email) ||
+        !(u->age >= 0 ? cJSON_AddNumberToObject(d, "age", (double)u->age)
+                      : cJSON_AddNullToObject(d, "age")) ||
+        !cJSON_AddStringToObject(d, "createdAt", u->created_at)) {
         cJSON_Delete(d);
         return NULL;
     }

@@ -108,6 +108,11 @@ typedef struct svc_payment_s {
     int64_t amount;
     char currency[SVC_CURRENCY_LEN + 1];
     char reason[256]; /* PaymentFailed only */
+    /* PaymentProcessed: the order's items (productId, quantity; price 0),
+     * so that inventory-service reserves from the event alone. Optional on
+     * the wire (events of earlier versions have none). */
+    size_t item_count;
+    svc_item_t items[SVC_MAX_ITEMS];
 } svc_payment_t;
 
 /* Validates PaymentProcessed (failed=0) or PaymentFailed (failed=1) data.
@@ -117,5 +122,75 @@ eb_err_t svc_payment_parse(const cJSON *data, int failed, svc_payment_t *out, ch
 
 /* Builds the data object of a payment event; NULL when out of memory. */
 cJSON *svc_payment_json(const svc_payment_t *p);
+
+/* ---- the saga's events (docs/saga.md) --------------------------------------- */
+
+/* PaymentRefunded data. */
+typedef struct svc_refund_s {
+    char order_id[SVC_ID_MAX + 1];
+    char payment_id[SVC_ID_MAX + 1];
+    char user_id[SVC_ID_MAX + 1]; /* optional */
+    int64_t amount;
+    char currency[SVC_CURRENCY_LEN + 1];
+    char reason[64]; /* REASON_CANCELLED or REASON_OUT_OF_STOCK */
+} svc_refund_t;
+
+eb_err_t svc_refund_parse(const cJSON *data, svc_refund_t *out, char *errstr, size_t errstr_size);
+cJSON *svc_refund_json(const svc_refund_t *r);
+
+/* OrderCancelled (reason required) and OrderCompleted (no reason) data. */
+typedef struct svc_order_change_s {
+    char order_id[SVC_ID_MAX + 1];
+    char user_id[SVC_ID_MAX + 1]; /* optional */
+    char reason[64];
+} svc_order_change_t;
+
+/* cancelled: 1 for OrderCancelled, 0 for OrderCompleted. */
+eb_err_t svc_order_change_parse(const cJSON *data, int cancelled, svc_order_change_t *out,
+                                char *errstr, size_t errstr_size);
+cJSON *svc_order_change_json(const svc_order_change_t *c);
+
+/* InventoryReserved / InventoryReleased (items with quantity) and
+ * InventoryInsufficient (items with requested and available) data. */
+typedef struct svc_stock_item_s {
+    char product_id[SVC_ID_MAX + 1];
+    int64_t quantity;  /* reserved, released */
+    int64_t requested; /* insufficient */
+    int64_t available; /* insufficient */
+} svc_stock_item_t;
+
+typedef struct svc_stock_s {
+    int insufficient; /* 1: InventoryInsufficient */
+    char order_id[SVC_ID_MAX + 1];
+    size_t item_count;
+    svc_stock_item_t items[SVC_MAX_ITEMS];
+} svc_stock_t;
+
+eb_err_t svc_stock_parse(const cJSON *data, int insufficient, svc_stock_t *out, char *errstr,
+                         size_t errstr_size);
+cJSON *svc_stock_json(const svc_stock_t *s);
+
+/* A user (user-service; UserRegistered and UserUpdated data). */
+#define SVC_NAME_MAX  128
+#define SVC_EMAIL_MAX 254
+#define SVC_AGE_MAX   150
+
+typedef struct svc_user_s {
+    char user_id[SVC_ID_MAX + 1]; /* empty in a request */
+    char name[SVC_NAME_MAX + 1];
+    char email[SVC_EMAIL_MAX + 1];
+    int64_t age;         /* -1: not given */
+    char created_at[40]; /* empty in a request */
+} svc_user_t;
+
+typedef enum svc_user_mode_e {
+    SVC_USER_REQUEST, /* POST /users, PUT /users/<id>: name, email, optional age */
+    SVC_USER_EVENT    /* UserRegistered / UserUpdated data: userId and createdAt too */
+} svc_user_mode_t;
+
+/* Validates a user (contract section 10): name 1..128 bytes, email required
+ * and well-formed, age an integer 0..150 when present. */
+eb_err_t svc_user_parse(const cJSON *obj, svc_user_mode_t mode, svc_user_t *out, svc_verr_t *verr);
+cJSON *svc_user_json(const svc_user_t *u);
 
 #endif /* SERVICES_COMMON_DOMAIN_H */

@@ -21,6 +21,12 @@ void payment_decide(const svc_order_t *o, int64_t limit, const char *cause_id, s
         snprintf(p->reason, sizeof(p->reason), "%s", PAYMENT_REASON_LIMIT);
     } else {
         eb_uuid_derive(cause_id, "paymentId", p->payment_id);
+        /* What inventory-service reserves (docs/saga.md). */
+        p->item_count = o->item_count;
+        for (size_t i = 0; i < o->item_count; i++) {
+            memcpy(p->items[i].product_id, o->items[i].product_id, sizeof(p->items[i].product_id));
+            p->items[i].quantity = o->items[i].quantity;
+        }
     }
 }
 

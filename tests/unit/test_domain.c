@@ -578,6 +578,189 @@ static void payment_json_exact_and_round_trip(void **state)
     cJSON_free(text);
 }
 
+/* ---- the saga's shapes ---------------------------------------------------------- */
+
+static cJSON *json_of(const char *text)
+{
+    cJSON *obj = cJSON_Parse(text);
+
+    if (!obj)
+        fail_msg("test JSON does not parse: %s", text);
+    return obj;
+}
+
+static char *print_and_free(cJSON *d)
+{
+    char *text;
+
+    assert_non_null(d);
+    text = cJSON_PrintUnformatted(d);
+    cJSON_Delete(d);
+    return text;
+}
+
+static void payment_items_round_trip(void **state)
+{
+    svc_payment_t *p = malloc(sizeof(*p)), *back = malloc(sizeof(*back));
+    char errstr[128], *text;
+    cJSON *obj;
+
+    (void)state;
+    obj = json_of("{\"orderId\":\"o1\",\"paymentId\":\"pay1\",\"amount\":3,"
+                  "\"currency\":\"USD\",\"items\":[{\"productId\":\"p1\",\"quantity\":2},"
+                  "{\"productId\":\"p2\",\"quantity\":1}]}");
+    assert_int_equal(svc_payment_parse(obj, 0, p, errstr, sizeof(errstr)), EB_OK);
+    cJSON_Delete(obj);
+    assert_int_equal(p->item_count, 2);
+    assert_string_equal(p->items[1].product_id, "p2");
+    assert_int_equal(p->items[0].quantity, 2);
+    text = print_and_free(svc_payment_json(p));
+    assert_string_equal(text, "{\"orderId\":\"o1\",\"paymentId\":\"pay1\",\"amount\":3,"
+                              "\"currency\":\"USD\",\"items\":[{\"productId\":\"p1\","
+                              "\"quantity\":2},{\"productId\":\"p2\",\"quantity\":1}]}");
+    obj = json_of(text);
+    assert_int_equal(svc_payment_parse(obj, 0, back, errstr, sizeof(errstr)), EB_OK);
+    cJSON_Delete(obj);
+    assert_int_equal(back->item_count, 2);
+    cJSON_free(text);
+    /* An item without a whole quantity is refused, naming it. */
+    obj = json_of("{\"orderId\":\"o1\",\"paymentId\":\"pay1\",\"amount\":3,"
+                  "\"currency\":\"USD\",\"items\":[{\"productId\":\"p1\",\"quantity\":1.5}]}");
+    assert_int_equal(svc_payment_parse(obj, 0, p, errstr, sizeof(errstr)), EB_ERR_INVALID);
+    assert_non_null(strstr(errstr, "items[0].quantity"));
+    cJSON_Delete(obj);
+    free(p);
+    free(back);
+}
+
+static void refund_round_trip_and_rules(void **state)
+{
+    svc_refund_t r;
+    char errstr[128], *text;
+    cJSON *obj;
+
+    (void)state;
+    obj = json_of("{\"orderId\":\"o1\",\"paymentId\":\"pay1\",\"userId\":\"u1\","
+                  "\"amount\":100.5,\"currency\":\"EUR\",\"reason\":\"out of stock\"}");
+    assert_int_equal(svc_refund_parse(obj, &r, errstr, sizeof(errstr)), EB_OK);
+    cJSON_Delete(obj);
+    assert_int_equal(r.amount, 10050);
+    assert_string_equal(r.reason, REASON_OUT_OF_STOCK);
+    text = print_and_free(svc_refund_json(&r));
+    assert_string_equal(text, "{\"orderId\":\"o1\",\"paymentId\":\"pay1\",\"userId\":\"u1\","
+                              "\"amount\":100.5,\"currency\":\"EUR\",\"reason\":\"out of stock\"}");
+    cJSON_free(text);
+    obj = json_of("{\"orderId\":\"o1\",\"amount\":1,\"currency\":\"EUR\",\"reason\":\"x\"}");
+    assert_int_equal(svc_refund_parse(obj, &r, errstr, sizeof(errstr)), EB_ERR_INVALID);
+    assert_non_null(strstr(errstr, "paymentId"));
+    cJSON_Delete(obj);
+}
+
+static void order_change_rules(void **state)
+{
+    svc_order_change_t c;
+    char errstr[128], *text;
+    cJSON *obj = json_of("{\"orderId\":\"o1\"}");
+
+    (void)state;
+    /* OrderCompleted needs no reason; OrderCancelled does. */
+    assert_int_equal(svc_order_change_parse(obj, 0, &c, errstr, sizeof(errstr)), EB_OK);
+    assert_int_equal(svc_order_change_parse(obj, 1, &c, errstr, sizeof(errstr)), EB_ERR_INVALID);
+    assert_non_null(strstr(errstr, "reason"));
+    cJSON_Delete(obj);
+    obj = json_of("{\"orderId\":\"o1\",\"userId\":\"u1\",\"reason\":\"cancelled\"}");
+    assert_int_equal(svc_order_change_parse(obj, 1, &c, errstr, sizeof(errstr)), EB_OK);
+    cJSON_Delete(obj);
+    text = print_and_free(svc_order_change_json(&c));
+    assert_string_equal(text, "{\"orderId\":\"o1\",\"userId\":\"u1\",\"reason\":\"cancelled\"}");
+    cJSON_free(text);
+}
+
+static void stock_shapes(void **state)
+{
+    svc_stock_t *s = malloc(sizeof(*s));
+    char errstr[128], *text;
+    cJSON *obj;
+
+    (void)state;
+    obj = json_of("{\"orderId\":\"o1\",\"items\":[{\"productId\":\"p1\",\"requested\":3,"
+                  "\"available\":0}]}");
+    assert_int_equal(svc_stock_parse(obj, 1, s, errstr, sizeof(errstr)), EB_OK);
+    assert_int_equal(s->items[0].requested, 3);
+    text = print_and_free(svc_stock_json(s));
+    assert_string_equal(text, "{\"orderId\":\"o1\",\"items\":[{\"productId\":\"p1\","
+                              "\"requested\":3,\"available\":0}]}");
+    cJSON_free(text);
+    /* The same items are not a reservation: those need quantities. */
+    assert_int_equal(svc_stock_parse(obj, 0, s, errstr, sizeof(errstr)), EB_ERR_INVALID);
+    assert_non_null(strstr(errstr, "items[0].quantity"));
+    cJSON_Delete(obj);
+    obj = json_of("{\"orderId\":\"o1\",\"items\":[{\"productId\":\"p1\",\"quantity\":3}]}");
+    assert_int_equal(svc_stock_parse(obj, 0, s, errstr, sizeof(errstr)), EB_OK);
+    assert_int_equal(s->items[0].quantity, 3);
+    text = print_and_free(svc_stock_json(s));
+    assert_string_equal(text, "{\"orderId\":\"o1\",\"items\":[{\"productId\":\"p1\","
+                              "\"quantity\":3}]}");
+    cJSON_free(text);
+    cJSON_Delete(obj);
+    free(s);
+}
+
+static void user_rules(void **state)
+{
+    static const struct {
+        const char *json, *code, *field;
+    } bad[] = {
+        {"[]", "INVALID_JSON", ""},
+        {"{\"email\":\"a@b.io\"}", "MISSING_FIELD", "name"},
+        {"{\"name\":\"\",\"email\":\"a@b.io\"}", "INVALID_FIELD", "name"},
+        {"{\"name\":\"Ann\"}", "MISSING_FIELD", "email"},
+        {"{\"name\":\"Ann\",\"email\":\"ann\"}", "INVALID_FIELD", "email"},
+        {"{\"name\":\"Ann\",\"email\":\"@b.io\"}", "INVALID_FIELD", "email"},
+        {"{\"name\":\"Ann\",\"email\":\"a@b\"}", "INVALID_FIELD", "email"},
+        {"{\"name\":\"Ann\",\"email\":\"a b@c.io\"}", "INVALID_FIELD", "email"},
+        {"{\"name\":\"Ann\",\"email\":\"a@b@c.io\"}", "INVALID_FIELD", "email"},
+        {"{\"name\":\"Ann\",\"email\":\"a@b.io\",\"age\":151}", "INVALID_FIELD", "age"},
+        {"{\"name\":\"Ann\",\"email\":\"a@b.io\",\"age\":-1}", "INVALID_FIELD", "age"},
+        {"{\"name\":\"Ann\",\"email\":\"a@b.io\",\"age\":2.5}", "INVALID_FIELD", "age"},
+        {"{\"name\":\"Ann\",\"email\":\"a@b.io\",\"age\":\"3\"}", "INVALID_FIELD", "age"},
+    };
+    svc_user_t u;
+    svc_verr_t v;
+    char *text;
+    cJSON *obj;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        obj = json_of(bad[i].json);
+        memset(&v, 0, sizeof(v));
+        if (svc_user_parse(obj, SVC_USER_REQUEST, &u, &v) != EB_ERR_INVALID)
+            fail_msg("accepted %s", bad[i].json);
+        if (strcmp(v.code, bad[i].code) != 0 || strcmp(v.field, bad[i].field) != 0)
+            fail_msg("%s: got %s at %s, want %s at %s", bad[i].json, v.code, v.field, bad[i].code,
+                     bad[i].field);
+        cJSON_Delete(obj);
+    }
+    obj = json_of("{\"name\":\"Ann\",\"email\":\"ann@example.com\"}");
+    assert_int_equal(svc_user_parse(obj, SVC_USER_REQUEST, &u, &v), EB_OK);
+    cJSON_Delete(obj);
+    assert_int_equal(u.age, -1);
+    /* An event needs the id and the creation time. */
+    obj = json_of("{\"name\":\"Ann\",\"email\":\"ann@example.com\",\"age\":150}");
+    assert_int_equal(svc_user_parse(obj, SVC_USER_EVENT, &u, &v), EB_ERR_INVALID);
+    assert_string_equal(v.field, "userId");
+    cJSON_Delete(obj);
+    obj = json_of("{\"userId\":\"u1\",\"createdAt\":\"2026-12-02T00:00:00.000Z\",\"name\":"
+                  "\"Ann\",\"email\":\"ann@example.com\",\"age\":0}");
+    assert_int_equal(svc_user_parse(obj, SVC_USER_EVENT, &u, &v), EB_OK);
+    cJSON_Delete(obj);
+    text = print_and_free(svc_user_json(&u));
+    assert_string_equal(text, "{\"userId\":\"u1\",\"name\":\"Ann\",\"email\":"
+                              "\"ann@example.com\",\"age\":0,\"createdAt\":"
+                              "\"2026-12-02T00:00:00.000Z\"}");
+    cJSON_free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -600,6 +783,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(payment_parse_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(payment_parse_rejects, setup, teardown),
         cmocka_unit_test_setup_teardown(payment_json_exact_and_round_trip, setup, teardown),
+        cmocka_unit_test(payment_items_round_trip),
+        cmocka_unit_test(refund_round_trip_and_rules),
+        cmocka_unit_test(order_change_rules),
+        cmocka_unit_test(stock_shapes),
+        cmocka_unit_test(user_rules),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
