@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "eventbus/admin.h"
+#include "eventbus/api.h"
 #include "eventbus/redis.h"
 
 typedef struct order_api_opts_s {

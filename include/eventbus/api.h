@@ -1,0 +1,114 @@
+/*
+ * A JSON HTTP API on libmicrohttpd (api.c): the part every service's API
+ * shares, so that each service writes only its routes.
+ *
+ * A service gives a table of routes (method, path pattern with at most one
+ * "{id}" segment, handler). The server matches every request against it:
+ * a path that matches no pattern is 404, a known path with another method
+ * 405 with an Allow header; /health, /ready and /metrics are answered by
+ * the admin router. A route that takes a body gets it whole, checked
+ * before it is read: Content-Type must be application/json (else 415) and
+ * no larger than max_body (else 413). Every error is the suite's JSON
+ * error document. Requests are counted in http_requests_total and
+ * http_request_duration_seconds with the route's pattern as its label.
+ *
+ * Threads: libmicrohttpd's worker pool calls the handlers; each worker
+ * keeps its own Redis connection (eb_api_redis()), opened on first use, so
+ * no handler takes a lock for Redis.
+ */
+#ifndef EVENTBUS_API_H
+#define EVENTBUS_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include "eventbus/admin.h"
+#include "eventbus/error.h"
+#include "eventbus/redis.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One request, from its headers to its completion. Valid only during the
+ * handler call. */
+typedef struct eb_api_req_s eb_api_req_t;
+
+/* Answers the request (eb_api_reply / eb_api_error / ...) and returns
+ * what that returned. opaque is eb_api_opts_t.opaque. */
+typedef enum MHD_Result(eb_api_handler_t)(eb_api_req_t *q, void *opaque);
+
+typedef struct eb_api_route_s {
+    const char *method;  /* "GET" (also serves HEAD), "POST", "PUT", ... */
+    const char *pattern; /* "/orders", "/orders/{id}", "/orders/{id}/cancel" */
+    eb_api_handler_t *handler;
+    int body; /* takes a JSON body */
+} eb_api_route_t;
+
+typedef struct eb_api_opts_s {
+    const char *bind_address;
+    int port;            /* 0: pick a free port */
+    int threads;         /* worker pool size */
+    int max_connections; /* concurrent connections; more are refused */
+    int max_per_ip;      /* connections from one address; 0: no limit */
+    int timeout_s;       /* a connection idle this long is closed */
+    int64_t max_body;    /* larger bodies get 413 */
+    const eb_api_route_t *routes;
+    size_t route_count;
+    const eb_redis_addr_t *redis; /* the workers' Redis; copied */
+    /* The message of eb_api_unavailable(): what is unreachable. */
+    const char *unavailable;
+    eb_admin_t *admin; /* serves /health /ready /metrics; not owned; may be NULL */
+    void *opaque;      /* for the handlers */
+} eb_api_opts_t;
+
+typedef struct eb_api_s eb_api_t;
+
+/* Lifecycle, from the main thread: eb_api_new() -> eb_api_start() ->
+ * eb_api_stop() (finishes requests in progress, joins the workers) ->
+ * eb_api_destroy(). opts is copied; routes, strings and admin must outlive
+ * the API. Returns NULL when out of memory. */
+eb_api_t *eb_api_new(const eb_api_opts_t *opts);
+eb_err_t eb_api_start(eb_api_t *a, char *errstr, size_t errstr_size);
+int eb_api_port(const eb_api_t *a); /* the bound port; -1 when not listening */
+void eb_api_stop(eb_api_t *a);
+void eb_api_destroy(eb_api_t *a); /* NULL is a no-op */
+
+/* Answers PING on the calling worker's Redis connection (for /ready, which
+ * runs on a worker). Returns 1 when Redis answered. */
+int eb_api_redis_ping(eb_api_t *a);
+
+/* ---- for handlers -------------------------------------------------------- */
+
+/* The "{id}" segment of the path ("" when the pattern has none). Checked:
+ * 1..128 bytes of letters, digits, '-' and '_'; a request whose segment is
+ * not such an id is answered 404 before any handler runs. */
+const char *eb_api_param(const eb_api_req_t *q);
+
+/* The body (NUL-terminated; len bytes) of a route that takes one. */
+const char *eb_api_body(const eb_api_req_t *q, size_t *len);
+
+/* A request header, or NULL. */
+const char *eb_api_header(const eb_api_req_t *q, const char *name);
+
+/* The calling worker's Redis connection (NULL when out of memory). */
+eb_redis_t *eb_api_redis(eb_api_req_t *q);
+
+/* Queues a JSON reply; location, when not NULL, is sent as Location. */
+enum MHD_Result eb_api_reply(eb_api_req_t *q, unsigned int status, const char *body, size_t len,
+                             const char *location);
+
+/* Queues the suite's JSON error {"error":{"code","message","field"}};
+ * field may be NULL. */
+enum MHD_Result eb_api_error(eb_api_req_t *q, unsigned int status, const char *code,
+                             const char *message, const char *field);
+
+/* 503 SERVICE_UNAVAILABLE with opts.unavailable as the message. */
+enum MHD_Result eb_api_unavailable(eb_api_req_t *q);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EVENTBUS_API_H */
