@@ -126,6 +126,14 @@ typedef struct eb_common_conf_s {
     int64_t batch_size;            /* CONSUMER_BATCH_SIZE */
     int64_t idempotency_ttl_s;     /* IDEMPOTENCY_TTL_S */
     int64_t claim_lease_ms;        /* IDEMPOTENCY_LEASE_MS */
+    int64_t http_max_body;         /* HTTP_MAX_BODY */
+    int64_t http_threads;          /* HTTP_THREADS */
+    int64_t http_max_connections;  /* HTTP_MAX_CONNECTIONS */
+    int64_t http_per_ip;           /* HTTP_MAX_CONNECTIONS_PER_IP */
+    int64_t http_timeout_s;        /* HTTP_TIMEOUT_S */
+    int64_t outbox_batch;          /* OUTBOX_BATCH */
+    int64_t outbox_inflight;       /* OUTBOX_MAX_INFLIGHT */
+    int64_t outbox_claim_idle_ms;  /* OUTBOX_CLAIM_IDLE_MS */
     char instance_buf[128];        /* storage for a computed INSTANCE_ID */
 } eb_common_conf_t;
 
@@ -133,11 +141,15 @@ typedef struct eb_common_conf_s {
 #define EB_CONF_REDIS_COUNT    2 /* REDIS_URL, REDIS_TIMEOUT_MS */
 #define EB_CONF_LOG_COUNT      3 /* LOG_LEVEL, LOG_FORMAT, INSTANCE_ID */
 #define EB_CONF_CONSUMER_COUNT 5 /* RETRY_MAX, RETRY_BACKOFF_MS, CONSUMER_BATCH_SIZE, ... */
+#define EB_CONF_HTTP_COUNT     5 /* HTTP_MAX_BODY, HTTP_THREADS, HTTP_MAX_CONNECTIONS, ... */
+#define EB_CONF_OUTBOX_COUNT   3 /* OUTBOX_BATCH, OUTBOX_MAX_INFLIGHT, OUTBOX_CLAIM_IDLE_MS */
 
 extern const eb_conf_entry_t eb_config_kafka_entries[EB_CONF_KAFKA_COUNT];
 extern const eb_conf_entry_t eb_config_redis_entries[EB_CONF_REDIS_COUNT];
 extern const eb_conf_entry_t eb_config_log_entries[EB_CONF_LOG_COUNT];
 extern const eb_conf_entry_t eb_config_consumer_entries[EB_CONF_CONSUMER_COUNT];
+extern const eb_conf_entry_t eb_config_http_entries[EB_CONF_HTTP_COUNT];
+extern const eb_conf_entry_t eb_config_outbox_entries[EB_CONF_OUTBOX_COUNT];
 
 /* Sections over an eb_common_conf_t, for a program's section list. */
 #define EB_CONF_SECTION_KAFKA(c)                                                                   \
@@ -155,6 +167,18 @@ extern const eb_conf_entry_t eb_config_consumer_entries[EB_CONF_CONSUMER_COUNT];
 #define EB_CONF_SECTION_CONSUMER(c)                                                                \
     {                                                                                              \
         "Consumer", eb_config_consumer_entries, EB_CONF_CONSUMER_COUNT, (c)                        \
+    }
+
+/* The HTTP API's limits (eventbus/api.h); each service names its own
+ * HTTP_PORT and BIND_ADDRESS, whose defaults differ. */
+#define EB_CONF_SECTION_HTTP(c)                                                                    \
+    {                                                                                              \
+        "HTTP", eb_config_http_entries, EB_CONF_HTTP_COUNT, (c)                                    \
+    }
+/* The outbox relay (eventbus/outbox.h). */
+#define EB_CONF_SECTION_OUTBOX(c)                                                                  \
+    {                                                                                              \
+        "Outbox", eb_config_outbox_entries, EB_CONF_OUTBOX_COUNT, (c)                              \
     }
 
 /* Fills instance_id with "hostname-pid" when INSTANCE_ID was not given. */

@@ -44,6 +44,7 @@
 #include "eventbus/log.h"
 #include "eventbus/metrics.h"
 #include "eventbus/money.h"
+#include "eventbus/outbox.h"
 #include "eventbus/producer.h"
 #include "eventbus/redis.h"
 #include "eventbus/time.h"

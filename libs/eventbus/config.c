@@ -56,6 +56,29 @@ const eb_conf_entry_t eb_config_consumer_entries[EB_CONF_CONSUMER_COUNT] = {
           "How long a claim on an event lives; a crashed instance's claims expire after it"),
 };
 
+const eb_conf_entry_t eb_config_http_entries[EB_CONF_HTTP_COUNT] = {
+    ENTRY("HTTP_MAX_BODY", EB_CONF_INT, http_max_body, "65536", 64, 16777216, NULL, NULL,
+          "Largest request body in bytes; larger ones get 413"),
+    ENTRY("HTTP_THREADS", EB_CONF_INT, http_threads, "16", 1, 256, NULL, NULL,
+          "HTTP worker threads, each with its own Redis connection"),
+    ENTRY("HTTP_MAX_CONNECTIONS", EB_CONF_INT, http_max_connections, "1024", 1, 65536, NULL, NULL,
+          "Concurrent connections accepted; more are refused"),
+    ENTRY("HTTP_MAX_CONNECTIONS_PER_IP", EB_CONF_INT, http_per_ip, "0", 0, 65536, NULL, NULL,
+          "Concurrent connections from one client address; 0: no limit (behind a proxy all share "
+          "one)"),
+    ENTRY("HTTP_TIMEOUT_S", EB_CONF_INT, http_timeout_s, "30", 1, 3600, NULL, NULL,
+          "A connection idle this long (no byte received or sent) is closed"),
+};
+
+const eb_conf_entry_t eb_config_outbox_entries[EB_CONF_OUTBOX_COUNT] = {
+    ENTRY("OUTBOX_BATCH", EB_CONF_INT, outbox_batch, "500", 1, 10000, NULL, NULL,
+          "Outbox entries the relay reads at once"),
+    ENTRY("OUTBOX_MAX_INFLIGHT", EB_CONF_INT, outbox_inflight, "5000", 1, 100000, NULL, NULL,
+          "Outbox entries produced and not yet acknowledged by Kafka"),
+    ENTRY("OUTBOX_CLAIM_IDLE_MS", EB_CONF_INT, outbox_claim_idle_ms, "30000", 1000, 3600000, NULL,
+          NULL, "Outbox entries pending this long are taken over from a relay presumed dead"),
+};
+
 void eb_config_common_finish(eb_common_conf_t *conf)
 {
     char host[64];

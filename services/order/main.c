@@ -4,7 +4,7 @@
  *
  * Wiring and lifecycle only. Threads:
  *   - libmicrohttpd's worker pool (api.c): intake, reads, admin endpoints;
- *   - the outbox relay (relay.c): Redis outbox -> Kafka;
+ *   - the outbox relay (eventbus/outbox.h): Redis outbox -> Kafka;
  *   - the status updater (status.c): payment events -> order status;
  *   - main: waits for SIGTERM/SIGINT.
  * Each part has the same lifecycle, driven from main: _new (nothing runs
@@ -24,7 +24,7 @@
  *      in progress and close (every 201 sent has its event in the outbox),
  *      and joins the workers, which also answer the admin probes that read
  *      the relay and the status updater: so they go first;
- *   2. order_relay_destroy() joins the relay and frees its producer;
+ *   2. eb_outbox_destroy() joins the relay and frees its producer;
  *   3. order_status_destroy() joins the status updater, flushes its
  *      producer and frees the consumer;
  *   4. the API and the admin router are freed; exit 0.
@@ -38,21 +38,14 @@
 #include "eventbus/app/probe.h"
 #include "eventbus/app/setup.h"
 #include "eventbus/eventbus.h"
-#include "relay.h"
+#include "eventbus/outbox.h"
 #include "status.h"
+#include "store.h"
 
 typedef struct order_conf_s {
     int64_t http_port;
     const char *bind_address;
-    int64_t max_body;
-    int64_t threads;
-    int64_t max_connections;
-    int64_t per_ip;
-    int64_t timeout_s;
     int64_t idem_ttl_s;
-    int64_t outbox_batch;
-    int64_t outbox_inflight;
-    int64_t outbox_claim_idle_ms;
 } order_conf_t;
 
 static eb_common_conf_t common;
@@ -68,28 +61,14 @@ static const eb_conf_entry_t order_entries[] = {
       "Port of the order API (also /health /ready /metrics); 0 picks a free port and logs it"),
     O("BIND_ADDRESS", EB_CONF_STRING, bind_address, "0.0.0.0", 0, 0,
       "IPv4 address the API listens on"),
-    O("HTTP_MAX_BODY", EB_CONF_INT, max_body, "65536", 64, 16777216,
-      "Largest request body in bytes; larger ones get 413"),
-    O("HTTP_THREADS", EB_CONF_INT, threads, "16", 1, 256,
-      "HTTP worker threads, each with its own Redis connection"),
-    O("HTTP_MAX_CONNECTIONS", EB_CONF_INT, max_connections, "1024", 1, 65536,
-      "Concurrent connections accepted; more are refused"),
-    O("HTTP_MAX_CONNECTIONS_PER_IP", EB_CONF_INT, per_ip, "0", 0, 65536,
-      "Concurrent connections from one client address; 0: no limit (behind a proxy all share one)"),
-    O("HTTP_TIMEOUT_S", EB_CONF_INT, timeout_s, "30", 1, 3600,
-      "A connection idle this long (no byte received or sent) is closed"),
     O("IDEMPOTENCY_KEY_TTL_S", EB_CONF_INT, idem_ttl_s, "86400", 60, 31536000,
       "How long an Idempotency-Key is remembered, in seconds"),
-    O("OUTBOX_BATCH", EB_CONF_INT, outbox_batch, "500", 1, 10000,
-      "Outbox entries the relay reads at once"),
-    O("OUTBOX_MAX_INFLIGHT", EB_CONF_INT, outbox_inflight, "5000", 1, 100000,
-      "Outbox entries produced and not yet acknowledged by Kafka"),
-    O("OUTBOX_CLAIM_IDLE_MS", EB_CONF_INT, outbox_claim_idle_ms, "30000", 1000, 3600000,
-      "Outbox entries pending this long are taken over from a relay presumed dead"),
 };
 
 static const eb_conf_section_t sections[] = {
     {"order-service", order_entries, sizeof(order_entries) / sizeof(order_entries[0]), &conf},
+    EB_CONF_SECTION_HTTP(&common),
+    EB_CONF_SECTION_OUTBOX(&common),
     EB_CONF_SECTION_KAFKA(&common),
     EB_CONF_SECTION_REDIS(&common),
     EB_CONF_SECTION_CONSUMER(&common),
@@ -108,7 +87,7 @@ static const eb_conf_program_t prog = {
 
 typedef struct order_app_s {
     order_api_t *api;
-    order_relay_t *relay;
+    eb_outbox_t *relay;
     order_status_t *status;
 } order_app_t;
 
@@ -117,7 +96,7 @@ typedef struct order_app_s {
 static void order_probe(order_app_t *app, int *kafka_ok, int *redis_ok)
 {
     *redis_ok = app->api && order_api_redis_ping(app->api);
-    *kafka_ok = eb_kafka_reachable(order_relay_kafka(app->relay), 1000);
+    *kafka_ok = eb_kafka_reachable(eb_outbox_kafka(app->relay), 1000);
     app_probe_up_gauges(*kafka_ok, *redis_ok);
 }
 
@@ -145,7 +124,7 @@ static int order_live(char *reason, size_t size, void *opaque)
     order_app_t *app = opaque;
     eb_consumer_status_t st;
 
-    if (!app_probe_loop_alive("outbox relay", order_relay_last_loop_ms(app->relay), reason, size))
+    if (!app_probe_loop_alive("outbox relay", eb_outbox_last_loop_ms(app->relay), reason, size))
         return 0;
     eb_consumer_status(order_status_consumer(app->status), &st);
     return app_probe_loop_alive("status updater", st.last_loop_ms, reason, size);
@@ -180,10 +159,14 @@ int main(int argc, char **argv)
     eb_lifecycle_install_signals();
     rc = APP_EXIT_FAIL;
 
-    order_relay_opts_t ropts = {&raddr, common.instance_id, (int)conf.outbox_batch,
-                                (int)conf.outbox_inflight, (int)conf.outbox_claim_idle_ms};
-    app.relay = order_relay_new(relay_conf, &ropts, errstr, sizeof(errstr));
-    if (!app.relay || order_relay_start(app.relay) != 0) {
+    eb_outbox_opts_t ropts = {&raddr,
+                              ORDER_OUTBOX_STREAM,
+                              common.instance_id,
+                              (int)common.outbox_batch,
+                              (int)common.outbox_inflight,
+                              (int)common.outbox_claim_idle_ms};
+    app.relay = eb_outbox_new(relay_conf, &ropts, errstr, sizeof(errstr));
+    if (!app.relay || eb_outbox_start(app.relay) != 0) {
         EB_ERROR("outbox relay: %s", app.relay ? "cannot start thread" : errstr);
         rd_kafka_conf_destroy(status_cconf);
         rd_kafka_conf_destroy(status_pconf);
@@ -209,11 +192,11 @@ int main(int argc, char **argv)
     order_api_opts_t hopts = {
         .bind_address = conf.bind_address,
         .port = (int)conf.http_port,
-        .threads = (int)conf.threads,
-        .max_connections = (int)conf.max_connections,
-        .max_per_ip = (int)conf.per_ip,
-        .timeout_s = (int)conf.timeout_s,
-        .max_body = conf.max_body,
+        .threads = (int)common.http_threads,
+        .max_connections = (int)common.http_max_connections,
+        .max_per_ip = (int)common.http_per_ip,
+        .timeout_s = (int)common.http_timeout_s,
+        .max_body = common.http_max_body,
         .idem_ttl_s = conf.idem_ttl_s,
         .redis = &raddr,
         .admin = admin,
@@ -230,14 +213,14 @@ int main(int argc, char **argv)
         eb_lifecycle_sleep(1000);
     EB_INFO("order-service stopping");
     /* A thread that failed for good set its flag before asking for the stop. */
-    rc = order_relay_failed(app.relay) || order_status_failed(app.status) ? APP_EXIT_FAIL
-                                                                          : APP_EXIT_OK;
+    rc = eb_outbox_failed(app.relay) || order_status_failed(app.status) ? APP_EXIT_FAIL
+                                                                        : APP_EXIT_OK;
 
 out:
     /* The shutdown order of the header comment. */
     eb_lifecycle_request_stop();      /* 0. on the error paths, stop the threads too */
     order_api_stop(app.api);          /* 1. intake */
-    order_relay_destroy(app.relay);   /* 2. relay drained */
+    eb_outbox_destroy(app.relay);     /* 2. relay drained */
     order_status_destroy(app.status); /* 3. status updater left its group */
     order_api_destroy(app.api);       /* 4. */
     app.api = NULL;

@@ -17,7 +17,7 @@ eb_err_t order_status_handle(eb_work_t *w, void *opaque);
 
 typedef struct order_status_s order_status_t;
 
-/* Lifecycle, from the main thread, as for the relay (relay.h):
+/* Lifecycle, from the main thread, as for the relay (eventbus/outbox.h):
  * order_status_new() -> order_status_start() -> (eb_stop_flag set) ->
  * order_status_destroy(). */
 

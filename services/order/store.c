@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "eventbus/outbox.h"
 #include "store.h"
 
 #define IDEM_PREFIX "idem:http:"
@@ -17,19 +18,12 @@ static void append_order(eb_redis_pipeline_t *p, const order_record_t *o, const 
                           "currency",  req->currency, "total",     o->total,
                           "items",     o->items_json, "createdAt", o->created_at,
                           "updatedAt", o->created_at, "status",    ORDER_STATUS_PENDING};
-    const char *xadd[] = {
-        "XADD",      ORDER_OUTBOX_STREAM, "*",        "topic",  TOPIC_ORDER_CREATED,
-        "key",       o->order_id,         "value",    o->event, "eventId",
-        o->event_id, "traceparent",       traceparent};
-    int xargc = traceparent && traceparent[0] ? 13 : 11; /* traceparent is optional */
-    size_t xlen[sizeof(xadd) / sizeof(xadd[0])];
+    const eb_outbox_entry_t e = {TOPIC_ORDER_CREATED, o->order_id, o->event,
+                                 o->event_len,        o->event_id, traceparent};
 
     snprintf(key, sizeof(key), "order:%s", o->order_id);
     eb_redis_pipeline_append_argv(p, sizeof(hset) / sizeof(hset[0]), hset, NULL);
-    for (int i = 0; i < xargc; i++)
-        xlen[i] = strlen(xadd[i]);
-    xlen[8] = o->event_len; /* the event, binary-safe */
-    eb_redis_pipeline_append_argv(p, xargc, xadd, xlen);
+    eb_outbox_append(p, ORDER_OUTBOX_STREAM, &e);
 }
 
 /* Runs p. Returns 1 when every command got a reply, with the last in *last

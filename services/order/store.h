@@ -19,7 +19,6 @@
 #include "order.h"
 
 #define ORDER_OUTBOX_STREAM "orders:outbox"
-#define ORDER_RELAY_GROUP   "relay"
 
 typedef enum order_store_outcome_e {
     ORDER_STORE_CREATED,     /* the order was stored */

@@ -1,5 +1,5 @@
 /*
- * Outbox relay. See relay.h for the design.
+ * The transactional outbox and its relay. See outbox.h for the design.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -14,9 +14,8 @@
 #include "eventbus/lifecycle.h"
 #include "eventbus/log.h"
 #include "eventbus/metrics.h"
+#include "eventbus/outbox.h"
 #include "eventbus/producer.h"
-#include "relay.h"
-#include "store.h"
 
 #define BUCKETS      4096 /* in-flight table, power of two */
 #define RETRY_MIN_MS 250
@@ -43,10 +42,11 @@ typedef struct queue_s {
     size_t len;
 } queue_t;
 
-struct order_relay_s {
-    order_relay_opts_t o;
+struct eb_outbox_s {
+    eb_outbox_opts_t o;
     eb_redis_addr_t redis_addr;
     char consumer[128];
+    char stream[128];
     eb_redis_t *redis;
     eb_redis_pipeline_t *pipe; /* every command's; a result lives until the next */
     eb_producer_t *producer;
@@ -69,6 +69,21 @@ struct order_relay_s {
     atomic_int failed; /* stopped on a fatal producer error */
 };
 
+/* ---- the write side ----------------------------------------------------------- */
+
+void eb_outbox_append(eb_redis_pipeline_t *p, const char *stream, const eb_outbox_entry_t *e)
+{
+    const char *argv[] = {"XADD",      stream,        "*",           "topic",  e->topic,
+                          "key",       e->key,        "value",       e->value, "eventId",
+                          e->event_id, "traceparent", e->traceparent};
+    size_t len[sizeof(argv) / sizeof(argv[0])];
+    int argc = e->traceparent && e->traceparent[0] ? 13 : 11; /* traceparent is optional */
+
+    for (int i = 0; i < argc; i++)
+        len[i] = i == 8 ? e->value_len : strlen(argv[i]); /* the event, binary-safe */
+    eb_redis_pipeline_append_argv(p, argc, argv, len);
+}
+
 /* ---- in-flight table ------------------------------------------------------ */
 
 static int parse_id(const char *id, uint64_t *ms, uint64_t *seq)
@@ -76,12 +91,12 @@ static int parse_id(const char *id, uint64_t *ms, uint64_t *seq)
     return sscanf(id, "%" SCNu64 "-%" SCNu64, ms, seq) == 2;
 }
 
-static entry_t **slot(order_relay_t *r, uint64_t ms, uint64_t seq)
+static entry_t **slot(eb_outbox_t *r, uint64_t ms, uint64_t seq)
 {
     return &r->table[(ms * 31 + seq) & (BUCKETS - 1)];
 }
 
-static entry_t *lookup(order_relay_t *r, uint64_t ms, uint64_t seq)
+static entry_t *lookup(eb_outbox_t *r, uint64_t ms, uint64_t seq)
 {
     for (entry_t *e = *slot(r, ms, seq); e; e = e->hnext)
         if (e->ms == ms && e->seq == seq)
@@ -98,7 +113,7 @@ static void entry_free(entry_t *e)
     free(e);
 }
 
-static void forget(order_relay_t *r, entry_t *e)
+static void forget(eb_outbox_t *r, entry_t *e)
 {
     for (entry_t **p = slot(r, e->ms, e->seq); *p; p = &(*p)->hnext) {
         if (*p == e) {
@@ -125,7 +140,7 @@ static void enqueue(queue_t *q, entry_t *e)
 
 static void on_delivery(void *msg_opaque, eb_err_t err, const char *reason, void *opaque)
 {
-    order_relay_t *r = opaque;
+    eb_outbox_t *r = opaque;
     entry_t *e = msg_opaque;
     int64_t wait;
 
@@ -142,7 +157,7 @@ static void on_delivery(void *msg_opaque, eb_err_t err, const char *reason, void
     enqueue(&r->retry, e);
 }
 
-static void produce(order_relay_t *r, entry_t *e)
+static void produce(eb_outbox_t *r, entry_t *e)
 {
     eb_header_t h = {"traceparent", e->traceparent, e->traceparent ? strlen(e->traceparent) : 0};
     eb_record_t rec = {e->topic,
@@ -177,7 +192,7 @@ static char *dup_field(const eb_redis_result_t *v)
 
 /* Takes one [id, [field, value, ...]] element; produces it unless it is
  * already in flight here. Malformed entries are logged and acknowledged. */
-static void take_entry(order_relay_t *r, const eb_redis_result_t *el)
+static void take_entry(eb_outbox_t *r, const eb_redis_result_t *el)
 {
     eb_redis_result_t id, fields;
     uint64_t ms, seq;
@@ -231,7 +246,7 @@ static void take_entry(order_relay_t *r, const eb_redis_result_t *el)
     produce(r, e);
 }
 
-static void take_entries(order_relay_t *r, const eb_redis_result_t *list)
+static void take_entries(eb_outbox_t *r, const eb_redis_result_t *list)
 {
     for (size_t i = 0; list->kind == EB_REDIS_ARRAY && i < list->elements; i++) {
         eb_redis_result_t el = eb_redis_result_element(list, i);
@@ -256,7 +271,7 @@ static eb_redis_result_t stream_entries(const eb_redis_result_t *rep)
 
 /* Runs one command on the relay's pipeline. The result lives until the next
  * command: copy what must last longer. */
-static eb_redis_result_t command(order_relay_t *r, const char *fmt, ...)
+static eb_redis_result_t command(eb_outbox_t *r, const char *fmt, ...)
 {
     va_list ap;
 
@@ -280,7 +295,7 @@ static int group_lost(const eb_redis_result_t *rep)
 /* Logs the first failure of an outage (not every retry) and backs off. A
  * lost group is created again on the next turn (ensure_group), whichever
  * step noticed: orders accepted after the loss must still be published. */
-static int redis_failed(order_relay_t *r, const char *what, const eb_redis_result_t *rep)
+static int redis_failed(eb_outbox_t *r, const char *what, const eb_redis_result_t *rep)
 {
     int error_reply = rep && rep->kind == EB_REDIS_ERROR;
 
@@ -294,11 +309,11 @@ static int redis_failed(order_relay_t *r, const char *what, const eb_redis_resul
     return -1;
 }
 
-static int ensure_group(order_relay_t *r)
+static int ensure_group(eb_outbox_t *r)
 {
     /* "0": entries written before the group existed are published too. */
     eb_redis_result_t rep =
-        command(r, "XGROUP CREATE %s %s 0 MKSTREAM", ORDER_OUTBOX_STREAM, ORDER_RELAY_GROUP);
+        command(r, "XGROUP CREATE %s %s 0 MKSTREAM", r->stream, EB_OUTBOX_GROUP);
 
     if (rep.kind == EB_REDIS_NOREPLY ||
         (rep.kind == EB_REDIS_ERROR && strncmp(rep.str, "BUSYGROUP", 9) != 0))
@@ -308,7 +323,7 @@ static int ensure_group(order_relay_t *r)
 }
 
 /* How many more entries may be taken in flight, at most want. */
-static int room(const order_relay_t *r, int want)
+static int room(const eb_outbox_t *r, int want)
 {
     size_t max = (size_t)r->o.max_inflight;
     size_t left = r->inflight >= max ? 0 : max - r->inflight;
@@ -319,14 +334,14 @@ static int room(const order_relay_t *r, int want)
 /* Reads entries delivered to this consumer before (after a restart with the
  * same INSTANCE_ID). What does not fit in flight now stays pending and is
  * claimed back once it has been idle long enough. */
-static int read_own_pending(order_relay_t *r)
+static int read_own_pending(eb_outbox_t *r)
 {
     char after[48] = "0";
 
     while (room(r, r->o.batch) > 0) {
         eb_redis_result_t rep =
-            command(r, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s", ORDER_RELAY_GROUP,
-                    r->consumer, room(r, r->o.batch), ORDER_OUTBOX_STREAM, after);
+            command(r, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s", EB_OUTBOX_GROUP,
+                    r->consumer, room(r, r->o.batch), r->stream, after);
         eb_redis_result_t entries, last, last_id;
 
         if (rep.kind == EB_REDIS_NOREPLY || rep.kind == EB_REDIS_ERROR)
@@ -347,7 +362,7 @@ static int read_own_pending(order_relay_t *r)
 /* Resets the idle time of the entries this relay has in flight (XCLAIM
  * JUSTID to itself), so that during a long Kafka outage they do not look
  * abandoned to another relay's XAUTOCLAIM. */
-static int touch_inflight(order_relay_t *r)
+static int touch_inflight(eb_outbox_t *r)
 {
     size_t n = 0, cap = r->inflight + 6;
     const char **argv;
@@ -359,8 +374,8 @@ static int touch_inflight(order_relay_t *r)
     if (!argv)
         return 0; /* they may be claimed twice; consumers skip the repeat */
     argv[n++] = "XCLAIM";
-    argv[n++] = ORDER_OUTBOX_STREAM;
-    argv[n++] = ORDER_RELAY_GROUP;
+    argv[n++] = r->stream;
+    argv[n++] = EB_OUTBOX_GROUP;
     argv[n++] = r->consumer;
     argv[n++] = "0";
     for (size_t b = 0; b < BUCKETS; b++)
@@ -379,13 +394,13 @@ static int touch_inflight(order_relay_t *r)
 
 /* Takes over entries pending longer than claim_idle_ms, whoever had them,
  * as many as fit in flight. */
-static int autoclaim(order_relay_t *r)
+static int autoclaim(eb_outbox_t *r)
 {
     char start[48] = "0-0";
 
     for (int round = 0; round < 50 && room(r, CLAIM_COUNT) > 0; round++) {
         eb_redis_result_t rep =
-            command(r, "XAUTOCLAIM %s %s %s %d %s COUNT %d", ORDER_OUTBOX_STREAM, ORDER_RELAY_GROUP,
+            command(r, "XAUTOCLAIM %s %s %s %d %s COUNT %d", r->stream, EB_OUTBOX_GROUP,
                     r->consumer, r->o.claim_idle_ms, start, room(r, CLAIM_COUNT));
         eb_redis_result_t entries = eb_redis_result_element(&rep, 1);
         eb_redis_result_t next = eb_redis_result_element(&rep, 0);
@@ -401,7 +416,7 @@ static int autoclaim(order_relay_t *r)
 }
 
 /* Reads new entries; blocks up to block_ms when there is nothing else to do. */
-static int read_new(order_relay_t *r, int block_ms)
+static int read_new(eb_outbox_t *r, int block_ms)
 {
     int count = room(r, r->o.batch);
     eb_redis_result_t rep, entries;
@@ -410,11 +425,11 @@ static int read_new(order_relay_t *r, int block_ms)
     if (count == 0)
         return 0;
     if (block_ms > 0)
-        rep = command(r, "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s >", ORDER_RELAY_GROUP,
-                      r->consumer, count, block_ms, ORDER_OUTBOX_STREAM);
+        rep = command(r, "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s >", EB_OUTBOX_GROUP,
+                      r->consumer, count, block_ms, r->stream);
     else
-        rep = command(r, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s >", ORDER_RELAY_GROUP,
-                      r->consumer, count, ORDER_OUTBOX_STREAM);
+        rep = command(r, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s >", EB_OUTBOX_GROUP,
+                      r->consumer, count, r->stream);
     if (rep.kind == EB_REDIS_NOREPLY || rep.kind == EB_REDIS_ERROR)
         return redis_failed(r, "XREADGROUP", &rep);
     entries = stream_entries(&rep);
@@ -447,10 +462,10 @@ static const char prune_script[] =
 /* Housekeeping: a failure here must never hold up publishing. A lost
  * group or a dropped connection is left to the next step to handle; any
  * other refusal (say an ACL without XINFO) is logged once. */
-static void prune_members(order_relay_t *r)
+static void prune_members(eb_outbox_t *r)
 {
-    eb_redis_result_t rep = command(r, "EVAL %s 1 %s %s %s %d", prune_script, ORDER_OUTBOX_STREAM,
-                                    ORDER_RELAY_GROUP, r->consumer, 2 * r->o.claim_idle_ms);
+    eb_redis_result_t rep = command(r, "EVAL %s 1 %s %s %s %d", prune_script, r->stream,
+                                    EB_OUTBOX_GROUP, r->consumer, 2 * r->o.claim_idle_ms);
 
     if (rep.kind == EB_REDIS_INTEGER && rep.integer > 0)
         EB_DEBUG("outbox relay: removed %lld idle member(s) with nothing pending from the group",
@@ -463,7 +478,7 @@ static void prune_members(order_relay_t *r)
 }
 
 /* XACK + XDEL every delivered entry, in one pipeline. */
-static int flush_acks(order_relay_t *r)
+static int flush_acks(eb_outbox_t *r)
 {
     size_t n = r->acks.len, i = 0;
     const char **argv;
@@ -476,13 +491,13 @@ static int flush_acks(order_relay_t *r)
         return redis_failed(r, "acknowledging delivered entries", NULL);
     eb_redis_pipeline_clear(r->pipe);
     argv[0] = "XACK";
-    argv[1] = ORDER_OUTBOX_STREAM;
-    argv[2] = ORDER_RELAY_GROUP;
+    argv[1] = r->stream;
+    argv[2] = EB_OUTBOX_GROUP;
     for (entry_t *e = r->acks.head; e; e = e->qnext)
         argv[3 + i++] = e->id;
     eb_redis_pipeline_append_argv(r->pipe, (int)(n + 3), argv, NULL);
     argv[1] = "XDEL";
-    argv[2] = ORDER_OUTBOX_STREAM;
+    argv[2] = r->stream;
     eb_redis_pipeline_append_argv(r->pipe, (int)(n + 2), argv + 1, NULL);
     free(argv);
     (void)eb_redis_pipeline_exec(r->pipe);
@@ -501,7 +516,7 @@ static int flush_acks(order_relay_t *r)
     return 0;
 }
 
-static void produce_retries(order_relay_t *r)
+static void produce_retries(eb_outbox_t *r)
 {
     queue_t q = r->retry;
 
@@ -516,14 +531,14 @@ static void produce_retries(order_relay_t *r)
     }
 }
 
-static void update_gauge(order_relay_t *r)
+static void update_gauge(eb_outbox_t *r)
 {
     eb_redis_result_t rep;
 
     if (eb_time_mono_ms() < r->next_gauge)
         return;
     r->next_gauge = eb_time_mono_ms() + GAUGE_EVERY_MS;
-    rep = command(r, "XLEN %s", ORDER_OUTBOX_STREAM);
+    rep = command(r, "XLEN %s", r->stream);
     if (rep.kind == EB_REDIS_INTEGER)
         eb_series_set(r->pending_gauge, (double)rep.integer);
 }
@@ -532,7 +547,7 @@ static void update_gauge(order_relay_t *r)
 
 static void *relay_main(void *arg)
 {
-    order_relay_t *r = arg;
+    eb_outbox_t *r = arg;
     int recovered = 0;
 
     EB_INFO("outbox relay started as %s", r->consumer);
@@ -589,10 +604,10 @@ static void *relay_main(void *arg)
     return NULL;
 }
 
-order_relay_t *order_relay_new(rd_kafka_conf_t *pconf, const order_relay_opts_t *opts, char *errstr,
-                               size_t errstr_size)
+eb_outbox_t *eb_outbox_new(rd_kafka_conf_t *pconf, const eb_outbox_opts_t *opts, char *errstr,
+                           size_t errstr_size)
 {
-    order_relay_t *r = calloc(1, sizeof(*r));
+    eb_outbox_t *r = calloc(1, sizeof(*r));
 
     if (!r) {
         rd_kafka_conf_destroy(pconf);
@@ -602,6 +617,7 @@ order_relay_t *order_relay_new(rd_kafka_conf_t *pconf, const order_relay_opts_t 
     r->o = *opts;
     r->redis_addr = *opts->redis;
     snprintf(r->consumer, sizeof(r->consumer), "%s", opts->consumer);
+    snprintf(r->stream, sizeof(r->stream), "%s", opts->stream);
     eb_backoff_init(&r->retry_backoff, RETRY_MIN_MS, RETRY_MAX_MS, 0);
     atomic_init(&r->last_loop_ms, eb_time_mono_ms());
     r->pending_gauge = eb_metric_series(
@@ -610,13 +626,13 @@ order_relay_t *order_relay_new(rd_kafka_conf_t *pconf, const order_relay_opts_t 
     r->pipe = r->redis ? eb_redis_pipeline_new(r->redis) : NULL;
     r->producer = eb_producer_new(pconf, on_delivery, r, errstr, errstr_size);
     if (!r->redis || !r->pipe || !r->producer) {
-        order_relay_destroy(r);
+        eb_outbox_destroy(r);
         return NULL;
     }
     return r;
 }
 
-int order_relay_start(order_relay_t *r)
+int eb_outbox_start(eb_outbox_t *r)
 {
     if (pthread_create(&r->thread, NULL, relay_main, r) != 0)
         return -1;
@@ -624,22 +640,22 @@ int order_relay_start(order_relay_t *r)
     return 0;
 }
 
-int order_relay_failed(order_relay_t *r)
+int eb_outbox_failed(eb_outbox_t *r)
 {
     return r && atomic_load(&r->failed);
 }
 
-int64_t order_relay_last_loop_ms(order_relay_t *r)
+int64_t eb_outbox_last_loop_ms(eb_outbox_t *r)
 {
     return atomic_load(&r->last_loop_ms);
 }
 
-rd_kafka_t *order_relay_kafka(order_relay_t *r)
+rd_kafka_t *eb_outbox_kafka(eb_outbox_t *r)
 {
     return eb_producer_handle(r->producer);
 }
 
-void order_relay_destroy(order_relay_t *r)
+void eb_outbox_destroy(eb_outbox_t *r)
 {
     if (!r)
         return;

@@ -1,5 +1,16 @@
 /*
- * The outbox relay: publishes what POST /orders stored in the outbox stream.
+ * The transactional outbox (outbox.c): events stored in a Redis stream in
+ * the same MULTI/EXEC (or Lua script) as the state change that causes them,
+ * and the relay that publishes them to Kafka. order-service and
+ * user-service each run one relay over their own stream.
+ *
+ * An entry is a stream entry with the fields
+ *   topic, key, value (the encoded event, binary-safe), eventId, and
+ *   optionally traceparent;
+ * eb_outbox_append() writes one into a pipeline; a Lua script that writes
+ * its own must use the same fields.
+ *
+ * The relay publishes what the service stored in its outbox stream.
  *
  * One thread owns a Redis connection and an idempotent producer. It reads
  * the stream as member <instance> of consumer group "relay", produces every
@@ -15,47 +26,72 @@
  * pending longer than OUTBOX_CLAIM_IDLE_MS (XAUTOCLAIM), then removes the
  * group members such relays leave behind once they hold nothing and have
  * been idle twice that long, so restarts do not pile names up in Redis
- * (XINFO CONSUMERS orders:outbox relay). It never holds more
+ * (XINFO CONSUMERS <stream> relay). It never holds more
  * than OUTBOX_MAX_INFLIGHT entries: the rest waits in Redis. Failed
  * deliveries are produced again after a backoff.
  */
-#ifndef SERVICES_ORDER_RELAY_H
-#define SERVICES_ORDER_RELAY_H
+#ifndef EVENTBUS_OUTBOX_H
+#define EVENTBUS_OUTBOX_H
 
 #include <librdkafka/rdkafka.h>
 
 #include "eventbus/redis.h"
 
-typedef struct order_relay_s order_relay_t;
+#ifdef __cplusplus
+extern "C" {
+#endif
 
-typedef struct order_relay_opts_s {
+/* The Redis consumer group every relay reads its stream as. */
+#define EB_OUTBOX_GROUP "relay"
+
+/* One event for the outbox. value is value_len bytes; traceparent may be
+ * NULL or empty. */
+typedef struct eb_outbox_entry_s {
+    const char *topic;
+    const char *key;
+    const char *value;
+    size_t value_len;
+    const char *event_id;
+    const char *traceparent;
+} eb_outbox_entry_t;
+
+/* Appends the XADD of e to stream to p (inside the caller's MULTI). */
+void eb_outbox_append(eb_redis_pipeline_t *p, const char *stream, const eb_outbox_entry_t *e);
+
+typedef struct eb_outbox_s eb_outbox_t;
+
+typedef struct eb_outbox_opts_s {
     const eb_redis_addr_t *redis;
+    const char *stream;   /* the outbox stream, "orders:outbox" */
     const char *consumer; /* member name in the relay group: INSTANCE_ID */
     int batch;            /* entries read per XREADGROUP */
     int max_inflight;     /* entries produced and not yet acknowledged */
     int claim_idle_ms;    /* pending longer than this: abandoned */
-} order_relay_opts_t;
+} eb_outbox_opts_t;
 
 /* Creates the relay and its producer (takes pconf in every case). Starts no
  * thread. Returns NULL with the reason in errstr. */
-order_relay_t *order_relay_new(rd_kafka_conf_t *pconf, const order_relay_opts_t *opts, char *errstr,
-                               size_t errstr_size);
+eb_outbox_t *eb_outbox_new(rd_kafka_conf_t *pconf, const eb_outbox_opts_t *opts, char *errstr,
+                           size_t errstr_size);
 
 /* Starts the relay thread. It runs until eb_stop_flag is set, then waits up
  * to 5 s for in-flight deliveries and acknowledges them. Returns 0 or -1. */
-int order_relay_start(order_relay_t *r);
+int eb_outbox_start(eb_outbox_t *r);
 
 /* Joins the thread (if started) and frees everything. NULL is a no-op. */
-void order_relay_destroy(order_relay_t *r);
+void eb_outbox_destroy(eb_outbox_t *r);
 
 /* Returns 1 if the relay stopped on a fatal error (the process should exit
  * non-zero). Any thread. */
-int order_relay_failed(order_relay_t *r);
+int eb_outbox_failed(eb_outbox_t *r);
 
 /* Monotonic ms when the relay loop last turned, for liveness. Any thread. */
-int64_t order_relay_last_loop_ms(order_relay_t *r);
+int64_t eb_outbox_last_loop_ms(eb_outbox_t *r);
 
 /* The producer's handle, for readiness probes from other threads. */
-rd_kafka_t *order_relay_kafka(order_relay_t *r);
+rd_kafka_t *eb_outbox_kafka(eb_outbox_t *r);
 
-#endif /* SERVICES_ORDER_RELAY_H */
+#ifdef __cplusplus
+}
+#endif
+#endif /* EVENTBUS_OUTBOX_H */
