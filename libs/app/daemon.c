@@ -22,7 +22,8 @@ int app_daemon_main(const app_daemon_t *d, int argc, char **argv)
     rd_kafka_conf_t *cconf, *pconf;
     eb_consumer_t *consumer = NULL;
     eb_admin_t *admin = NULL;
-    app_probe_t probe = {NULL, NULL};
+    eb_api_t *api = NULL;
+    app_probe_t probe = {NULL, NULL, NULL};
     char errstr[512];
     int rc, port = 0;
 
@@ -63,27 +64,55 @@ int app_daemon_main(const app_daemon_t *d, int argc, char **argv)
         goto out;
     }
     probe.consumer = consumer;
-    probe.redis = eb_redis_new(&raddr);
     eb_admin_opts_t aopts = {app_probe_ready, app_probe_live, app_probe_collect, &probe};
-    admin = probe.redis ? eb_admin_new(&aopts) : NULL;
-    if (!admin || eb_admin_start(admin, *d->bind_addr, (int)*d->admin_port, &port, errstr,
-                                 sizeof(errstr)) != EB_OK) {
-        EB_ERROR("admin endpoint: %s", admin ? errstr : "out of memory");
-        rc = APP_EXIT_FAIL;
-        goto out;
+    admin = eb_admin_new(&aopts);
+    if (admin && d->route_count) {
+        eb_api_opts_t ao = {
+            .bind_address = *d->bind_addr,
+            .port = (int)*d->admin_port,
+            .threads = (int)d->common->http_threads,
+            .max_connections = (int)d->common->http_max_connections,
+            .max_per_ip = (int)d->common->http_per_ip,
+            .timeout_s = (int)d->common->http_timeout_s,
+            .max_body = d->common->http_max_body,
+            .routes = d->routes,
+            .route_count = d->route_count,
+            .redis = &raddr,
+            .unavailable = d->unavailable,
+            .admin = admin,
+            .opaque = d->opaque,
+        };
+
+        probe.api = api = eb_api_new(&ao);
+        if (!api || eb_api_start(api, errstr, sizeof(errstr)) != EB_OK) {
+            EB_ERROR("http: %s", api ? errstr : "out of memory");
+            rc = APP_EXIT_FAIL;
+            goto out;
+        }
+        port = eb_api_port(api);
+    } else {
+        probe.redis = admin ? eb_redis_new(&raddr) : NULL;
+        if (!probe.redis || eb_admin_start(admin, *d->bind_addr, (int)*d->admin_port, &port, errstr,
+                                           sizeof(errstr)) != EB_OK) {
+            EB_ERROR("admin endpoint: %s", probe.redis ? errstr : "out of memory");
+            rc = APP_EXIT_FAIL;
+            goto out;
+        }
     }
-    EB_INFO("%s %s started: admin on %s:%d, brokers %s", d->service, EB_VERSION, *d->bind_addr,
-            port, d->common->kafka_brokers);
+    EB_INFO("%s %s started: %s on %s:%d, brokers %s", d->service, EB_VERSION,
+            api ? "http" : "admin", *d->bind_addr, port, d->common->kafka_brokers);
 
     rc = eb_consumer_run(consumer, &eb_stop_flag) == EB_OK ? APP_EXIT_OK : APP_EXIT_FAIL;
 
 out:
     /* The shutdown order of daemon.h, from step 3: eb_consumer_run() has
      * returned (or never ran, on an error path). */
-    eb_admin_stop(admin);          /* the probes use the consumer: no probe after this */
+    eb_api_stop(api); /* the probes use the consumer: no probe after this */
+    eb_admin_stop(admin);
     eb_consumer_destroy(consumer); /* flushes the producer, frees the handle */
     if (d->stop)
         d->stop(d->opaque);
+    eb_api_destroy(api);
     eb_admin_destroy(admin);
     eb_redis_destroy(probe.redis);
     EB_INFO("%s stopped", d->service);

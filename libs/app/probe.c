@@ -21,7 +21,7 @@ void app_probe_up_gauges(int kafka_ok, int redis_ok)
 /* Probes both dependencies, records them in the gauges. */
 static void probe_deps(app_probe_t *probe, int *kafka_ok, int *redis_ok)
 {
-    *redis_ok = eb_redis_ping(probe->redis);
+    *redis_ok = probe->api ? eb_api_redis_ping(probe->api) : eb_redis_ping(probe->redis);
     *kafka_ok = eb_kafka_reachable(eb_consumer_handle(probe->consumer), 1000);
     app_probe_up_gauges(*kafka_ok, *redis_ok);
 }

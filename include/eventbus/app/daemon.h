@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eventbus/api.h"
 #include "eventbus/config.h"
 #include "eventbus/consumer.h"
 #include "eventbus/redis.h"
@@ -28,6 +29,13 @@ typedef struct app_daemon_s {
     eb_batch_handler_t *batch_handler; /* per batch */
     eb_batch_end_cb_t *batch_end;
     eb_tick_cb_t *tick;
+    /* An HTTP API of the service's own (eventbus/api.h), served on
+     * admin_port with /health /ready /metrics, instead of the admin-only
+     * server. Its limits come from common (EB_CONF_SECTION_HTTP); its
+     * handlers get opaque. route_count 0: admin endpoints only. */
+    const eb_api_route_t *routes;
+    size_t route_count;
+    const char *unavailable; /* eb_api_unavailable()'s message */
     /* Called after settings are valid, signals are installed and before the
      * consumer connects; may open files and use Redis (addr). Returns
      * APP_CONTINUE or an exit code (APP_EXIT_USAGE for bad settings). */

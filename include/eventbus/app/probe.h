@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eventbus/api.h"
 #include "eventbus/consumer.h"
 #include "eventbus/redis.h"
 
@@ -18,7 +19,8 @@
  * server (eb_admin_stop) before destroying either. */
 typedef struct app_probe_s {
     eb_consumer_t *consumer;
-    eb_redis_t *redis;
+    eb_redis_t *redis; /* the admin server's one thread's connection; or: */
+    eb_api_t *api;     /* probes run on the API's workers: each pings on its own */
 } app_probe_t;
 
 /* Records the outcome of a dependency probe in the kafka_up and redis_up
