@@ -364,7 +364,8 @@ class Stack:
         env = os.environ.copy()
         for k in list(env):
             if k.startswith(("KAFKA_", "REDIS_", "HTTP_", "ADMIN_", "PAYMENT_", "NOTIFY_",
-                             "RETRY_", "LOG_", "INSTANCE_ID", "OUTBOX_", "CONSUMER_")):
+                             "RETRY_", "LOG_", "INSTANCE_ID", "OUTBOX_", "CONSUMER_",
+                             "INVENTORY_")):
                 del env[k]
         env.update({
             "KAFKA_BROKERS": self.bootstrap or "127.0.0.1:1",
@@ -379,7 +380,7 @@ class Stack:
     def start_daemon(self, binary, name=None, **env):
         name = name or binary
         env.setdefault("INSTANCE_ID", name)
-        if binary == "order-service":
+        if binary in ("order-service", "inventory-service", "user-service"):
             env.setdefault("HTTP_PORT", 0)
         else:
             env.setdefault("ADMIN_PORT", 0)
@@ -404,6 +405,12 @@ class Stack:
 
     def start_payment(self, name="payment-1", **env):
         return self.start_daemon("payment-service", name, **env)
+
+    def start_inventory(self, name="inventory-service", **env):
+        return self.start_daemon("inventory-service", name, **env)
+
+    def start_user(self, name="user-service", **env):
+        return self.start_daemon("user-service", name, **env)
 
     def start_notification(self, name="notification-service", **env):
         env.setdefault("NOTIFY_FILE", os.path.join(self.dir, "notifications.jsonl"))
