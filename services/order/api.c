@@ -130,9 +130,82 @@ out:
     return ret;
 }
 
+/* POST /orders/<id>/cancel and PUT /orders/<id>/complete: the status
+ * change and its event in the outbox, atomically, only from a status that
+ * allows it (lifecycle.h); 409 INVALID_STATE otherwise. */
+static enum MHD_Result change_order(eb_api_req_t *q, int cancel)
+{
+    const char *id = eb_api_param(q), *tp = eb_api_header(q, "traceparent");
+    char traceparent[EB_TRACEPARENT_LEN + 1], event_id[EB_UUID_LEN + 1], current[64], msg[160];
+    eb_redis_pipeline_t *held = NULL;
+    order_view_t v;
+    size_t len = 0;
+    char *event = NULL;
+    eb_err_t err;
+
+    err = order_store_load(eb_api_redis(q), id, &v, &held);
+    if (err == EB_ERR_NOT_FOUND)
+        return eb_api_error(q, MHD_HTTP_NOT_FOUND, "NOT_FOUND", "no such order", NULL);
+    if (err)
+        return eb_api_unavailable(q);
+    event = order_change_event(&v, cancel, event_id, &len);
+    eb_redis_pipeline_destroy(held); /* v is not used after this */
+    if (!event)
+        return eb_api_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, "INTERNAL", "out of memory", NULL);
+    if (tp && eb_traceparent_valid(tp, strlen(tp)))
+        snprintf(traceparent, sizeof(traceparent), "%s", tp);
+    else
+        eb_traceparent_generate(traceparent);
+
+    const eb_outbox_entry_t e = {cancel ? TOPIC_ORDER_CANCELLED : TOPIC_ORDER_COMPLETED,
+                                 id,
+                                 event,
+                                 len,
+                                 event_id,
+                                 traceparent};
+
+    err = order_store_decide(eb_api_redis(q), id, cancel ? ORDER_EV_CANCELLED : ORDER_EV_COMPLETED,
+                             &e, current, sizeof(current));
+    free(event);
+    switch (err) {
+    case EB_OK:
+        break;
+    case EB_ERR_NOT_FOUND:
+        return eb_api_error(q, MHD_HTTP_NOT_FOUND, "NOT_FOUND", "no such order", NULL);
+    case EB_ERR_CONFLICT:
+        snprintf(msg, sizeof(msg), "the order is %s; only %s orders can be %s", current,
+                 cancel ? "PENDING, PAID or CONFIRMED" : "CONFIRMED",
+                 cancel ? "cancelled" : "completed");
+        return eb_api_error(q, MHD_HTTP_CONFLICT, "INVALID_STATE", msg, NULL);
+    default:
+        return eb_api_unavailable(q);
+    }
+    err = order_store_load(eb_api_redis(q), id, &v, &held);
+    if (err)
+        return eb_api_unavailable(q); /* done, but it cannot be shown */
+    enum MHD_Result ret = reply_order(q, cancel ? MHD_HTTP_ACCEPTED : MHD_HTTP_OK, &v);
+
+    eb_redis_pipeline_destroy(held);
+    return ret;
+}
+
+static enum MHD_Result cancel_order(eb_api_req_t *q, void *opaque)
+{
+    (void)opaque;
+    return change_order(q, 1);
+}
+
+static enum MHD_Result complete_order(eb_api_req_t *q, void *opaque)
+{
+    (void)opaque;
+    return change_order(q, 0);
+}
+
 static const eb_api_route_t routes[] = {
     {MHD_HTTP_METHOD_POST, "/orders", post_order, 1},
     {MHD_HTTP_METHOD_GET, "/orders/{id}", get_order, 0},
+    {MHD_HTTP_METHOD_POST, "/orders/{id}/cancel", cancel_order, 0},
+    {MHD_HTTP_METHOD_PUT, "/orders/{id}/complete", complete_order, 0},
 };
 
 order_api_t *order_api_new(const order_api_opts_t *opts, char *errstr, size_t errstr_size)

@@ -132,8 +132,10 @@ static int order_live(char *reason, size_t size, void *opaque)
 
 int main(int argc, char **argv)
 {
-    static const char *const topics[] = {TOPIC_PAYMENT_PROCESSED, TOPIC_PAYMENT_FAILED};
-    static const char *const types[] = {TYPE_PAYMENT_PROCESSED, TYPE_PAYMENT_FAILED};
+    static const char *const topics[] = {TOPIC_PAYMENT_PROCESSED, TOPIC_PAYMENT_FAILED,
+                                         TOPIC_INVENTORY_RESERVED, TOPIC_INVENTORY_INSUFFICIENT};
+    static const char *const types[] = {TYPE_PAYMENT_PROCESSED, TYPE_PAYMENT_FAILED,
+                                        TYPE_INVENTORY_RESERVED, TYPE_INVENTORY_INSUFFICIENT};
     static order_app_t app;
     eb_conf_args_t args;
     eb_redis_addr_t raddr;
@@ -177,9 +179,9 @@ int main(int argc, char **argv)
 
     app_setup_consumer_opts(&common, &raddr, "order-service", &copts);
     copts.topics = topics;
-    copts.topic_count = 2;
+    copts.topic_count = sizeof(topics) / sizeof(topics[0]);
     copts.event_types = types;
-    copts.event_type_count = 2;
+    copts.event_type_count = sizeof(types) / sizeof(types[0]);
     copts.handler = order_status_handle;
     app.status = order_status_new(status_cconf, status_pconf, &copts, errstr, sizeof(errstr));
     if (!app.status || order_status_start(app.status) != 0) {

@@ -82,6 +82,8 @@ void order_record_view(const order_record_t *o, const svc_order_t *req, order_vi
     v->total = o->total;
     v->currency = req->currency;
     v->created_at = o->created_at;
+    v->reason = NULL;
+    v->correlation_id = o->event_id;
 }
 
 char *order_render(const order_view_t *v, size_t *len)
@@ -96,7 +98,8 @@ char *order_render(const order_view_t *v, size_t *len)
         cJSON_AddRawToObject(o, "items", v->items_json) &&
         cJSON_AddRawToObject(o, "total", v->total) &&
         cJSON_AddStringToObject(o, "currency", v->currency) &&
-        cJSON_AddStringToObject(o, "createdAt", v->created_at))
+        cJSON_AddStringToObject(o, "createdAt", v->created_at) &&
+        (!v->reason || !v->reason[0] || cJSON_AddStringToObject(o, "reason", v->reason)))
         out = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (out && len)
@@ -134,11 +137,37 @@ void order_fingerprint(const svc_order_t *req, char out[17])
     snprintf(out, 17, "%016" PRIx64, h);
 }
 
-const char *order_status_for_event(const char *type)
+char *order_change_event(const order_view_t *v, int cancelled, char *event_id, size_t *len)
 {
-    if (strcmp(type, TYPE_PAYMENT_PROCESSED) == 0)
-        return ORDER_STATUS_PAID;
-    if (strcmp(type, TYPE_PAYMENT_FAILED) == 0)
-        return ORDER_STATUS_FAILED;
-    return NULL;
+    svc_order_change_t c;
+    eb_event_t cause, ev;
+    cJSON *data;
+    char *out;
+
+    memset(&c, 0, sizeof(c));
+    snprintf(c.order_id, sizeof(c.order_id), "%s", v->order_id);
+    snprintf(c.user_id, sizeof(c.user_id), "%s", v->user_id ? v->user_id : "");
+    if (cancelled)
+        snprintf(c.reason, sizeof(c.reason), "%s", REASON_CANCELLED);
+    data = svc_order_change_json(&c);
+    if (!data)
+        return NULL;
+    /* Caused by the order's creation: its OrderCreated id is the chain's
+     * correlation id (an order stored before the field existed starts its
+     * own chain). */
+    memset(&cause, 0, sizeof(cause));
+    if (v->correlation_id && v->correlation_id[0]) {
+        snprintf(cause.id, sizeof(cause.id), "%s", v->correlation_id);
+        snprintf(cause.correlationid, sizeof(cause.correlationid), "%s", v->correlation_id);
+    }
+    if (eb_event_init(&ev, cancelled ? TYPE_ORDER_CANCELLED : TYPE_ORDER_COMPLETED,
+                      SOURCE_ORDER_SERVICE, v->order_id, cause.id[0] ? &cause : NULL,
+                      data) != EB_OK) {
+        cJSON_Delete(data);
+        return NULL;
+    }
+    memcpy(event_id, ev.id, EB_UUID_LEN + 1);
+    out = eb_event_encode(&ev, len);
+    eb_event_close(&ev);
+    return out;
 }

@@ -12,9 +12,12 @@
 #include "eventbus/envelope.h"
 #include "eventbus/money.h"
 
-#define ORDER_STATUS_PENDING "PENDING"
-#define ORDER_STATUS_PAID    "PAID"
-#define ORDER_STATUS_FAILED  "PAYMENT_FAILED"
+#define ORDER_STATUS_PENDING   "PENDING"
+#define ORDER_STATUS_PAID      "PAID"
+#define ORDER_STATUS_FAILED    "PAYMENT_FAILED"
+#define ORDER_STATUS_CONFIRMED "CONFIRMED"
+#define ORDER_STATUS_COMPLETED "COMPLETED"
+#define ORDER_STATUS_CANCELLED "CANCELLED"
 
 /* An order as stored and shown: every field as the text that goes on the
  * wire, so that reading an order back needs no JSON parsing. */
@@ -26,6 +29,8 @@ typedef struct order_view_s {
     const char *total;      /* a JSON number with at most two decimals */
     const char *currency;
     const char *created_at;
+    const char *reason;         /* why it was CANCELLED; NULL otherwise */
+    const char *correlation_id; /* of the order's events (its OrderCreated id); may be NULL */
 } order_view_t;
 
 /* A new order with everything fixed before it is stored: its id, its
@@ -63,7 +68,10 @@ char *order_render(const order_view_t *v, size_t *len);
  * the same Idempotency-Key must have the same fingerprint. */
 void order_fingerprint(const svc_order_t *req, char out[17]);
 
-/* Returns the status an order takes for a payment event type, or NULL. */
-const char *order_status_for_event(const char *type);
+/* Builds the OrderCancelled (cancelled = 1, reason "cancelled") or
+ * OrderCompleted event of order v, caused by its OrderCreated (correlation
+ * id). Writes its id to event_id[EB_UUID_LEN + 1]. Returns the encoded
+ * event (malloc'd, *len bytes) or NULL when out of memory. */
+char *order_change_event(const order_view_t *v, int cancelled, char *event_id, size_t *len);
 
 #endif /* SERVICES_ORDER_ORDER_H */

@@ -1,14 +1,16 @@
 /*
- * Order status from payment events.
+ * Order status from payment and inventory events (lifecycle.h).
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../common/domain.h"
 #include "eventbus/lifecycle.h"
 #include "eventbus/log.h"
+#include "lifecycle.h"
 #include "order.h"
 #include "status.h"
 #include "store.h"
@@ -20,32 +22,78 @@ struct order_status_s {
     atomic_int failed;
 };
 
+/* The orderId of an event that moves a status, from its validated data. */
+static eb_err_t event_order_id(const eb_event_t *ev, order_event_t e, char *order_id, char *errstr,
+                               size_t errstr_size)
+{
+    union {
+        svc_payment_t pay;
+        svc_stock_t stock;
+        svc_order_change_t change;
+    } *u = malloc(sizeof(*u));
+    const char *id = NULL;
+    eb_err_t err = EB_ERR_INVALID;
+
+    if (!u) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return EB_ERR_NOMEM;
+    }
+    switch (e) {
+    case ORDER_EV_PAYMENT_PROCESSED:
+    case ORDER_EV_PAYMENT_FAILED:
+        err =
+            svc_payment_parse(ev->data, e == ORDER_EV_PAYMENT_FAILED, &u->pay, errstr, errstr_size);
+        id = u->pay.order_id;
+        break;
+    case ORDER_EV_INVENTORY_RESERVED:
+    case ORDER_EV_INVENTORY_INSUFFICIENT:
+        err = svc_stock_parse(ev->data, e == ORDER_EV_INVENTORY_INSUFFICIENT, &u->stock, errstr,
+                              errstr_size);
+        id = u->stock.order_id;
+        break;
+    case ORDER_EV_CANCELLED:
+    case ORDER_EV_COMPLETED:
+        err = svc_order_change_parse(ev->data, e == ORDER_EV_CANCELLED, &u->change, errstr,
+                                     errstr_size);
+        id = u->change.order_id;
+        break;
+    default:
+        snprintf(errstr, errstr_size, "no status for this event");
+        break;
+    }
+    if (err == EB_OK)
+        snprintf(order_id, SVC_ID_MAX + 1, "%s", id);
+    free(u);
+    return err;
+}
+
 eb_err_t order_status_handle(eb_work_t *w, void *opaque)
 {
     const eb_event_t *ev = eb_work_event(w);
-    const char *status = order_status_for_event(ev->type);
-    svc_payment_t p;
-    char errstr[256];
+    int e = order_event_of_type(ev->type);
+    char order_id[SVC_ID_MAX + 1], errstr[256];
     eb_err_t err;
 
     (void)opaque;
-    if (!status)
+    if (e < 0)
         return eb_work_fail(w, EB_ERR_BAD_EVENT, "no status for event type %s", ev->type);
-    if (svc_payment_parse(ev->data, strcmp(status, ORDER_STATUS_FAILED) == 0, &p, errstr,
-                          sizeof(errstr)) != EB_OK)
+    err = event_order_id(ev, (order_event_t)e, order_id, errstr, sizeof(errstr));
+    if (err == EB_ERR_NOMEM)
+        return eb_work_fail(w, EB_ERR_NOMEM, "out of memory");
+    if (err != EB_OK)
         return eb_work_fail(w, EB_ERR_BAD_EVENT, "invalid %s data: %s", ev->type, errstr);
+    if (ev->subject[0] && strcmp(ev->subject, order_id) != 0)
+        return eb_work_fail(w, EB_ERR_BAD_EVENT, "subject %s does not match orderId %s",
+                            ev->subject, order_id);
 
-    err = order_store_set_status(eb_work_redis(w), p.order_id, status);
+    err = order_store_apply(eb_work_redis(w), order_id, (order_event_t)e);
     switch (err) {
     case EB_OK:
         return EB_OK;
     case EB_ERR_NOT_FOUND:
-        return eb_work_fail(w, EB_ERR_NOT_FOUND, "order %s does not exist", p.order_id);
-    case EB_ERR_CONFLICT:
-        return eb_work_fail(w, EB_ERR_CONFLICT, "order %s already has another final status",
-                            p.order_id);
+        return eb_work_fail(w, EB_ERR_NOT_FOUND, "order %s does not exist", order_id);
     default:
-        return eb_work_fail(w, EB_ERR_REDIS, "updating order %s: redis unavailable", p.order_id);
+        return eb_work_fail(w, EB_ERR_REDIS, "updating order %s: redis unavailable", order_id);
     }
 }
 

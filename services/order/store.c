@@ -14,10 +14,10 @@ static void append_order(eb_redis_pipeline_t *p, const order_record_t *o, const 
                          const char *traceparent)
 {
     char key[64];
-    const char *hset[] = {"HSET",      key,           "userId",    req->user_id,
-                          "currency",  req->currency, "total",     o->total,
-                          "items",     o->items_json, "createdAt", o->created_at,
-                          "updatedAt", o->created_at, "status",    ORDER_STATUS_PENDING};
+    const char *hset[] = {
+        "HSET",      key,           "userId", req->user_id,         "currency",      req->currency,
+        "total",     o->total,      "items",  o->items_json,        "createdAt",     o->created_at,
+        "updatedAt", o->created_at, "status", ORDER_STATUS_PENDING, "correlationId", o->event_id};
     const eb_outbox_entry_t e = {TOPIC_ORDER_CREATED, o->order_id, o->event,
                                  o->event_len,        o->event_id, traceparent};
 
@@ -180,6 +180,10 @@ eb_err_t order_store_load(eb_redis_t *r, const char *id, order_view_t *v,
             v->created_at = val;
         else if (strcmp(k, "status") == 0)
             v->status = val;
+        else if (strcmp(k, "reason") == 0)
+            v->reason = val;
+        else if (strcmp(k, "correlationId") == 0)
+            v->correlation_id = val;
     }
     if (!v->user_id || !v->currency || !v->total || !v->items_json || !v->created_at ||
         !v->status) {
@@ -191,32 +195,151 @@ eb_err_t order_store_load(eb_redis_t *r, const char *id, order_view_t *v,
     return EB_OK;
 }
 
-/* PENDING -> status, atomically. 2 set, 1 already so, 0 unknown, -1 conflict. */
-static const char status_script[] =
-    "local cur = redis.call('HGET', KEYS[1], 'status') "
-    "if not cur then return 0 end "
-    "if cur == ARGV[1] then return 1 end "
-    "if cur ~= 'PENDING' then return -1 end "
-    "redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updatedAt', ARGV[2]) "
-    "return 2";
+/* The status machine applied atomically: ARGV[1] is the time, then triples
+ * (from "status|reason", to status, to reason) computed by
+ * order_status_next() for one event; the script only looks the current
+ * status up in them. 2 changed, 1 unchanged, 0 no such order. */
+static const char apply_script[] =
+    "local cur = redis.call('HMGET', KEYS[1], 'status', 'reason') "
+    "if not cur[1] then return 0 end "
+    "local k = cur[1] .. '|' .. (cur[2] or '') "
+    "for i = 2, #ARGV, 3 do "
+    "  if ARGV[i] == k then "
+    "    if ARGV[i + 2] == '' then redis.call('HDEL', KEYS[1], 'reason') "
+    "    else redis.call('HSET', KEYS[1], 'reason', ARGV[i + 2]) end "
+    "    redis.call('HSET', KEYS[1], 'status', ARGV[i + 1], 'updatedAt', ARGV[1]) "
+    "    return 2 "
+    "  end "
+    "end "
+    "return 1";
 
-eb_err_t order_store_set_status(eb_redis_t *r, const char *id, const char *status)
+/* "STATUS|reason", the form the scripts compare. */
+static void state_key(order_state_t s, char *out, size_t size)
 {
-    char now[EB_TIME_LEN + 1];
+    snprintf(out, size, "%s|%s", order_state_status(s), order_state_reason(s));
+}
+
+eb_err_t order_store_apply(eb_redis_t *r, const char *id, order_event_t ev)
+{
+    char now[EB_TIME_LEN + 1], key[160], from[ORDER_STATE_COUNT][64];
+    const char *argv[5 + 3 * ORDER_STATE_COUNT];
     eb_redis_pipeline_t *p = eb_redis_pipeline_new(r);
     eb_redis_result_t rep;
+    int argc = 0, ok;
     long long v = 0;
-    int ok;
 
     if (!p)
         return EB_ERR_REDIS;
     eb_time_format(eb_time_now_ms(), now);
-    eb_redis_pipeline_append(p, "EVAL %s 1 order:%s %s %s", status_script, id, status, now);
+    snprintf(key, sizeof(key), "order:%s", id);
+    argv[argc++] = "EVAL";
+    argv[argc++] = apply_script;
+    argv[argc++] = "1";
+    argv[argc++] = key;
+    argv[argc++] = now;
+    for (int s = 0; s < ORDER_STATE_COUNT; s++) {
+        order_state_t to = order_status_next((order_state_t)s, ev);
+
+        if (to == (order_state_t)s)
+            continue;
+        state_key((order_state_t)s, from[s], sizeof(from[s]));
+        argv[argc++] = from[s];
+        argv[argc++] = order_state_status(to);
+        argv[argc++] = order_state_reason(to);
+    }
+    eb_redis_pipeline_append_argv(p, argc, argv, NULL);
     ok = run(p, &rep) && rep.kind == EB_REDIS_INTEGER;
     if (ok)
         v = rep.integer;
     eb_redis_pipeline_destroy(p);
     if (!ok)
         return EB_ERR_REDIS;
-    return v > 0 ? EB_OK : v == 0 ? EB_ERR_NOT_FOUND : EB_ERR_CONFLICT;
+    return v > 0 ? EB_OK : EB_ERR_NOT_FOUND;
+}
+
+/* A decision of order-service's own (cancel, complete): the status change
+ * and its event's outbox entry in one script, taken only from the allowed
+ * statuses. KEYS: the order, the outbox stream. ARGV: time, to status, to
+ * reason, topic, key, value, eventId, traceparent ("" for none), then the
+ * allowed "status|reason" keys. Answers {2} done, {0} no such order, or
+ * {-1, status} not allowed from status. */
+static const char decide_script[] =
+    "local cur = redis.call('HMGET', KEYS[1], 'status', 'reason') "
+    "if not cur[1] then return {0} end "
+    "local k = cur[1] .. '|' .. (cur[2] or '') "
+    "for i = 9, #ARGV do "
+    "  if ARGV[i] == k then "
+    "    if ARGV[3] == '' then redis.call('HDEL', KEYS[1], 'reason') "
+    "    else redis.call('HSET', KEYS[1], 'reason', ARGV[3]) end "
+    "    redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updatedAt', ARGV[1]) "
+    "    if ARGV[8] == '' then "
+    "      redis.call('XADD', KEYS[2], '*', 'topic', ARGV[4], 'key', ARGV[5], 'value', ARGV[6], "
+    "                 'eventId', ARGV[7]) "
+    "    else "
+    "      redis.call('XADD', KEYS[2], '*', 'topic', ARGV[4], 'key', ARGV[5], 'value', ARGV[6], "
+    "                 'eventId', ARGV[7], 'traceparent', ARGV[8]) "
+    "    end "
+    "    return {2} "
+    "  end "
+    "end "
+    "return {-1, cur[1]}";
+
+eb_err_t order_store_decide(eb_redis_t *r, const char *id, order_event_t ev,
+                            const eb_outbox_entry_t *e, char *current, size_t current_size)
+{
+    char now[EB_TIME_LEN + 1], key[160], allowed[ORDER_STATE_COUNT][64];
+    const char *argv[13 + ORDER_STATE_COUNT];
+    size_t len[13 + ORDER_STATE_COUNT];
+    order_state_t to = order_status_next(ORDER_PENDING, ev);
+    eb_redis_pipeline_t *p = eb_redis_pipeline_new(r);
+    eb_redis_result_t rep, first;
+    int argc = 0, ok;
+    eb_err_t err = EB_ERR_REDIS;
+
+    current[0] = '\0';
+    if (!p)
+        return EB_ERR_REDIS;
+    eb_time_format(eb_time_now_ms(), now);
+    snprintf(key, sizeof(key), "order:%s", id);
+    argv[argc++] = "EVAL";
+    argv[argc++] = decide_script;
+    argv[argc++] = "2";
+    argv[argc++] = key;
+    argv[argc++] = ORDER_OUTBOX_STREAM;
+    argv[argc++] = now;
+    argv[argc++] = order_state_status(to);
+    argv[argc++] = order_state_reason(to);
+    argv[argc++] = e->topic;
+    argv[argc++] = e->key;
+    argv[argc++] = e->value; /* index 10: binary-safe below */
+    argv[argc++] = e->event_id;
+    argv[argc++] = e->traceparent ? e->traceparent : "";
+    for (int s = 0; s < ORDER_STATE_COUNT; s++) {
+        if (ev == ORDER_EV_CANCELLED ? !order_can_cancel((order_state_t)s)
+                                     : !order_can_complete((order_state_t)s))
+            continue;
+        state_key((order_state_t)s, allowed[s], sizeof(allowed[s]));
+        argv[argc++] = allowed[s];
+    }
+    for (int i = 0; i < argc; i++)
+        len[i] = i == 10 ? e->value_len : strlen(argv[i]);
+    eb_redis_pipeline_append_argv(p, argc, argv, len);
+    ok = run(p, &rep) && rep.kind == EB_REDIS_ARRAY && rep.elements >= 1;
+    if (ok) {
+        first = eb_redis_result_element(&rep, 0);
+        if (first.kind != EB_REDIS_INTEGER) {
+            err = EB_ERR_REDIS;
+        } else if (first.integer == 2) {
+            err = EB_OK;
+        } else if (first.integer == 0) {
+            err = EB_ERR_NOT_FOUND;
+        } else {
+            eb_redis_result_t st = eb_redis_result_element(&rep, 1);
+
+            snprintf(current, current_size, "%s", st.kind == EB_REDIS_STRING ? st.str : "");
+            err = EB_ERR_CONFLICT;
+        }
+    }
+    eb_redis_pipeline_destroy(p);
+    return err;
 }

@@ -15,7 +15,9 @@
 #ifndef SERVICES_ORDER_STORE_H
 #define SERVICES_ORDER_STORE_H
 
+#include "eventbus/outbox.h"
 #include "eventbus/redis.h"
+#include "lifecycle.h"
 #include "order.h"
 
 #define ORDER_OUTBOX_STREAM "orders:outbox"
@@ -40,9 +42,17 @@ eb_err_t order_store_create(eb_redis_t *r, const order_record_t *o, const svc_or
 eb_err_t order_store_load(eb_redis_t *r, const char *id, order_view_t *v,
                           eb_redis_pipeline_t **held);
 
-/* Moves order id from PENDING to status. Returns EB_OK when set (or already
- * so), EB_ERR_NOT_FOUND for an unknown order, EB_ERR_CONFLICT when the order
- * already has another final status, EB_ERR_REDIS when Redis fails. */
-eb_err_t order_store_set_status(eb_redis_t *r, const char *id, const char *status);
+/* Applies an event to order id's status (order_status_next(), atomically
+ * in Redis). Returns EB_OK (changed or not), EB_ERR_NOT_FOUND for an unknown
+ * order, EB_ERR_REDIS when Redis fails. */
+eb_err_t order_store_apply(eb_redis_t *r, const char *id, order_event_t ev);
+
+/* Takes one of order-service's own decisions (ev ORDER_EV_CANCELLED or
+ * ORDER_EV_COMPLETED) for order id: only from a status that allows it
+ * (order_can_cancel/complete), the status change and the event's outbox
+ * entry e in one atomic step. Returns EB_OK, EB_ERR_NOT_FOUND,
+ * EB_ERR_CONFLICT (with the current status in current), EB_ERR_REDIS. */
+eb_err_t order_store_decide(eb_redis_t *r, const char *id, order_event_t ev,
+                            const eb_outbox_entry_t *e, char *current, size_t current_size);
 
 #endif /* SERVICES_ORDER_STORE_H */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "order/lifecycle.h"
 #include "order/order.h"
 
 /* A request as svc_order_parse() leaves it; off the stack (100 items). */
@@ -281,14 +282,166 @@ static void fingerprint_differs(void **state)
     }
 }
 
-static void status_for_event(void **state)
+/* ---- the status machine (lifecycle.c) ---------------------------------------------- */
+
+static void event_of_type(void **state)
 {
-    assert_string_equal(order_status_for_event("PaymentProcessed"), "PAID");
-    assert_string_equal(order_status_for_event("PaymentFailed"), "PAYMENT_FAILED");
-    assert_null(order_status_for_event("OrderCreated"));
-    assert_null(order_status_for_event(""));
-    assert_null(order_status_for_event("paymentprocessed"));
-    assert_null(order_status_for_event("PaymentProcessedX"));
+    (void)state;
+    assert_int_equal(order_event_of_type("PaymentProcessed"), ORDER_EV_PAYMENT_PROCESSED);
+    assert_int_equal(order_event_of_type("PaymentFailed"), ORDER_EV_PAYMENT_FAILED);
+    assert_int_equal(order_event_of_type("InventoryReserved"), ORDER_EV_INVENTORY_RESERVED);
+    assert_int_equal(order_event_of_type("InventoryInsufficient"), ORDER_EV_INVENTORY_INSUFFICIENT);
+    assert_int_equal(order_event_of_type("OrderCancelled"), ORDER_EV_CANCELLED);
+    assert_int_equal(order_event_of_type("OrderCompleted"), ORDER_EV_COMPLETED);
+    assert_int_equal(order_event_of_type("OrderCreated"), -1);
+    assert_int_equal(order_event_of_type("paymentprocessed"), -1);
+    assert_int_equal(order_event_of_type("PaymentProcessedX"), -1);
+    assert_int_equal(order_event_of_type(""), -1);
+}
+
+/* Every transition, written out: rows are states, columns events in the
+ * order of order_event_t. */
+static void transition_table(void **state)
+{
+    enum {
+        P = ORDER_PENDING,
+        D = ORDER_PAID,
+        C = ORDER_CONFIRMED,
+        X = ORDER_COMPLETED,
+        F = ORDER_PAYMENT_FAILED,
+        S = ORDER_CANCELLED_STOCK,
+        K = ORDER_CANCELLED
+    };
+    static const int want[ORDER_STATE_COUNT][ORDER_EV_COUNT] = {
+        /*            processed failed reserved insufficient cancelled completed */
+        [P] = {D, F, C, S, K, X}, [D] = {D, D, C, S, K, X}, [C] = {C, C, C, C, K, X},
+        [X] = {X, X, X, X, X, X}, [F] = {F, F, F, F, K, X}, [S] = {S, S, S, S, K, X},
+        [K] = {K, K, K, K, K, K},
+    };
+
+    (void)state;
+    for (int s = 0; s < ORDER_STATE_COUNT; s++)
+        for (int e = 0; e < ORDER_EV_COUNT; e++)
+            if ((int)order_status_next((order_state_t)s, (order_event_t)e) != want[s][e])
+                fail_msg("state %d + event %d: got %d, want %d", s, e,
+                         order_status_next((order_state_t)s, (order_event_t)e), want[s][e]);
+}
+
+/* Never backwards, terminal stays: for the events other services send. */
+static void never_backwards(void **state)
+{
+    static const int rank[ORDER_STATE_COUNT] = {0, 1, 2, 3, 3, 3, 3};
+
+    (void)state;
+    for (int s = 0; s < ORDER_STATE_COUNT; s++)
+        for (int e = 0; e < ORDER_EV_COUNT; e++) {
+            order_state_t to = order_status_next((order_state_t)s, (order_event_t)e);
+
+            assert_true(rank[to] >= rank[s]);
+            if (order_state_terminal((order_state_t)s) && e != ORDER_EV_CANCELLED &&
+                e != ORDER_EV_COMPLETED)
+                assert_int_equal(to, s);
+        }
+}
+
+/* The sets of events one order can have in the log (docs/saga.md): one
+ * payment decision; inventory answers only a processed payment, once; a
+ * completion needs a reservation and excludes a cancel. */
+static int possible(unsigned set)
+{
+#define HAS(e) ((set >> (e)) & 1u)
+    if (HAS(ORDER_EV_PAYMENT_FAILED) && HAS(ORDER_EV_PAYMENT_PROCESSED))
+        return 0;
+    if ((HAS(ORDER_EV_INVENTORY_RESERVED) || HAS(ORDER_EV_INVENTORY_INSUFFICIENT)) &&
+        !HAS(ORDER_EV_PAYMENT_PROCESSED))
+        return 0;
+    if (HAS(ORDER_EV_INVENTORY_RESERVED) && HAS(ORDER_EV_INVENTORY_INSUFFICIENT))
+        return 0;
+    if (HAS(ORDER_EV_COMPLETED) && (!HAS(ORDER_EV_INVENTORY_RESERVED) || HAS(ORDER_EV_CANCELLED)))
+        return 0;
+    return 1;
+#undef HAS
+}
+
+static order_state_t fold(const int *evs, int n)
+{
+    order_state_t s = ORDER_PENDING;
+
+    for (int i = 0; i < n; i++)
+        s = order_status_next(s, (order_event_t)evs[i]);
+    return s;
+}
+
+/* Heap's algorithm over evs[0..n): calls check on every permutation. */
+static void permute(int *evs, int n, int k, order_state_t want, unsigned set, int *count)
+{
+    if (k == 1) {
+        order_state_t got = fold(evs, n);
+
+        if (got != want)
+            fail_msg("event set %#x: order gives %d, another order %d", set, got, want);
+        /* Every event again, at the end (redelivered late): no change. */
+        for (int i = 0; i < n; i++)
+            assert_int_equal(order_status_next(got, (order_event_t)evs[i]), got);
+        (*count)++;
+        return;
+    }
+    for (int i = 0; i < k; i++) {
+        permute(evs, n, k - 1, want, set, count);
+        int j = k % 2 ? 0 : i, t = evs[j];
+
+        evs[j] = evs[k - 1];
+        evs[k - 1] = t;
+    }
+}
+
+/* The rebuild reads an order's events in any order: every order of every
+ * possible set ends in the same status, and that is the live status (the
+ * causal order is one of the orders). */
+static void order_independent(void **state)
+{
+    int count = 0, sets = 0;
+
+    (void)state;
+    for (unsigned set = 0; set < (1u << ORDER_EV_COUNT); set++) {
+        int evs[ORDER_EV_COUNT], n = 0;
+
+        if (!possible(set))
+            continue;
+        for (int e = 0; e < ORDER_EV_COUNT; e++)
+            if ((set >> e) & 1u)
+                evs[n++] = e;
+        sets++;
+        if (n)
+            permute(evs, n, n, fold(evs, n), set, &count);
+    }
+    assert_int_equal(sets, 11);  /* 5 without a cancel, 5 with, 1 completed */
+    assert_int_equal(count, 29); /* the sum of n! over those sets */
+}
+
+static void actions_and_texts(void **state)
+{
+    (void)state;
+    assert_true(order_can_cancel(ORDER_PENDING));
+    assert_true(order_can_cancel(ORDER_PAID));
+    assert_true(order_can_cancel(ORDER_CONFIRMED));
+    assert_false(order_can_cancel(ORDER_COMPLETED));
+    assert_false(order_can_cancel(ORDER_PAYMENT_FAILED));
+    assert_false(order_can_cancel(ORDER_CANCELLED_STOCK));
+    assert_false(order_can_cancel(ORDER_CANCELLED));
+    for (int s = 0; s < ORDER_STATE_COUNT; s++) {
+        assert_int_equal(order_can_complete((order_state_t)s), s == ORDER_CONFIRMED);
+        /* Text and back. */
+        assert_int_equal(order_state_parse(order_state_status((order_state_t)s),
+                                           order_state_reason((order_state_t)s)),
+                         s);
+    }
+    assert_string_equal(order_state_status(ORDER_CANCELLED_STOCK), "CANCELLED");
+    assert_string_equal(order_state_reason(ORDER_CANCELLED_STOCK), "out of stock");
+    assert_string_equal(order_state_reason(ORDER_CANCELLED), "cancelled");
+    assert_string_equal(order_state_reason(ORDER_PAID), "");
+    assert_int_equal(order_state_parse("SHIPPED", NULL), -1);
+    assert_int_equal(order_state_parse(NULL, NULL), -1);
 }
 
 int main(void)
@@ -302,7 +455,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(fingerprint_equal_for_equal_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(fingerprint_known_value, setup, teardown),
         cmocka_unit_test_setup_teardown(fingerprint_differs, setup, teardown),
-        cmocka_unit_test_setup_teardown(status_for_event, setup, teardown),
+        cmocka_unit_test(event_of_type),
+        cmocka_unit_test(transition_table),
+        cmocka_unit_test(never_backwards),
+        cmocka_unit_test(order_independent),
+        cmocka_unit_test(actions_and_texts),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
