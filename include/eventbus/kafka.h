@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 
+#include <stdatomic.h>
+
 #include <librdkafka/rdkafka.h>
 
 #include "eventbus/config.h"
@@ -54,6 +56,16 @@ eb_err_t eb_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *v
 /* Asks the cluster for metadata with the given timeout. Returns 1 when at
  * least one broker answered. Thread-safe; blocks the caller up to timeout. */
 int eb_kafka_reachable(rd_kafka_t *rk, int timeout_ms);
+
+/* Reads every partition of topic from its beginning to its end as it was
+ * when the scan started, calling fn on each record in partition order, on
+ * the calling thread. rk is a consumer handle (its partitions are assigned
+ * and unassigned here; nothing is committed). Returns EB_OK once every
+ * partition was read to that end; EB_ERR_KAFKA (no such topic, no broker for
+ * 10 s) or a stop (*stop set; may be NULL) with the reason in errstr. */
+eb_err_t eb_kafka_scan(rd_kafka_t *rk, const char *topic,
+                       void (*fn)(void *arg, const rd_kafka_message_t *m), void *arg,
+                       const atomic_int *stop, char *errstr, size_t errstr_size);
 
 #ifdef __cplusplus
 }

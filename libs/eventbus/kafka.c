@@ -146,3 +146,77 @@ int eb_kafka_reachable(rd_kafka_t *rk, int timeout_ms)
     rd_kafka_metadata_destroy(md);
     return ok;
 }
+
+eb_err_t eb_kafka_scan(rd_kafka_t *rk, const char *topic,
+                       void (*fn)(void *arg, const rd_kafka_message_t *m), void *arg,
+                       const atomic_int *stop, char *errstr, size_t errstr_size)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    rd_kafka_topic_partition_list_t *parts;
+    int64_t *end;
+    int remaining = 0, nparts;
+
+    if (!rkt || rd_kafka_metadata(rk, 0, rkt, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        md->topic_cnt != 1 || md->topics[0].err) {
+        snprintf(errstr, errstr_size, "topic %s: %s", topic,
+                 md && md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "metadata timed out");
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        if (rkt)
+            rd_kafka_topic_destroy(rkt);
+        return EB_ERR_KAFKA;
+    }
+    nparts = md->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+
+    end = calloc((size_t)nparts + 1, sizeof(*end));
+    parts = rd_kafka_topic_partition_list_new(nparts);
+    if (!end || !parts) {
+        free(end);
+        if (parts)
+            rd_kafka_topic_partition_list_destroy(parts);
+        snprintf(errstr, errstr_size, "out of memory");
+        return EB_ERR_NOMEM;
+    }
+    for (int p = 0; p < nparts; p++) {
+        int64_t lo = 0, hi = 0;
+
+        if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000)) {
+            snprintf(errstr, errstr_size, "cannot read the offsets of %s[%d]", topic, p);
+            free(end);
+            rd_kafka_topic_partition_list_destroy(parts);
+            return EB_ERR_KAFKA;
+        }
+        end[p] = hi;
+        if (hi > lo) {
+            rd_kafka_topic_partition_list_add(parts, topic, p)->offset = lo;
+            remaining++;
+        }
+    }
+    if (remaining)
+        rd_kafka_assign(rk, parts);
+    snprintf(errstr, errstr_size, "stopped while reading %s", topic);
+    while (remaining > 0 && !(stop && atomic_load(stop))) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 10000);
+
+        if (!m) {
+            snprintf(errstr, errstr_size, "timed out reading %s", topic);
+            break;
+        }
+        if (!m->err && m->partition >= 0 && m->partition < nparts &&
+            m->offset < end[m->partition]) {
+            fn(arg, m);
+            if (m->offset + 1 >= end[m->partition])
+                remaining--;
+        } else if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            EB_WARN("reading %s: %s", topic, rd_kafka_message_errstr(m));
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_assign(rk, NULL);
+    rd_kafka_topic_partition_list_destroy(parts);
+    free(end);
+    return remaining == 0 ? EB_OK : EB_ERR_KAFKA;
+}

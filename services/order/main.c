@@ -30,6 +30,7 @@
  *   4. the API and the admin router are freed; exit 0.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../common/domain.h"
@@ -39,6 +40,7 @@
 #include "eventbus/app/setup.h"
 #include "eventbus/eventbus.h"
 #include "eventbus/outbox.h"
+#include "rebuild.h"
 #include "status.h"
 #include "store.h"
 
@@ -78,7 +80,7 @@ static const eb_conf_section_t sections[] = {
 static const eb_conf_program_t prog = {
     "order-service",
     "The order HTTP API with a transactional outbox to Kafka, and the order status updater.",
-    "[options]",
+    "[--rebuild] [options]",
     sections,
     sizeof(sections) / sizeof(sections[0]),
     1,
@@ -144,8 +146,23 @@ int main(int argc, char **argv)
     char errstr[512];
     int rc;
 
-    if ((rc = app_cli_parse(&prog, argc, argv, &args)) != APP_CONTINUE)
+    int rebuild = 0, n = 1;
+
+    /* --rebuild is a mode, not a setting: taken out before the settings. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--rebuild") == 0)
+            rebuild = 1;
+        else
+            argv[n++] = argv[i];
+    }
+    argc = n;
+    if ((rc = app_cli_parse(&prog, argc, argv, &args)) != APP_CONTINUE) {
+        if (rc == APP_EXIT_OK && args.action == EB_CONF_ACTION_HELP)
+            printf("\n--rebuild: rebuild every order's status from the topics, from their "
+                   "beginning,\n  into the (empty) Redis database of REDIS_URL, ignoring "
+                   "done-marks; prints\n  the count of orders rebuilt and exits.\n");
         return rc;
+    }
     app_setup_log(prog.name, &common);
     /* Validate everything before the first connection: exit 2 on bad input. */
     if (app_setup_redis_addr(&common, &raddr, errstr, sizeof(errstr)) != EB_OK ||
@@ -159,6 +176,17 @@ int main(int argc, char **argv)
         return APP_EXIT_USAGE;
     }
     eb_lifecycle_install_signals();
+    if (rebuild) {
+        rd_kafka_conf_destroy(relay_conf);
+        rd_kafka_conf_destroy(status_pconf);
+        if (eb_kafka_conf_set(status_cconf, "group.id", "order-service-rebuild", errstr,
+                              sizeof(errstr)) != EB_OK) {
+            app_cli_error(prog.name, "%s", errstr);
+            rd_kafka_conf_destroy(status_cconf);
+            return APP_EXIT_USAGE;
+        }
+        return order_rebuild(&common, &raddr, status_cconf);
+    }
     rc = APP_EXIT_FAIL;
 
     eb_outbox_opts_t ropts = {&raddr,

@@ -60,6 +60,9 @@ eb_err_t order_record_init(const svc_order_t *req, order_record_t *o)
         cJSON_Delete(data);
         return EB_ERR_NOMEM;
     }
+    /* The event's time is the order's createdAt, to the millisecond: the
+     * rebuild reads createdAt back from it. */
+    snprintf(ev.time, sizeof(ev.time), "%s", o->created_at);
     memcpy(o->event_id, ev.id, sizeof(o->event_id));
     o->event = eb_event_encode(&ev, &o->event_len);
     eb_event_close(&ev);

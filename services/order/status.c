@@ -22,9 +22,8 @@ struct order_status_s {
     atomic_int failed;
 };
 
-/* The orderId of an event that moves a status, from its validated data. */
-static eb_err_t event_order_id(const eb_event_t *ev, order_event_t e, char *order_id, char *errstr,
-                               size_t errstr_size)
+eb_err_t order_event_order_id(const eb_event_t *ev, order_event_t e, char *order_id, char *errstr,
+                              size_t errstr_size)
 {
     union {
         svc_payment_t pay;
@@ -77,7 +76,7 @@ eb_err_t order_status_handle(eb_work_t *w, void *opaque)
     (void)opaque;
     if (e < 0)
         return eb_work_fail(w, EB_ERR_BAD_EVENT, "no status for event type %s", ev->type);
-    err = event_order_id(ev, (order_event_t)e, order_id, errstr, sizeof(errstr));
+    err = order_event_order_id(ev, (order_event_t)e, order_id, errstr, sizeof(errstr));
     if (err == EB_ERR_NOMEM)
         return eb_work_fail(w, EB_ERR_NOMEM, "out of memory");
     if (err != EB_OK)

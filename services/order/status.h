@@ -10,6 +10,7 @@
 #define SERVICES_ORDER_STATUS_H
 
 #include "eventbus/consumer.h"
+#include "lifecycle.h"
 
 /* The handler (eb_handler_t): a payment event for an unknown order, or one
  * contradicting a final status, is dead-lettered with the reason. */
@@ -40,5 +41,11 @@ eb_consumer_t *order_status_consumer(order_status_t *s);
 /* Joins the thread (if started), flushes the producer and frees
  * everything. NULL is a no-op. */
 void order_status_destroy(order_status_t *s);
+
+/* The orderId of event ev (of kind e), from its validated data, into
+ * order_id[SVC_ID_MAX + 1]. EB_ERR_INVALID with the reason in errstr when
+ * the data is not valid for its type; EB_ERR_NOMEM. */
+eb_err_t order_event_order_id(const eb_event_t *ev, order_event_t e, char *order_id, char *errstr,
+                              size_t errstr_size);
 
 #endif /* SERVICES_ORDER_STATUS_H */

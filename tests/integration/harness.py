@@ -567,6 +567,19 @@ def order_body(user="u1", qty=2, price=50, currency=None, items=None):
     return body
 
 
+def cloud_event(type_, subject, data, source="/test", id_=None, correlation=None, cause=None):
+    """A CloudEvent as the suite's services publish it (contract section 3),
+    for tests that play a service: returns (id, JSON text)."""
+    import uuid
+    eid = id_ or str(uuid.uuid4())
+    ev = {"specversion": "1.0", "id": eid, "source": source, "type": type_,
+          "time": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+          "datacontenttype": "application/json", "subject": subject,
+          "correlationid": correlation or eid, "causationid": cause or correlation or eid,
+          "data": data}
+    return eid, json.dumps(ev, separators=(",", ":"))
+
+
 def read_notifications(path):
     if not os.path.exists(path):
         return []

@@ -11,6 +11,8 @@ eb_integration_test(kafka_outage 300)
 # Crashes and faults between two steps: fdatasync, a takeover, Redis data
 # loss, a handler phase longer than the claim lease.
 eb_integration_test(delivery 300)
+# The order saga (docs/saga.md): lifecycle, compensation, rebuild.
+eb_integration_test(saga 300)
 # A minute of random kills and Redis pauses (CHAOS_SECONDS), then the invariants.
 eb_integration_test(chaos 420 chaos)
 
@@ -21,6 +23,7 @@ eb_kafka_test(balance 300)
 eb_kafka_test(dlq 300)
 eb_kafka_test(crash 600)
 eb_kafka_test(chaos 420)
+eb_kafka_test(saga 400)
 # Real broker faults under a stream of orders: leader and controller killed,
 # a rolling restart, two of three brokers down.
 eb_kafka_test(broker_faults 900)

@@ -210,69 +210,17 @@ static void on_replayed(void *msg_opaque, eb_err_t err, const char *reason, void
     }
 }
 
-/* Reads every partition of topic from the beginning to its end at start,
- * calling fn on each record. Returns 0 or -1. */
+/* Reads the whole topic (eb_kafka_scan) into fn. Returns an exit code. */
 static int scan(rd_kafka_t *rk, const char *topic,
                 void (*fn)(void *arg, const rd_kafka_message_t *m), void *arg)
 {
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    rd_kafka_topic_partition_list_t *parts;
-    int64_t *end;
-    int remaining = 0, nparts;
+    char errstr[256];
 
-    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-        md->topic_cnt != 1 || md->topics[0].err) {
-        fprintf(stderr, "eventbus-dlq: topic %s: %s\n", topic,
-                md && md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "metadata timed out");
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        rd_kafka_topic_destroy(rkt);
-        return -1;
+    if (eb_kafka_scan(rk, topic, fn, arg, &eb_stop_flag, errstr, sizeof(errstr)) != EB_OK) {
+        fprintf(stderr, "eventbus-dlq: %s\n", errstr);
+        return APP_EXIT_FAIL;
     }
-    nparts = md->topics[0].partition_cnt;
-    rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
-
-    end = calloc((size_t)nparts, sizeof(*end));
-    parts = rd_kafka_topic_partition_list_new(nparts);
-    for (int p = 0; p < nparts; p++) {
-        int64_t lo = 0, hi = 0;
-
-        if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000)) {
-            fprintf(stderr, "eventbus-dlq: cannot read offsets of %s[%d]\n", topic, p);
-            free(end);
-            rd_kafka_topic_partition_list_destroy(parts);
-            return -1;
-        }
-        end[p] = hi;
-        if (hi > lo) {
-            rd_kafka_topic_partition_list_add(parts, topic, p)->offset = lo;
-            remaining++;
-        }
-    }
-    if (remaining)
-        rd_kafka_assign(rk, parts);
-    while (remaining > 0 && !eb_stop_flag) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 10000);
-
-        if (!m) {
-            fprintf(stderr, "eventbus-dlq: timed out reading %s\n", topic);
-            break;
-        }
-        if (!m->err && m->partition < nparts && m->offset < end[m->partition]) {
-            fn(arg, m);
-            if (m->offset + 1 >= end[m->partition])
-                remaining--;
-        } else if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            fprintf(stderr, "eventbus-dlq: %s\n", rd_kafka_message_errstr(m));
-        }
-        rd_kafka_message_destroy(m);
-    }
-    rd_kafka_assign(rk, NULL);
-    rd_kafka_topic_partition_list_destroy(parts);
-    free(end);
-    return remaining == 0 ? 0 : -1;
+    return APP_EXIT_OK;
 }
 
 static void list_fn(void *arg, const rd_kafka_message_t *m)
@@ -366,7 +314,7 @@ int main(int argc, char **argv)
     }
 
     if (!replay) {
-        rc = scan(rk, args.positional[1], list_fn, NULL) == 0 ? APP_EXIT_OK : APP_EXIT_FAIL;
+        rc = scan(rk, args.positional[1], list_fn, NULL);
     } else {
         rp.opts = &opts;
         rp.producer = eb_producer_new(pconf, on_replayed, &rp, errstr, sizeof(errstr));
@@ -374,7 +322,7 @@ int main(int argc, char **argv)
             app_cli_error(prog.name, "%s", errstr);
             rc = APP_EXIT_FAIL;
         } else {
-            rc = scan(rk, args.positional[1], replay_fn, &rp) == 0 ? APP_EXIT_OK : APP_EXIT_FAIL;
+            rc = scan(rk, args.positional[1], replay_fn, &rp);
             if (eb_producer_flush(rp.producer, 30000) != EB_OK)
                 rp.failed++;
             eb_producer_destroy(rp.producer, 1000);
