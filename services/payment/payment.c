@@ -298,12 +298,16 @@ static void compensate(eb_work_t *w)
             eb_work_fail(w, err == EB_ERR_NOMEM ? EB_ERR_NOMEM : EB_ERR_REDIS,
                          "compensating the payment: %s", res.str);
         } else if (strcmp(tag.str, "none") == 0) {
-            EB_LOG_EV(EB_LOG_INFO, &f, "order %s cancelled before its payment was decided: %s",
-                      order_id, "it will not be charged");
+            EB_LOG_EV(EB_LOG_INFO, &f,
+                      "order %s cancelled before its payment was decided: it will not be charged",
+                      order_id);
         } else if (strcmp(tag.str, "nothing") == 0) {
             EB_LOG_EV(EB_LOG_INFO, &f, "order %s was not charged: nothing to refund", order_id);
         } else if (strcmp(tag.str, "refund") == 0 && value.kind == EB_REDIS_STRING) {
-            EB_LOG_EV(EB_LOG_DEBUG, &f, "%s refund for %s: %s", refund ? "new" : "stored", order_id,
+            int ours =
+                refund && value.len == refund_len && memcmp(value.str, refund, refund_len) == 0;
+
+            EB_LOG_EV(EB_LOG_DEBUG, &f, "%s refund for %s: %s", ours ? "new" : "stored", order_id,
                       TOPIC_PAYMENT_REFUNDED);
             eb_work_publish_raw(w, TOPIC_PAYMENT_REFUNDED, order_id, value.str, value.len);
         } else if (strcmp(tag.str, "processed") == 0 && value.kind == EB_REDIS_STRING && !refund) {
@@ -316,8 +320,9 @@ static void compensate(eb_work_t *w)
             eb_work_fail(w, err, "stored payment of %s cannot be refunded: %s", order_id, errstr);
             break;
         } else {
-            eb_work_fail(w, EB_ERR_INVALID, "stored payment decision for %s is unreadable",
-                         order_id);
+            /* "unreadable", or an answer no script run gives. */
+            eb_work_fail(w, EB_ERR_INVALID, "stored payment decision for %s is unreadable (%s)",
+                         order_id, tag.str);
         }
         eb_redis_pipeline_destroy(pipe);
         break;
