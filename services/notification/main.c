@@ -1,6 +1,7 @@
 /*
- * notification-service: consumes order and payment events and delivers
- * exactly one notification per event (one JSON line in NOTIFY_FILE).
+ * notification-service: consumes order, payment, refund and user events
+ * and delivers exactly one notification per event (one JSON line in
+ * NOTIFY_FILE).
  *
  * Wiring only; rendering and delivery live in notify.c. Shutdown order
  * (app_daemon_main, eventbus/app/daemon.h): SIGTERM sets the stop flag ->
@@ -54,8 +55,8 @@ static const eb_conf_section_t sections[] = {
 
 static const eb_conf_program_t prog = {
     "notification-service",
-    "Consumes OrderCreated, PaymentProcessed and PaymentFailed events and writes exactly one "
-    "notification per event.",
+    "Consumes OrderCreated, PaymentProcessed, PaymentFailed, PaymentRefunded, OrderCancelled, "
+    "OrderCompleted and UserRegistered events and writes exactly one notification per event.",
     "[options]",
     sections,
     sizeof(sections) / sizeof(sections[0]),
@@ -103,10 +104,13 @@ static void notify_stop(void *opaque)
 
 int main(int argc, char **argv)
 {
-    static const char *const topics[] = {TOPIC_ORDER_CREATED, TOPIC_PAYMENT_PROCESSED,
-                                         TOPIC_PAYMENT_FAILED};
-    static const char *const types[] = {TYPE_ORDER_CREATED, TYPE_PAYMENT_PROCESSED,
-                                        TYPE_PAYMENT_FAILED};
+    static const char *const topics[] = {TOPIC_ORDER_CREATED,   TOPIC_PAYMENT_PROCESSED,
+                                         TOPIC_PAYMENT_FAILED,  TOPIC_PAYMENT_REFUNDED,
+                                         TOPIC_ORDER_CANCELLED, TOPIC_ORDER_COMPLETED,
+                                         TOPIC_USER_REGISTERED};
+    static const char *const types[] = {
+        TYPE_ORDER_CREATED,   TYPE_PAYMENT_PROCESSED, TYPE_PAYMENT_FAILED, TYPE_PAYMENT_REFUNDED,
+        TYPE_ORDER_CANCELLED, TYPE_ORDER_COMPLETED,   TYPE_USER_REGISTERED};
     const app_daemon_t d = {
         .service = "notification-service",
         .prog = &prog,
@@ -114,9 +118,9 @@ int main(int argc, char **argv)
         .admin_port = &conf.admin_port,
         .bind_addr = &conf.bind_address,
         .topics = topics,
-        .topic_count = 3,
+        .topic_count = sizeof(topics) / sizeof(topics[0]),
         .event_types = types,
-        .event_type_count = 3,
+        .event_type_count = sizeof(types) / sizeof(types[0]),
         .handler = notify_handle,
         .batch_end = notify_sync,
         .tick = notify_tick,

@@ -32,84 +32,192 @@ void notify_id(const char *event_id, char *out)
     uuid_unparse_lower(u, out);
 }
 
+/* What a notification says, before it becomes a line. An empty orderId or
+ * userId is written as null. */
+typedef struct notice_s {
+    const char *type;
+    char order_id[SVC_ID_MAX + 1];
+    char user_id[SVC_ID_MAX + 1];
+    char message[512];
+} notice_t;
+
+static void set_ids(notice_t *n, const char *order_id, const char *user_id)
+{
+    snprintf(n->order_id, sizeof(n->order_id), "%s", order_id);
+    snprintf(n->user_id, sizeof(n->user_id), "%s", user_id);
+}
+
+static eb_err_t order_created(const eb_event_t *ev, notice_t *n, char *errstr, size_t errstr_size)
+{
+    char amount[EB_MONEY_TEXT_MAX];
+    svc_order_t *order = malloc(sizeof(*order));
+    svc_verr_t verr;
+
+    if (!order) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return EB_ERR_NOMEM;
+    }
+    if (svc_order_parse(ev->data, SVC_ORDER_EVENT, order, &verr) != EB_OK) {
+        snprintf(errstr, errstr_size, "invalid OrderCreated data: %s", verr.message);
+        free(order);
+        return EB_ERR_BAD_EVENT;
+    }
+    eb_money_format_fixed(order->total, amount, sizeof(amount));
+    snprintf(n->message, sizeof(n->message),
+             "Your order %s has been received: %zu item%s, total %s %s.", order->order_id,
+             order->item_count, order->item_count == 1 ? "" : "s", amount, order->currency);
+    n->type = "ORDER_CONFIRMATION";
+    set_ids(n, order->order_id, order->user_id);
+    free(order);
+    return EB_OK;
+}
+
+static eb_err_t payment(const eb_event_t *ev, int failed, notice_t *n, char *errstr,
+                        size_t errstr_size)
+{
+    char amount[EB_MONEY_TEXT_MAX];
+    svc_payment_t *pay = malloc(sizeof(*pay));
+
+    if (!pay) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return EB_ERR_NOMEM;
+    }
+    if (svc_payment_parse(ev->data, failed, pay, errstr, errstr_size) != EB_OK) {
+        free(pay);
+        return EB_ERR_BAD_EVENT;
+    }
+    eb_money_format_fixed(pay->amount, amount, sizeof(amount));
+    if (failed)
+        snprintf(n->message, sizeof(n->message), "Payment of %s %s for order %s failed: %s.",
+                 amount, pay->currency, pay->order_id, pay->reason);
+    else
+        snprintf(n->message, sizeof(n->message), "Payment %s of %s %s received for order %s.",
+                 pay->payment_id, amount, pay->currency, pay->order_id);
+    n->type = failed ? "PAYMENT_FAILED" : "PAYMENT_RECEIPT";
+    set_ids(n, pay->order_id, pay->user_id);
+    free(pay);
+    return EB_OK;
+}
+
+static eb_err_t refund(const eb_event_t *ev, notice_t *n, char *errstr, size_t errstr_size)
+{
+    char amount[EB_MONEY_TEXT_MAX];
+    svc_refund_t r;
+
+    if (svc_refund_parse(ev->data, &r, errstr, errstr_size) != EB_OK)
+        return EB_ERR_BAD_EVENT;
+    eb_money_format_fixed(r.amount, amount, sizeof(amount));
+    snprintf(n->message, sizeof(n->message),
+             "Payment %s of %s %s for order %s has been refunded: %s.", r.payment_id, amount,
+             r.currency, r.order_id, r.reason);
+    n->type = "REFUND_ISSUED";
+    set_ids(n, r.order_id, r.user_id);
+    return EB_OK;
+}
+
+static eb_err_t order_change(const eb_event_t *ev, int cancelled, notice_t *n, char *errstr,
+                             size_t errstr_size)
+{
+    svc_order_change_t c;
+
+    if (svc_order_change_parse(ev->data, cancelled, &c, errstr, errstr_size) != EB_OK)
+        return EB_ERR_BAD_EVENT;
+    if (cancelled)
+        snprintf(n->message, sizeof(n->message), "Your order %s has been cancelled: %s.",
+                 c.order_id, c.reason);
+    else
+        snprintf(n->message, sizeof(n->message), "Your order %s is complete. Thank you!",
+                 c.order_id);
+    n->type = cancelled ? "ORDER_CANCELLED" : "ORDER_COMPLETED";
+    set_ids(n, c.order_id, c.user_id);
+    return EB_OK;
+}
+
+static eb_err_t welcome(const eb_event_t *ev, notice_t *n, char *errstr, size_t errstr_size)
+{
+    svc_user_t u;
+    svc_verr_t verr;
+
+    if (svc_user_parse(ev->data, SVC_USER_EVENT, &u, &verr) != EB_OK) {
+        snprintf(errstr, errstr_size, "invalid UserRegistered data: %s", verr.message);
+        return EB_ERR_BAD_EVENT;
+    }
+    snprintf(n->message, sizeof(n->message), "Welcome, %s! Your account is ready.", u.name);
+    n->type = "WELCOME";
+    set_ids(n, "", u.user_id);
+    return EB_OK;
+}
+
+/* Fills n for ev, by type. */
+static eb_err_t notice(const eb_event_t *ev, notice_t *n, char *errstr, size_t errstr_size)
+{
+    const char *t = ev->type;
+
+    if (strcmp(t, TYPE_ORDER_CREATED) == 0)
+        return order_created(ev, n, errstr, errstr_size);
+    if (strcmp(t, TYPE_PAYMENT_PROCESSED) == 0 || strcmp(t, TYPE_PAYMENT_FAILED) == 0)
+        return payment(ev, strcmp(t, TYPE_PAYMENT_FAILED) == 0, n, errstr, errstr_size);
+    if (strcmp(t, TYPE_PAYMENT_REFUNDED) == 0)
+        return refund(ev, n, errstr, errstr_size);
+    if (strcmp(t, TYPE_ORDER_CANCELLED) == 0 || strcmp(t, TYPE_ORDER_COMPLETED) == 0)
+        return order_change(ev, strcmp(t, TYPE_ORDER_CANCELLED) == 0, n, errstr, errstr_size);
+    if (strcmp(t, TYPE_USER_REGISTERED) == 0)
+        return welcome(ev, n, errstr, errstr_size);
+    snprintf(errstr, errstr_size, "no notification for event type %s", t);
+    return EB_ERR_BAD_EVENT;
+}
+
+static int add_id(cJSON *o, const char *name, const char *value)
+{
+    return value[0] ? cJSON_AddStringToObject(o, name, value) != NULL
+                    : cJSON_AddNullToObject(o, name) != NULL;
+}
+
 eb_err_t notify_render(const eb_event_t *ev, const char *sent_at, char **out, size_t *len,
                        char *errstr, size_t errstr_size)
 {
-    char message[512], amount[EB_MONEY_TEXT_MAX], nid[EB_UUID_LEN + 1];
-    const char *type, *order_id, *user_id;
-    svc_order_t *order = NULL;
-    svc_payment_t pay;
-    svc_verr_t verr;
+    char nid[EB_UUID_LEN + 1];
+    notice_t *n;
     char *line = NULL;
+    eb_err_t err;
     cJSON *o;
 
     *out = NULL;
-    if (strcmp(ev->type, TYPE_ORDER_CREATED) == 0) {
-        order = malloc(sizeof(*order));
-        if (!order) {
-            snprintf(errstr, errstr_size, "out of memory");
-            return EB_ERR_NOMEM;
-        }
-        if (svc_order_parse(ev->data, SVC_ORDER_EVENT, order, &verr) != EB_OK) {
-            snprintf(errstr, errstr_size, "invalid OrderCreated data: %s", verr.message);
-            free(order);
-            return EB_ERR_BAD_EVENT;
-        }
-        eb_money_format_fixed(order->total, amount, sizeof(amount));
-        snprintf(message, sizeof(message),
-                 "Your order %s has been received: %zu item%s, total %s %s.", order->order_id,
-                 order->item_count, order->item_count == 1 ? "" : "s", amount, order->currency);
-        type = "ORDER_CONFIRMATION";
-        order_id = order->order_id;
-        user_id = order->user_id;
-    } else {
-        int failed = strcmp(ev->type, TYPE_PAYMENT_FAILED) == 0;
-
-        if (!failed && strcmp(ev->type, TYPE_PAYMENT_PROCESSED) != 0) {
-            snprintf(errstr, errstr_size, "no notification for event type %s", ev->type);
-            return EB_ERR_BAD_EVENT;
-        }
-        if (svc_payment_parse(ev->data, failed, &pay, errstr, errstr_size) != EB_OK)
-            return EB_ERR_BAD_EVENT;
-        eb_money_format_fixed(pay.amount, amount, sizeof(amount));
-        if (failed)
-            snprintf(message, sizeof(message), "Payment of %s %s for order %s failed: %s.", amount,
-                     pay.currency, pay.order_id, pay.reason);
-        else
-            snprintf(message, sizeof(message), "Payment %s of %s %s received for order %s.",
-                     pay.payment_id, amount, pay.currency, pay.order_id);
-        type = failed ? "PAYMENT_FAILED" : "PAYMENT_RECEIPT";
-        order_id = pay.order_id;
-        user_id = pay.user_id[0] ? pay.user_id : NULL;
+    n = malloc(sizeof(*n));
+    if (!n) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return EB_ERR_NOMEM;
     }
-
+    err = notice(ev, n, errstr, errstr_size);
+    if (err != EB_OK) {
+        free(n);
+        return err;
+    }
     notify_id(ev->id, nid);
     o = cJSON_CreateObject();
     if (o && cJSON_AddStringToObject(o, "notificationId", nid) &&
-        cJSON_AddStringToObject(o, "eventId", ev->id) && cJSON_AddStringToObject(o, "type", type) &&
-        cJSON_AddStringToObject(o, "orderId", order_id) &&
-        (user_id ? cJSON_AddStringToObject(o, "userId", user_id)
-                 : cJSON_AddNullToObject(o, "userId")) &&
-        cJSON_AddStringToObject(o, "channel", "email") &&
-        cJSON_AddStringToObject(o, "message", message) &&
+        cJSON_AddStringToObject(o, "eventId", ev->id) &&
+        cJSON_AddStringToObject(o, "type", n->type) && add_id(o, "orderId", n->order_id) &&
+        add_id(o, "userId", n->user_id) && cJSON_AddStringToObject(o, "channel", "email") &&
+        cJSON_AddStringToObject(o, "message", n->message) &&
         cJSON_AddStringToObject(o, "sentAt", sent_at)) {
         char *json = cJSON_PrintUnformatted(o);
 
         if (json) {
-            size_t n = strlen(json);
+            size_t jn = strlen(json);
 
-            line = malloc(n + 2);
+            line = malloc(jn + 2);
             if (line) {
-                memcpy(line, json, n);
-                line[n] = '\n';
-                line[n + 1] = '\0';
-                *len = n + 1;
+                memcpy(line, json, jn);
+                line[jn] = '\n';
+                line[jn + 1] = '\0';
+                *len = jn + 1;
             }
             cJSON_free(json);
         }
     }
     cJSON_Delete(o);
-    free(order);
+    free(n);
     *out = line;
     if (!line) {
         snprintf(errstr, errstr_size, "out of memory");

@@ -35,6 +35,11 @@ typedef struct notify_ctx_s {
     }
 
 /* Renders the notification for ev as one JSON object followed by '\n'.
+ * The type follows from the event's: OrderCreated ORDER_CONFIRMATION,
+ * PaymentProcessed PAYMENT_RECEIPT, PaymentFailed PAYMENT_FAILED,
+ * PaymentRefunded REFUND_ISSUED, OrderCancelled ORDER_CANCELLED,
+ * OrderCompleted ORDER_COMPLETED, UserRegistered WELCOME (orderId null).
+ * userId is null when the event carries none.
  * notificationId is derived from the event id (UUID v5), so the same event
  * always yields the same notification. sent_at is an RFC 3339 time. Returns
  * EB_OK with a malloc'd line in *line (length in *len); EB_ERR_BAD_EVENT with
@@ -73,13 +78,11 @@ int notify_deliver(notify_ctx_t *ctx, const char *event_id, const char *line, si
 eb_err_t notify_recover(notify_ctx_t *ctx, eb_redis_t *r, const char *group, int64_t ttl_s,
                         size_t *recovered);
 
-/* The handler for OrderCreated, PaymentProcessed and PaymentFailed
- * (eb_handler_t; opaque is a notify_ctx_t): delivers one line per event
- * (notify_deliver). One line per event id comes from the consumer's claims
- * and done-marks, and, for an event that comes back before its done-mark
- * (a crash, a failed fdatasync, another instance's takeover), from the
- * file itself. A failed write is EB_ERR_TRANSIENT: retried, then
- * dead-lettered. */
+/* The handler for every event type notify_render() knows (eb_handler_t; opaque is a notify_ctx_t):
+ * delivers one line per event (notify_deliver). One line per event id comes from the consumer's
+ * claims and done-marks, and, for an event that comes back before its done-mark (a crash, a failed
+ * fdatasync, another instance's takeover), from the file itself. A failed write is
+ * EB_ERR_TRANSIENT: retried, then dead-lettered. */
 eb_err_t notify_handle(eb_work_t *w, void *opaque);
 
 /* Reopens the file if SIGHUP asked for it (eb_tick_cb_t), so logrotate can

@@ -1,6 +1,8 @@
 /*
  * payment-service: consumes OrderCreated, decides each order's payment once,
- * publishes PaymentProcessed or PaymentFailed.
+ * publishes PaymentProcessed or PaymentFailed; consumes OrderCancelled and
+ * InventoryInsufficient, refunds a processed payment once and publishes
+ * PaymentRefunded (docs/saga.md).
  *
  * Wiring only; the decision and the handler live in payment.c. Shutdown
  * order (app_daemon_main, eventbus/app/daemon.h): SIGTERM sets the stop
@@ -51,7 +53,9 @@ static const eb_conf_section_t sections[] = {
 static const eb_conf_program_t prog = {
     "payment-service",
     "Consumes OrderCreated events, decides each order's payment once and publishes "
-    "PaymentProcessed or PaymentFailed.",
+    "PaymentProcessed or PaymentFailed. Consumes OrderCancelled and InventoryInsufficient "
+    "events and refunds a processed payment once (PaymentRefunded); an order cancelled "
+    "before its payment is never charged.",
     "[options]",
     sections,
     sizeof(sections) / sizeof(sections[0]),
@@ -70,8 +74,10 @@ static int payment_start(void *opaque, const eb_redis_addr_t *redis)
 
 int main(int argc, char **argv)
 {
-    static const char *const topics[] = {TOPIC_ORDER_CREATED};
-    static const char *const types[] = {TYPE_ORDER_CREATED};
+    static const char *const topics[] = {TOPIC_ORDER_CREATED, TOPIC_ORDER_CANCELLED,
+                                         TOPIC_INVENTORY_INSUFFICIENT};
+    static const char *const types[] = {TYPE_ORDER_CREATED, TYPE_ORDER_CANCELLED,
+                                        TYPE_INVENTORY_INSUFFICIENT};
     const app_daemon_t d = {
         .service = "payment-service",
         .prog = &prog,
@@ -79,9 +85,9 @@ int main(int argc, char **argv)
         .admin_port = &conf.admin_port,
         .bind_addr = &conf.bind_address,
         .topics = topics,
-        .topic_count = 1,
+        .topic_count = sizeof(topics) / sizeof(topics[0]),
         .event_types = types,
-        .event_type_count = 1,
+        .event_type_count = sizeof(types) / sizeof(types[0]),
         .batch_handler = payment_handle_batch,
         .start = payment_start,
         .opaque = &ctx,

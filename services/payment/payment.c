@@ -1,5 +1,14 @@
 /*
- * Payment decisions.
+ * Payment decisions and refunds.
+ *
+ * Per order, Redis holds the decision (payment:decision:<orderId>: the
+ * PaymentProcessed or PaymentFailed event as published, or the tombstone of
+ * an order cancelled first) and the refund (payment:refund:<orderId>: the
+ * PaymentRefunded event as published). Each is written once and then only
+ * read, so whatever a redelivery or a second cause finds is republished as
+ * it is. The decision path pipelines a whole batch (SET NX GET); each
+ * compensation is one script (compensate_script) that checks the decision
+ * and stores the tombstone or the refund in one atomic step.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +37,67 @@ void payment_decide(const svc_order_t *o, int64_t limit, const char *cause_id, s
             p->items[i].quantity = o->items[i].quantity;
         }
     }
+}
+
+void payment_refund(const svc_payment_t *p, const char *reason, svc_refund_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    snprintf(r->order_id, sizeof(r->order_id), "%s", p->order_id);
+    snprintf(r->payment_id, sizeof(r->payment_id), "%s", p->payment_id);
+    snprintf(r->user_id, sizeof(r->user_id), "%s", p->user_id);
+    snprintf(r->currency, sizeof(r->currency), "%s", p->currency);
+    snprintf(r->reason, sizeof(r->reason), "%s", reason);
+    r->amount = p->amount;
+}
+
+eb_err_t payment_refund_event(const char *processed, size_t len, const char *reason, char **out,
+                              size_t *out_len, char *errstr, size_t errstr_size)
+{
+    eb_event_t pev, ev;
+    svc_payment_t *p = NULL;
+    svc_refund_t r;
+    cJSON *data;
+    eb_err_t err = EB_ERR_INVALID;
+
+    *out = NULL;
+    *out_len = 0;
+    if (eb_event_decode(processed, len, &pev, errstr, errstr_size) != EB_OK)
+        return EB_ERR_INVALID;
+    if (strcmp(pev.type, TYPE_PAYMENT_PROCESSED) != 0) {
+        snprintf(errstr, errstr_size, "a %s is no processed payment", pev.type);
+        goto out;
+    }
+    p = malloc(sizeof(*p));
+    if (!p) {
+        err = EB_ERR_NOMEM;
+        goto nomem;
+    }
+    if (svc_payment_parse(pev.data, 0, p, errstr, errstr_size) != EB_OK)
+        goto out;
+    payment_refund(p, reason, &r);
+    /* The payment event is the cause: the id and time follow from the
+     * payment, whichever event asked for the refund. */
+    data = svc_refund_json(&r);
+    if (!data) {
+        err = EB_ERR_NOMEM;
+        goto nomem;
+    }
+    if (eb_event_derive(&ev, TYPE_PAYMENT_REFUNDED, SOURCE_PAYMENT_SERVICE, r.order_id, &pev,
+                        data) != EB_OK) {
+        cJSON_Delete(data);
+        snprintf(errstr, errstr_size, "cannot derive a refund from payment event %s", pev.id);
+        goto out;
+    }
+    *out = eb_event_encode(&ev, out_len);
+    eb_event_close(&ev);
+    err = *out ? EB_OK : EB_ERR_NOMEM;
+nomem:
+    if (err == EB_ERR_NOMEM)
+        snprintf(errstr, errstr_size, "out of memory");
+out:
+    eb_event_close(&pev);
+    free(p);
+    return err;
 }
 
 /* Encodes the decision as the event to publish. Returns a malloc'd string. */
@@ -98,26 +168,166 @@ static int decide(const payment_ctx_t *ctx, eb_work_t *w, svc_order_t *order, pe
     return 1;
 }
 
+static int is_tombstone(const char *value, size_t len)
+{
+    return len == strlen(PAYMENT_TOMBSTONE) && memcmp(value, PAYMENT_TOMBSTONE, len) == 0;
+}
+
 /* Publishes what the store answered for d: the decision stored before (a
- * redelivery, res a string) or ours, just stored (res nil). */
+ * redelivery, res a string) or ours, just stored (res nil). A tombstone
+ * stored before publishes nothing: the order was cancelled first. */
 static void publish(pending_t *d, const eb_redis_result_t *res)
 {
     int stored_before = res->kind == EB_REDIS_STRING;
     const char *value = stored_before ? res->str : d->event;
     size_t len = stored_before ? res->len : d->len;
-    const char *topic = !stored_before
+    int cancelled = stored_before && is_tombstone(value, len);
+    const char *topic = cancelled ? NULL
+                        : !stored_before
                             ? (d->failed ? TOPIC_PAYMENT_FAILED : TOPIC_PAYMENT_PROCESSED)
                             : decision_topic(value, len);
     eb_log_fields_t f;
 
+    eb_work_log_fields(d->w, &f);
+    if (cancelled) {
+        EB_LOG_EV(EB_LOG_INFO, &f, "order %s was cancelled before its payment: not charged",
+                  d->order_id);
+        return;
+    }
     if (!topic) {
         eb_work_fail(d->w, EB_ERR_INVALID, "stored decision for %s is unreadable", d->order_id);
         return;
     }
-    eb_work_log_fields(d->w, &f);
     EB_LOG_EV(EB_LOG_DEBUG, &f, "%s payment decision for %s: %s", stored_before ? "stored" : "new",
               d->order_id, topic);
     eb_work_publish_raw(d->w, topic, d->order_id, value, len);
+}
+
+/* One compensation, atomically. KEYS[1] payment:decision:<orderId>,
+ * KEYS[2] payment:refund:<orderId>; ARGV[1] the tombstone, ARGV[2] our
+ * refund, or "" when it is not built yet (the decision is needed for that).
+ * Answers {"none"} (no decision: the tombstone is now stored), {"nothing"}
+ * (PaymentFailed or tombstone: nothing was charged), {"unreadable"},
+ * {"refund", <the stored refund: ours, or the one stored before>} or
+ * {"processed", <the PaymentProcessed event>} when a refund is due and
+ * ARGV[2] was "": the caller builds the refund from it and runs the script
+ * again. The decision never changes once stored, so the second run finds
+ * the same payment. */
+static const char compensate_script[] =
+    "local d = redis.call('GET', KEYS[1])\n"
+    "if not d then\n"
+    "  redis.call('SET', KEYS[1], ARGV[1])\n"
+    "  return {'none'}\n"
+    "end\n"
+    "if d == ARGV[1] then return {'nothing'} end\n"
+    "local ok, ev = pcall(cjson.decode, d)\n"
+    "if not ok or type(ev) ~= 'table' then return {'unreadable'} end\n"
+    "if ev['type'] ~= '" TYPE_PAYMENT_PROCESSED "' then return {'nothing'} end\n"
+    "if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'NX') end\n"
+    "local r = redis.call('GET', KEYS[2])\n"
+    "if r then return {'refund', r} end\n"
+    "return {'processed', d}\n";
+
+/* The order an OrderCancelled or InventoryInsufficient is about, into
+ * order_id; 0 when the work failed (invalid data: dead-lettered). */
+static int compensation_order(eb_work_t *w, int cancel, char *order_id, size_t size)
+{
+    const eb_event_t *ev = eb_work_event(w);
+    svc_order_change_t change;
+    svc_stock_t *stock = NULL;
+    char errstr[256];
+    eb_err_t err;
+
+    if (cancel) {
+        err = svc_order_change_parse(ev->data, 1, &change, errstr, sizeof(errstr));
+        snprintf(order_id, size, "%s", change.order_id);
+    } else {
+        stock = malloc(sizeof(*stock));
+        if (!stock) {
+            eb_work_fail(w, EB_ERR_NOMEM, "out of memory");
+            return 0;
+        }
+        err = svc_stock_parse(ev->data, 1, stock, errstr, sizeof(errstr));
+        snprintf(order_id, size, "%s", stock->order_id);
+        free(stock);
+    }
+    if (err != EB_OK) {
+        eb_work_fail(w, EB_ERR_BAD_EVENT, "invalid %s data: %s", ev->type, errstr);
+        return 0;
+    }
+    if (ev->subject[0] && strcmp(order_id, ev->subject) != 0) {
+        eb_work_fail(w, EB_ERR_BAD_EVENT, "subject %s does not match orderId %s", ev->subject,
+                     order_id);
+        return 0;
+    }
+    return 1;
+}
+
+/* Handles one OrderCancelled or InventoryInsufficient: the script, run once
+ * or, when a refund has to be built first, twice. */
+static void compensate(eb_work_t *w)
+{
+    const eb_event_t *ev = eb_work_event(w);
+    int cancel = strcmp(ev->type, TYPE_ORDER_CANCELLED) == 0;
+    const char *reason = cancel ? REASON_CANCELLED : REASON_OUT_OF_STOCK;
+    char order_id[SVC_ID_MAX + 1], errstr[256];
+    char *refund = NULL;
+    size_t refund_len = 0;
+    eb_log_fields_t f;
+
+    if (!compensation_order(w, cancel, order_id, sizeof(order_id)))
+        return;
+    eb_work_log_fields(w, &f);
+    for (int run = 0; run < 2; run++) {
+        eb_redis_pipeline_t *pipe = eb_redis_pipeline_new(eb_work_redis(w));
+        eb_redis_result_t res, tag, value;
+        eb_err_t err;
+
+        if (!pipe) {
+            eb_work_fail(w, EB_ERR_NOMEM, "out of memory");
+            break;
+        }
+        eb_redis_pipeline_append(pipe, "EVAL %s 2 payment:decision:%s payment:refund:%s %s %b",
+                                 compensate_script, order_id, order_id, PAYMENT_TOMBSTONE,
+                                 refund ? refund : "", refund_len);
+        err = eb_redis_pipeline_exec(pipe);
+        res = eb_redis_pipeline_result(pipe, 0);
+        tag = eb_redis_result_element(&res, 0);
+        value = eb_redis_result_element(&res, 1);
+        if (res.kind == EB_REDIS_NOREPLY || res.kind == EB_REDIS_ERROR) {
+            eb_work_fail(w, err == EB_ERR_NOMEM ? EB_ERR_NOMEM : EB_ERR_REDIS,
+                         "compensating the payment: %s", res.str);
+        } else if (strcmp(tag.str, "none") == 0) {
+            EB_LOG_EV(EB_LOG_INFO, &f,
+                      "order %s cancelled before its payment was decided: it will not be charged",
+                      order_id);
+        } else if (strcmp(tag.str, "nothing") == 0) {
+            EB_LOG_EV(EB_LOG_INFO, &f, "order %s was not charged: nothing to refund", order_id);
+        } else if (strcmp(tag.str, "refund") == 0 && value.kind == EB_REDIS_STRING) {
+            int ours =
+                refund && value.len == refund_len && memcmp(value.str, refund, refund_len) == 0;
+
+            EB_LOG_EV(EB_LOG_DEBUG, &f, "%s refund for %s: %s", ours ? "new" : "stored", order_id,
+                      TOPIC_PAYMENT_REFUNDED);
+            eb_work_publish_raw(w, TOPIC_PAYMENT_REFUNDED, order_id, value.str, value.len);
+        } else if (strcmp(tag.str, "processed") == 0 && value.kind == EB_REDIS_STRING && !refund) {
+            /* A refund is due and none is stored: build ours, store it. */
+            err = payment_refund_event(value.str, value.len, reason, &refund, &refund_len, errstr,
+                                       sizeof(errstr));
+            eb_redis_pipeline_destroy(pipe);
+            if (err == EB_OK)
+                continue;
+            eb_work_fail(w, err, "stored payment of %s cannot be refunded: %s", order_id, errstr);
+            break;
+        } else {
+            /* "unreadable", or an answer no script run gives. */
+            eb_work_fail(w, EB_ERR_INVALID, "stored payment decision for %s is unreadable (%s)",
+                         order_id, tag.str);
+        }
+        eb_redis_pipeline_destroy(pipe);
+        break;
+    }
+    free(refund);
 }
 
 void payment_handle_batch(eb_work_t *const *works, size_t n, void *opaque)
@@ -136,9 +346,10 @@ void payment_handle_batch(eb_work_t *const *works, size_t n, void *opaque)
         goto out;
     }
     for (i = 0; i < n; i++)
-        nd += (size_t)decide(ctx, works[i], order, &ds[nd]);
+        if (strcmp(eb_work_event(works[i])->type, TYPE_ORDER_CREATED) == 0)
+            nd += (size_t)decide(ctx, works[i], order, &ds[nd]);
     if (nd == 0)
-        goto out;
+        goto compensations;
 
     /* Store first, publish second: one decision per order, ever. One
      * pipeline for the batch; SET NX GET answers nil when ours was stored,
@@ -147,7 +358,7 @@ void payment_handle_batch(eb_work_t *const *works, size_t n, void *opaque)
     if (!pipe) {
         for (i = 0; i < nd; i++)
             eb_work_fail(ds[i].w, EB_ERR_NOMEM, "out of memory");
-        goto out;
+        goto compensations;
     }
     for (i = 0; i < nd; i++)
         eb_redis_pipeline_append(pipe, "SET payment:decision:%s %b NX GET", ds[i].order_id,
@@ -165,6 +376,12 @@ void payment_handle_batch(eb_work_t *const *works, size_t n, void *opaque)
         else
             publish(&ds[i], &res);
     }
+compensations:
+    /* After the decisions: a batch that holds an order's OrderCreated and
+     * its cancel charges, then refunds. Either order would end consistent. */
+    for (i = 0; i < n; i++)
+        if (strcmp(eb_work_event(works[i])->type, TYPE_ORDER_CREATED) != 0)
+            compensate(works[i]);
 out:
     eb_redis_pipeline_destroy(pipe);
     for (i = 0; ds && i < nd; i++)

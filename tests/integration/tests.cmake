@@ -13,6 +13,9 @@ eb_integration_test(kafka_outage 300)
 eb_integration_test(delivery 300)
 # The order saga (docs/saga.md): lifecycle, compensation, rebuild.
 eb_integration_test(saga 300)
+# The saga's compensation in payment-service (refund once, tombstone) and
+# the notifications of refunds, cancels, completions and sign-ups.
+eb_integration_test(compensation 240)
 # A minute of random kills and Redis pauses (CHAOS_SECONDS), then the invariants.
 eb_integration_test(chaos 420 chaos)
 
@@ -21,6 +24,7 @@ eb_integration_test(chaos 420 chaos)
 eb_kafka_test(flow 300)
 eb_kafka_test(balance 300)
 eb_kafka_test(dlq 300)
+eb_kafka_test(compensation 300)
 eb_kafka_test(crash 600)
 eb_kafka_test(chaos 420)
 eb_kafka_test(saga 400)

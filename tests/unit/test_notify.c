@@ -165,6 +165,112 @@ static void payment_failed(void **state)
     eb_event_close(&ev);
 }
 
+static void refund_issued(void **state)
+{
+    eb_event_t ev;
+    cJSON *doc;
+
+    make_event(&ev, "PaymentRefunded",
+               "{\"orderId\":\"o-4\",\"paymentId\":\"pay-4\",\"userId\":\"u-4\","
+               "\"amount\":20.5,\"currency\":\"USD\",\"reason\":\"out of stock\"}");
+    doc = render_ok(&ev);
+    assert_common(doc, "REFUND_ISSUED", "o-4");
+    assert_string_equal(str(doc, "userId"), "u-4");
+    assert_contains(str(doc, "message"), "pay-4");
+    assert_contains(str(doc, "message"), "20.50 USD");
+    assert_contains(str(doc, "message"), "o-4");
+    assert_contains(str(doc, "message"), "out of stock");
+    cJSON_Delete(doc);
+    eb_event_close(&ev);
+
+    /* userId is optional: null in the notification. */
+    make_event(&ev, "PaymentRefunded",
+               "{\"orderId\":\"o-4\",\"paymentId\":\"pay-4\",\"amount\":0.05,"
+               "\"currency\":\"EUR\",\"reason\":\"cancelled\"}");
+    doc = render_ok(&ev);
+    assert_common(doc, "REFUND_ISSUED", "o-4");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(doc, "userId")));
+    assert_contains(str(doc, "message"), "0.05 EUR");
+    assert_contains(str(doc, "message"), "cancelled");
+    cJSON_Delete(doc);
+    eb_event_close(&ev);
+}
+
+static void order_cancelled_and_completed(void **state)
+{
+    eb_event_t ev;
+    cJSON *doc;
+
+    make_event(&ev, "OrderCancelled",
+               "{\"orderId\":\"o-5\",\"userId\":\"u-5\",\"reason\":\"cancelled\"}");
+    doc = render_ok(&ev);
+    assert_common(doc, "ORDER_CANCELLED", "o-5");
+    assert_string_equal(str(doc, "userId"), "u-5");
+    assert_contains(str(doc, "message"), "o-5");
+    assert_contains(str(doc, "message"), "cancelled");
+    cJSON_Delete(doc);
+    eb_event_close(&ev);
+
+    make_event(&ev, "OrderCancelled", "{\"orderId\":\"o-5\",\"reason\":\"out of stock\"}");
+    doc = render_ok(&ev);
+    assert_common(doc, "ORDER_CANCELLED", "o-5");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(doc, "userId")));
+    assert_contains(str(doc, "message"), "out of stock");
+    cJSON_Delete(doc);
+    eb_event_close(&ev);
+
+    make_event(&ev, "OrderCompleted", "{\"orderId\":\"o-6\",\"userId\":\"u-6\"}");
+    doc = render_ok(&ev);
+    assert_common(doc, "ORDER_COMPLETED", "o-6");
+    assert_string_equal(str(doc, "userId"), "u-6");
+    assert_contains(str(doc, "message"), "o-6");
+    cJSON_Delete(doc);
+    eb_event_close(&ev);
+
+    make_event(&ev, "OrderCompleted", "{\"orderId\":\"o-6\"}");
+    doc = render_ok(&ev);
+    assert_common(doc, "ORDER_COMPLETED", "o-6");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(doc, "userId")));
+    cJSON_Delete(doc);
+    eb_event_close(&ev);
+}
+
+static void welcome(void **state)
+{
+    char nid[EB_UUID_LEN + 1];
+    eb_event_t ev;
+    cJSON *doc;
+
+    make_event(&ev, "UserRegistered",
+               "{\"userId\":\"u-7\",\"name\":\"Ada \\\"A\\\" Lovelace\","
+               "\"email\":\"ada@example.com\",\"age\":36,"
+               "\"createdAt\":\"2026-11-21T10:30:00.123Z\"}");
+    doc = render_ok(&ev);
+    notify_id(EVENT_ID, nid);
+    assert_string_equal(str(doc, "notificationId"), nid);
+    assert_string_equal(str(doc, "eventId"), EVENT_ID);
+    assert_string_equal(str(doc, "type"), "WELCOME");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(doc, "orderId")));
+    assert_string_equal(str(doc, "userId"), "u-7");
+    assert_string_equal(str(doc, "channel"), "email");
+    assert_string_equal(str(doc, "sentAt"), SENT_AT);
+    assert_contains(str(doc, "message"), "Welcome, Ada \"A\" Lovelace!");
+    assert_int_equal(cJSON_GetArraySize(doc), 8);
+    cJSON_Delete(doc);
+    eb_event_close(&ev);
+
+    /* age is optional (null). */
+    make_event(&ev, "UserRegistered",
+               "{\"userId\":\"u-8\",\"name\":\"Bo\",\"email\":\"bo@example.com\","
+               "\"age\":null,\"createdAt\":\"2026-11-21T10:30:00.123Z\"}");
+    doc = render_ok(&ev);
+    assert_string_equal(str(doc, "type"), "WELCOME");
+    assert_string_equal(str(doc, "userId"), "u-8");
+    assert_contains(str(doc, "message"), "Welcome, Bo!");
+    cJSON_Delete(doc);
+    eb_event_close(&ev);
+}
+
 static void invalid_data_rejected(void **state)
 {
     static const struct {
@@ -187,6 +293,28 @@ static void invalid_data_rejected(void **state)
         /* negative amount */
         {"PaymentFailed",
          "{\"orderId\":\"o\",\"amount\":-1,\"currency\":\"USD\",\"reason\":\"r\"}"},
+        /* no paymentId */
+        {"PaymentRefunded",
+         "{\"orderId\":\"o\",\"amount\":1,\"currency\":\"USD\",\"reason\":\"cancelled\"}"},
+        /* no reason */
+        {"PaymentRefunded", "{\"orderId\":\"o\",\"paymentId\":\"p\",\"amount\":1,"
+                            "\"currency\":\"USD\"}"},
+        {"PaymentRefunded", NULL},
+        /* no reason */
+        {"OrderCancelled", "{\"orderId\":\"o\",\"userId\":\"u\"}"},
+        /* no orderId */
+        {"OrderCancelled", "{\"userId\":\"u\",\"reason\":\"cancelled\"}"},
+        {"OrderCancelled", "[]"},
+        /* no orderId */
+        {"OrderCompleted", "{\"userId\":\"u\"}"},
+        {"OrderCompleted", NULL},
+        /* no userId */
+        {"UserRegistered", "{\"name\":\"n\",\"email\":\"n@example.com\","
+                           "\"createdAt\":\"2026-11-21T10:30:00.123Z\"}"},
+        /* bad email */
+        {"UserRegistered", "{\"userId\":\"u\",\"name\":\"n\",\"email\":\"nope\","
+                           "\"createdAt\":\"2026-11-21T10:30:00.123Z\"}"},
+        {"UserRegistered", NULL},
     };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -400,6 +528,9 @@ int main(void)
         cmocka_unit_test(order_confirmation),
         cmocka_unit_test(payment_receipt),
         cmocka_unit_test(payment_failed),
+        cmocka_unit_test(refund_issued),
+        cmocka_unit_test(order_cancelled_and_completed),
+        cmocka_unit_test(welcome),
         cmocka_unit_test(invalid_data_rejected),
         cmocka_unit_test(unknown_type_rejected),
         cmocka_unit_test(notification_ids),
