@@ -2,6 +2,8 @@
 eb_integration_test(config 60)
 eb_integration_test(dev_broker 90)
 eb_integration_test(http_api 120)
+# user-service: its API, and its events through Kafka outages and a kill -9.
+eb_integration_test(users 180)
 eb_integration_test(flow 240)
 eb_integration_test(balance 240)
 eb_integration_test(dlq 300)
@@ -19,6 +21,7 @@ eb_integration_test(chaos 420 chaos)
 eb_kafka_test(flow 300)
 eb_kafka_test(balance 300)
 eb_kafka_test(dlq 300)
+eb_kafka_test(users 240)
 eb_kafka_test(crash 600)
 eb_kafka_test(chaos 420)
 # Real broker faults under a stream of orders: leader and controller killed,
