@@ -14,13 +14,17 @@ import unittest
 
 from harness import BIN, bin_argv
 
-DAEMONS = ["order-service", "payment-service", "notification-service"]
+DAEMONS = ["order-service", "user-service", "payment-service", "notification-service"]
 ALL = DAEMONS + ["kafka-dev-broker", "eventbus-dlq"]
 
 COMMON_VARS = ["KAFKA_BROKERS", "KAFKA_CONFIG_FILE", "REDIS_URL", "LOG_LEVEL", "LOG_FORMAT",
-               "INSTANCE_ID", "RETRY_MAX", "RETRY_BACKOFF_MS"]
+               "INSTANCE_ID"]
+# The Consumer section: every daemon that consumes (user-service only produces).
+CONSUMER_VARS = ["RETRY_MAX", "RETRY_BACKOFF_MS"]
+CONSUMERS = ["order-service", "payment-service", "notification-service"]
 OWN_VARS = {
     "order-service": ["HTTP_PORT", "HTTP_MAX_BODY"],
+    "user-service": ["HTTP_PORT", "BIND_ADDRESS", "HTTP_MAX_BODY", "OUTBOX_BATCH"],
     "payment-service": ["ADMIN_PORT", "PAYMENT_LIMIT"],
     "notification-service": ["ADMIN_PORT", "NOTIFY_FILE"],
 }
@@ -83,11 +87,15 @@ class ConfigTest(unittest.TestCase):
                 r = self.run_bin(name, ["--help"])
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.assertIn("Usage: " + name, r.stdout)
-                for var in OWN_VARS.get(name, []) + (COMMON_VARS if name in DAEMONS else []):
+                for var in (OWN_VARS.get(name, []) + (COMMON_VARS if name in DAEMONS else [])
+                            + (CONSUMER_VARS if name in CONSUMERS else [])):
                     self.assertIn(var, r.stdout)
                 self.assertIn("default:", r.stdout)
         r = self.run_bin("order-service", ["--help"])
         self.assertRegex(r.stdout, r"HTTP_PORT\s+--http-port\s+default: 3000")
+        r = self.run_bin("user-service", ["--help"])
+        self.assertRegex(r.stdout, r"HTTP_PORT\s+--http-port\s+default: 3003")
+        self.assertRegex(r.stdout, r"BIND_ADDRESS\s+--bind-address\s+default: 0.0.0.0")
         r = self.run_bin("payment-service", ["--help"])
         self.assertRegex(r.stdout, r"PAYMENT_LIMIT\s+--payment-limit\s+default: 10000.00")
         r = self.run_bin("kafka-dev-broker", ["--help"])
@@ -128,6 +136,19 @@ class ConfigTest(unittest.TestCase):
             ("order-service", [], {"KAFKA_CONFIG_FILE": bad_props}, "no.such.property"),
             ("order-service", ["-X", "no.such.property=1"], {}, "no.such.property"),
             ("order-service", [], {"BIND_ADDRESS": ""}, "BIND_ADDRESS"),
+            ("user-service", [], {"HTTP_PORT": "abc"}, "HTTP_PORT"),
+            ("user-service", [], {"HTTP_PORT": "70000"}, "HTTP_PORT"),
+            ("user-service", ["--http-port", "-1"], {}, "--http-port"),
+            ("user-service", [], {"BIND_ADDRESS": ""}, "BIND_ADDRESS"),
+            ("user-service", [], {"HTTP_MAX_BODY": "0"}, "HTTP_MAX_BODY"),
+            ("user-service", [], {"OUTBOX_BATCH": "0"}, "OUTBOX_BATCH"),
+            ("user-service", [], {"REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
+            ("user-service", [], {"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
+            ("user-service", [], {"KAFKA_CONFIG_FILE": bad_props}, "no.such.property"),
+            ("user-service", ["-X", "no.such.property=1"], {}, "no.such.property"),
+            # It has no Consumer section.
+            ("user-service", ["--retry-max", "3"], {}, "--retry-max"),
+            ("user-service", ["stray"], {}, "stray"),
             ("payment-service", [], {"PAYMENT_LIMIT": "12.345"}, "PAYMENT_LIMIT"),
             ("payment-service", [], {"PAYMENT_LIMIT": "lots"}, "PAYMENT_LIMIT"),
             ("payment-service", [], {"PAYMENT_LIMIT": "-1"}, "PAYMENT_LIMIT"),
