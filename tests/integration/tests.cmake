@@ -3,6 +3,8 @@ eb_integration_test(config 60)
 eb_integration_test(dev_broker 90)
 eb_integration_test(http_api 120)
 eb_integration_test(flow 240)
+# inventory-service: stock, all-or-none reservations, redelivery, a kill -9.
+eb_integration_test(inventory 240)
 eb_integration_test(balance 240)
 eb_integration_test(dlq 300)
 eb_integration_test(crash 600)
@@ -17,6 +19,7 @@ eb_integration_test(chaos 420 chaos)
 # The real-Kafka tier (label kafka): the suites where real broker behaviour
 # matters, on one shared three-node kafka-local cluster.
 eb_kafka_test(flow 300)
+eb_kafka_test(inventory 300)
 eb_kafka_test(balance 300)
 eb_kafka_test(dlq 300)
 eb_kafka_test(crash 600)
