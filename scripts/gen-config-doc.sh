@@ -14,7 +14,7 @@ bin=${1:-build/bin}
 
 section=$(mktemp)
 trap 'rm -f "$section" "$section.new"' EXIT
-for exe in order-service user-service payment-service notification-service kafka-dev-broker kafka-local eventbus-dlq; do
+for exe in order-service user-service payment-service inventory-service notification-service kafka-dev-broker kafka-local eventbus-dlq; do
     "$bin/$exe" --help-markdown
 done >"$section"
 

@@ -228,12 +228,13 @@ static eb_err_t take_items(const cJSON *data, int required, int shortage, size_t
             return err;
         if (!shortage) {
             snprintf(field, sizeof(field), "items[%zu].quantity", i);
-            if ((err = take_int(it, "quantity", field, 1, 1, SVC_MAX_QUANTITY, qty, v)))
+            if ((err = take_int(it, "quantity", field, 1, 1,
+                                stock ? SVC_MAX_PRODUCT_QUANTITY : SVC_MAX_QUANTITY, qty, v)))
                 return err;
         } else {
             snprintf(field, sizeof(field), "items[%zu].requested", i);
-            if ((err = take_int(it, "requested", field, 1, 1, SVC_MAX_QUANTITY, &stock[i].requested,
-                                v)))
+            if ((err = take_int(it, "requested", field, 1, 1, SVC_MAX_PRODUCT_QUANTITY,
+                                &stock[i].requested, v)))
                 return err;
             snprintf(field, sizeof(field), "items[%zu].available", i);
             if ((err = take_int(it, "available", field, 1, 0, INT64_C(1) << 52, &stock[i].available,

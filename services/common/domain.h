@@ -54,11 +54,15 @@
 #define REASON_CANCELLED    "cancelled"
 #define REASON_OUT_OF_STOCK "out of stock"
 
-#define SVC_ID_MAX           128 /* userId, productId, orderId: bytes */
-#define SVC_MAX_ITEMS        100
-#define SVC_MAX_QUANTITY     10000
-#define SVC_CURRENCY_LEN     3
-#define SVC_DEFAULT_CURRENCY "USD"
+#define SVC_ID_MAX       128 /* userId, productId, orderId: bytes */
+#define SVC_MAX_ITEMS    100
+#define SVC_MAX_QUANTITY 10000
+/* A product's quantity in the inventory events: inventory-service merges
+ * the items of one order per product, so one product may be named up to
+ * SVC_MAX_ITEMS times with SVC_MAX_QUANTITY each. */
+#define SVC_MAX_PRODUCT_QUANTITY (SVC_MAX_ITEMS * SVC_MAX_QUANTITY)
+#define SVC_CURRENCY_LEN         3
+#define SVC_DEFAULT_CURRENCY     "USD"
 
 /* Why a document was rejected: an error code for the API, the JSON path of
  * the offending field (empty when the whole document is at fault) and a

@@ -14,19 +14,22 @@ import unittest
 
 from harness import BIN, bin_argv
 
-DAEMONS = ["order-service", "user-service", "payment-service", "notification-service"]
+DAEMONS = ["order-service", "user-service", "payment-service", "notification-service",
+           "inventory-service"]
 ALL = DAEMONS + ["kafka-dev-broker", "eventbus-dlq"]
 
 COMMON_VARS = ["KAFKA_BROKERS", "KAFKA_CONFIG_FILE", "REDIS_URL", "LOG_LEVEL", "LOG_FORMAT",
                "INSTANCE_ID"]
 # The Consumer section: every daemon that consumes (user-service only produces).
 CONSUMER_VARS = ["RETRY_MAX", "RETRY_BACKOFF_MS"]
-CONSUMERS = ["order-service", "payment-service", "notification-service"]
+CONSUMERS = ["order-service", "payment-service", "notification-service", "inventory-service"]
 OWN_VARS = {
     "order-service": ["HTTP_PORT", "HTTP_MAX_BODY"],
     "user-service": ["HTTP_PORT", "BIND_ADDRESS", "HTTP_MAX_BODY", "OUTBOX_BATCH"],
     "payment-service": ["ADMIN_PORT", "PAYMENT_LIMIT"],
     "notification-service": ["ADMIN_PORT", "NOTIFY_FILE"],
+    "inventory-service": ["HTTP_PORT", "BIND_ADDRESS", "INVENTORY_DEFAULT_STOCK", "HTTP_MAX_BODY",
+                          "CONSUMER_BATCH_SIZE"],
 }
 
 
@@ -73,7 +76,7 @@ class ConfigTest(unittest.TestCase):
     def run_bin(self, name, args=(), **env):
         e = {k: v for k, v in os.environ.items()
              if not k.startswith(("KAFKA_", "REDIS_", "HTTP_", "ADMIN_", "PAYMENT_", "NOTIFY_",
-                                  "RETRY_", "LOG_", "INSTANCE_ID"))}
+                                  "RETRY_", "LOG_", "INSTANCE_ID", "INVENTORY_"))}
         e.update({"KAFKA_BROKERS": "127.0.0.1:%d" % self.trip.port,
                   "REDIS_URL": "redis://127.0.0.1:%d/0" % self.trip.port,
                   "NOTIFY_FILE": os.path.join(self.tmp, "n.jsonl")})
@@ -98,6 +101,10 @@ class ConfigTest(unittest.TestCase):
         self.assertRegex(r.stdout, r"BIND_ADDRESS\s+--bind-address\s+default: 0.0.0.0")
         r = self.run_bin("payment-service", ["--help"])
         self.assertRegex(r.stdout, r"PAYMENT_LIMIT\s+--payment-limit\s+default: 10000.00")
+        r = self.run_bin("inventory-service", ["--help"])
+        self.assertRegex(r.stdout, r"HTTP_PORT\s+--http-port\s+default: 3004")
+        self.assertRegex(r.stdout, r"INVENTORY_DEFAULT_STOCK\s+--inventory-default-stock\s+"
+                                   r"default: 0")
         r = self.run_bin("kafka-dev-broker", ["--help"])
         for flag in ("--brokers", "--partitions", "--control"):
             self.assertIn(flag, r.stdout)
@@ -160,6 +167,19 @@ class ConfigTest(unittest.TestCase):
              "NOTIFY_FILE"),
             ("notification-service", [], {"INSTANCE_ID": ""}, "INSTANCE_ID"),
             ("notification-service", [], {"ADMIN_PORT": "http"}, "ADMIN_PORT"),
+            ("inventory-service", [], {"INVENTORY_DEFAULT_STOCK": "-1"},
+             "INVENTORY_DEFAULT_STOCK"),
+            ("inventory-service", [], {"INVENTORY_DEFAULT_STOCK": "4503599627370497"},
+             "INVENTORY_DEFAULT_STOCK"),
+            ("inventory-service", [], {"INVENTORY_DEFAULT_STOCK": "many"},
+             "INVENTORY_DEFAULT_STOCK"),
+            ("inventory-service", ["--inventory-default-stock", "1.5"], {},
+             "--inventory-default-stock"),
+            ("inventory-service", [], {"HTTP_PORT": "65536"}, "HTTP_PORT"),
+            ("inventory-service", [], {"HTTP_THREADS": "0"}, "HTTP_THREADS"),
+            ("inventory-service", [], {"BIND_ADDRESS": ""}, "BIND_ADDRESS"),
+            ("inventory-service", [], {"REDIS_URL": "redis://"}, "REDIS_URL"),
+            ("inventory-service", [], {"KAFKA_CONFIG_FILE": bad_props}, "no.such.property"),
             ("kafka-dev-broker", ["--brokers", "0"], {}, "--brokers"),
             ("kafka-dev-broker", ["--partitions", "many"], {}, "--partitions"),
             ("eventbus-dlq", ["list"], {}, "usage"),

@@ -698,6 +698,20 @@ static void stock_shapes(void **state)
     obj = json_of("{\"orderId\":\"o1\",\"items\":[{\"productId\":\"p1\",\"quantity\":3}]}");
     assert_int_equal(svc_stock_parse(obj, 0, s, errstr, sizeof(errstr)), EB_OK);
     assert_int_equal(s->items[0].quantity, 3);
+    cJSON_Delete(obj);
+    /* A product's merged demand: up to 100 items of 10000 each. */
+    obj = json_of("{\"orderId\":\"o1\",\"items\":[{\"productId\":\"p1\",\"quantity\":1000000}]}");
+    assert_int_equal(svc_stock_parse(obj, 0, s, errstr, sizeof(errstr)), EB_OK);
+    cJSON_Delete(obj);
+    obj = json_of("{\"orderId\":\"o1\",\"items\":[{\"productId\":\"p1\",\"quantity\":1000001}]}");
+    assert_int_equal(svc_stock_parse(obj, 0, s, errstr, sizeof(errstr)), EB_ERR_INVALID);
+    cJSON_Delete(obj);
+    obj = json_of("{\"orderId\":\"o1\",\"items\":[{\"productId\":\"p1\",\"requested\":1000000,"
+                  "\"available\":0}]}");
+    assert_int_equal(svc_stock_parse(obj, 1, s, errstr, sizeof(errstr)), EB_OK);
+    cJSON_Delete(obj);
+    obj = json_of("{\"orderId\":\"o1\",\"items\":[{\"productId\":\"p1\",\"quantity\":3}]}");
+    assert_int_equal(svc_stock_parse(obj, 0, s, errstr, sizeof(errstr)), EB_OK);
     text = print_and_free(svc_stock_json(s));
     assert_string_equal(text, "{\"orderId\":\"o1\",\"items\":[{\"productId\":\"p1\","
                               "\"quantity\":3}]}");
