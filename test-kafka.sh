@@ -11,9 +11,13 @@
 #
 # It installs what is missing, builds, starts kafka-dev-broker and a
 # redis-server on free ports, then order-service, two payment-service
-# instances and notification-service, posts orders with curl (one above the
-# payment limit), and shows each order going PENDING -> PAID / PAYMENT_FAILED,
-# the notifications written, which payment instance handled which partition,
+# instances, inventory-service, notification-service and user-service, sets
+# stock, posts orders with curl (one above the payment limit, one for more
+# coffee than there is), and tells the saga: each order going PENDING -> PAID
+# -> CONFIRMED, or refunded and CANCELLED when stock is short, or
+# PAYMENT_FAILED; a customer cancelling a confirmed order (refund, stock
+# back); an order completed; a user registered and welcomed; the
+# notifications written, which payment instance handled which partition,
 # a poison message landing in the dead-letter topic, and a dead letter
 # replayed once its cause is fixed, and ends with each group's consumer lag
 # and the size of each dead-letter topic. Everything it started is stopped
@@ -164,7 +168,8 @@ PROPS
     export KAFKA_BROKERS=$BROKERS KAFKA_CONFIG_FILE=$WORK/client.properties
     export REDIS_URL=redis://127.0.0.1:$redis_port/0 BIND_ADDRESS=127.0.0.1
 
-    step "Starting order-service, two payment-service instances and notification-service"
+    step "Starting order-service, two payment-service instances, inventory-service,"
+    info "notification-service and user-service"
     HTTP_PORT=0 INSTANCE_ID=order-1 "$BIN/order-service" 2>"$WORK/order.log" &
     local order_pid=$! payment_pid=()
     PIDS+=($!)
@@ -174,6 +179,14 @@ PROPS
         payment_pid[i]=$!
         PIDS+=($!)
     done
+    # Products the demo does not stock explicitly have 100 units.
+    HTTP_PORT=0 INSTANCE_ID=inventory-1 INVENTORY_DEFAULT_STOCK=100 "$BIN/inventory-service" \
+        2>"$WORK/inventory.log" &
+    local inventory_pid=$!
+    PIDS+=($!)
+    HTTP_PORT=0 INSTANCE_ID=user-1 "$BIN/user-service" 2>"$WORK/user.log" &
+    local user_pid=$!
+    PIDS+=($!)
     # NOTIFY_FILE is a symlink, so the demo can later make the "disk" fail.
     touch "$WORK/notifications.jsonl"
     ln -s "$WORK/notifications.jsonl" "$WORK/notify-target"
@@ -187,6 +200,10 @@ PROPS
     wait_for 15 "payment-1's admin port" listening_port "${payment_pid[1]}"
     wait_for 15 "payment-2's admin port" listening_port "${payment_pid[2]}"
     wait_for 15 "notification-service's admin port" listening_port "$NOTIFY_PID"
+    wait_for 15 "inventory-service's port" listening_port "$inventory_pid"
+    wait_for 15 "user-service's port" listening_port "$user_pid"
+    INVENTORY=http://127.0.0.1:$(listening_port "$inventory_pid")
+    USERS=http://127.0.0.1:$(listening_port "$user_pid")
     API=http://127.0.0.1:$(listening_port "$order_pid")
     ADMIN_PAYMENT_1=http://127.0.0.1:$(listening_port "${payment_pid[1]}")
     ADMIN_PAYMENT_2=http://127.0.0.1:$(listening_port "${payment_pid[2]}")
@@ -217,6 +234,8 @@ start_docker() {
     ADMIN_PAYMENT_1=http://127.0.0.1:3001
     ADMIN_PAYMENT_2=http://127.0.0.1:3004
     ADMIN_NOTIFY=http://127.0.0.1:3002
+    USERS=http://127.0.0.1:3003
+    INVENTORY=http://127.0.0.1:3004
     info "order-service $API, payment-service $ADMIN_PAYMENT_1 and $ADMIN_PAYMENT_2,"
     info "notification-service $ADMIN_NOTIFY, Kafka UI http://127.0.0.1:8080"
 
@@ -244,13 +263,15 @@ start_docker() {
 if [ $DOCKER -eq 1 ]; then start_docker; else start_embedded; fi
 
 wait_for 120 "order-service /ready" curl -sf "$API/ready"
-for url in "$ADMIN_PAYMENT_1" "$ADMIN_PAYMENT_2" "$ADMIN_NOTIFY"; do
+for url in "$ADMIN_PAYMENT_1" "$ADMIN_PAYMENT_2" "$ADMIN_NOTIFY" "$INVENTORY" "$USERS"; do
     wait_for 120 "$url/ready" curl -sf "$url/ready"
 done
 info "order-service         $API"
 info "payment-1             $ADMIN_PAYMENT_1 (/health /ready /metrics)"
 info "payment-2             $ADMIN_PAYMENT_2"
 info "notification-service  $ADMIN_NOTIFY"
+info "inventory-service     $INVENTORY (PUT/GET /inventory/<productId>, /health /ready /metrics)"
+info "user-service          $USERS (POST/PUT/GET /users)"
 
 # ---- the group splits the partitions ---------------------------------------------------
 # assignment <service>: the order-created partitions it holds, from its logs.
@@ -282,8 +303,20 @@ wait_for 90 "both payment instances to hold partitions" split_done
 info "payment-1 holds partitions: $(assignment payment-1)"
 info "payment-2 holds partitions: $(assignment payment-2)"
 
+# ---- stock ----------------------------------------------------------------------------
+step "Stock per product (inventory-service; products not set here have 100 units)"
+set_stock() {
+    cmd "curl -X PUT $INVENTORY/inventory/$1 -H 'Content-Type: application/json' -d '{\"available\":$2}'"
+    curl -sSf -X PUT "$INVENTORY/inventory/$1" -H 'Content-Type: application/json' \
+        -d "{\"available\":$2}" | sed 's/^/    /'
+    echo
+}
+set_stock book 10
+set_stock laptop 3
+set_stock coffee 2
+
 # ---- orders ---------------------------------------------------------------------------
-step "Posting orders (PAYMENT_LIMIT is 10000.00: the last one is above it)"
+step "Posting orders (PAYMENT_LIMIT is 10000.00: the last one is above it; carol wants 3 of 2 coffees)"
 BODIES=(
     '{"userId":"alice","items":[{"productId":"book","quantity":2,"price":12.5}],"currency":"EUR"}'
     '{"userId":"bob","items":[{"productId":"laptop","quantity":1,"price":1299.99},{"productId":"mouse","quantity":1,"price":25}]}'
@@ -308,24 +341,43 @@ for body in "${BODIES[@]}"; do
     ORDERS+=("$(post_order "$body")")
 done
 
-step "Each order goes PENDING -> PAID or PAYMENT_FAILED (GET /orders/<id>)"
+step "The saga: paid and stock reserved -> CONFIRMED; stock short -> refunded and CANCELLED"
+# show_orders <id>...: one line per order with its status (and reason).
+show_orders() {
+    for id in "$@"; do
+        curl -sf "$API/orders/$id" | python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+good = o["status"] in ("PAID", "CONFIRMED", "COMPLETED")
+color, reset = ("\033[32m" if good else "\033[31m"), "\033[0m"
+if not sys.stdout.isatty():
+    color = reset = ""
+why = " (%s)" % o["reason"] if o.get("reason") else ""
+print("    %s  %-8s %10.2f %s  %s%s%s%s" % (o["orderId"], o["userId"], o["total"],
+      o["currency"], color, o["status"], why, reset))'
+    done
+}
 all_final() {
     for id in "${ORDERS[@]}"; do
-        curl -sf "$API/orders/$id" | grep -q '"status":"PENDING"' && return 1
+        curl -sf "$API/orders/$id" | grep -Eq '"status":"(PENDING|PAID)"' && return 1
     done
     return 0
 }
-wait_for 60 "every order to be decided" all_final
-for id in "${ORDERS[@]}"; do
-    curl -sf "$API/orders/$id" | python3 -c '
+wait_for 60 "every order to be decided, reserved or refused" all_final
+show_orders "${ORDERS[@]}"
+info "carol's coffee: payment-service charged her, inventory-service found 2 of 3, and"
+info "payment-service refunded the charge (PaymentRefunded, reason \"out of stock\"):"
+refund_of() {
+    kcat -b "$BROKERS" -C -t payment-refunded -e -q 2>/dev/null | grep "$1" | head -1
+}
+wait_for 30 "carol's refund" refund_of "${ORDERS[2]}"
+refund_of "${ORDERS[2]}" | python3 -c '
 import json, sys
-o = json.load(sys.stdin)
-color, reset = ("\033[32m" if o["status"] == "PAID" else "\033[31m"), "\033[0m"
-if not sys.stdout.isatty():
-    color = reset = ""
-print("    %s  %-8s %10.2f %s  PENDING -> %s%s%s" % (o["orderId"], o["userId"], o["total"],
-      o["currency"], color, o["status"], reset))'
-done
+e = json.loads(sys.stdin.readline())
+print("    PaymentRefunded %(paymentId)s %(amount)s %(currency)s: %(reason)s" % e["data"])'
+cmd "curl $INVENTORY/inventory/coffee"
+curl -sf "$INVENTORY/inventory/coffee" | sed 's/^/    /'
+echo
 
 step "Which payment instance decided which order (the partition of its OrderCreated)"
 for inst in payment-1 payment-2; do
@@ -348,14 +400,47 @@ for inst in 1 2; do
         head -1) OrderCreated event(s) in all (events_consumed_total)"
 done
 
+# ---- the customer cancels, an order completes, a user signs up --------------------------------
+step "alice cancels her confirmed order: refunded, and her books go back on the shelf"
+cmd "curl $INVENTORY/inventory/book"
+curl -sf "$INVENTORY/inventory/book" | sed 's/^/    /'
+echo
+cmd "curl -X POST $API/orders/${ORDERS[0]}/cancel"
+curl -sS -X POST "$API/orders/${ORDERS[0]}/cancel" -w '  (%{http_code})\n' | sed 's/^/    /'
+books_back() { curl -sf "$INVENTORY/inventory/book" | grep -q '"available":10,'; }
+wait_for 30 "the books back in stock (InventoryReleased)" books_back
+wait_for 30 "alice's refund" refund_of "${ORDERS[0]}"
+cmd "curl $INVENTORY/inventory/book"
+curl -sf "$INVENTORY/inventory/book" | sed 's/^/    /'
+echo
+
+step "bob's laptop is delivered: PUT /orders/<id>/complete"
+cmd "curl -X PUT $API/orders/${ORDERS[1]}/complete"
+curl -sS -X PUT "$API/orders/${ORDERS[1]}/complete" -w '  (%{http_code})\n' | sed 's/^/    /'
+shipped() { curl -sf "$INVENTORY/inventory/laptop" | grep -q '"shipped":1'; }
+wait_for 30 "the laptop counted as shipped" shipped
+cmd "curl $INVENTORY/inventory/laptop"
+curl -sf "$INVENTORY/inventory/laptop" | sed 's/^/    /'
+echo
+
+step "A user registers (user-service, through its own transactional outbox)"
+cmd "curl -X POST $USERS/users -H 'Content-Type: application/json' -d '{\"name\":\"Grace Hopper\",\"email\":\"grace@example.com\",\"age\":85}'"
+curl -sS -X POST "$USERS/users" -H 'Content-Type: application/json' \
+    -d '{"name":"Grace Hopper","email":"grace@example.com","age":85}' -w '  (%{http_code})\n' |
+    sed 's/^/    /'
+welcomed() { notifications | grep -q '"type":"WELCOME"'; }
+wait_for 30 "the welcome message" welcomed
+
 step "Notifications written by notification-service, one per event"
 notified_at_least() { [ "$(notifications | grep -c . || true)" -ge "$1" ]; }
-wait_for 60 "two notifications per order" notified_at_least $((2 * ${#ORDERS[@]}))
+# Two per order, plus carol's and alice's refunds, alice's cancel, bob's
+# completion and the welcome.
+wait_for 60 "every notification" notified_at_least $((2 * ${#ORDERS[@]} + 5))
 notifications | python3 -c '
 import collections, json, sys
 lines = [json.loads(l) for l in sys.stdin if l.strip()]
 for n in lines:
-    print("    %-18s %-8s %s" % (n["type"], n["userId"], n["message"]))
+    print("    %-18s %-8s %s" % (n["type"], n["userId"] or "", n["message"]))
 dups = [e for e, c in collections.Counter(n["eventId"] for n in lines).items() if c > 1]
 print("    (%d lines, %d events notified more than once)" % (len(lines), len(dups)))'
 
@@ -400,11 +485,11 @@ print([p["leader"] for t in md["topics"] for p in t["partitions"] if p["partitio
     done
     during_final() {
         for id in "${DURING[@]}"; do
-            curl -sf "$API/orders/$id" | grep -q '"status":"PAID"' || return 1
+            curl -sf "$API/orders/$id" | grep -q '"status":"CONFIRMED"' || return 1
         done
     }
-    wait_for 120 "the orders posted after the kill to be paid" during_final
-    info "all three PAID $((SECONDS - t0)) s after the kill; new leader of order-created[0]:" \
+    wait_for 120 "the orders posted after the kill to be confirmed" during_final
+    info "all three CONFIRMED $((SECONDS - t0)) s after the kill; new leader of order-created[0]:" \
         "broker $(leader_of)"
     cmd "echo 'up $victim' | kafka-local control socket"
     [ "$(control "up $victim")" = ok ] || die "could not restart broker $victim"
@@ -444,9 +529,9 @@ if [ $DOCKER -eq 0 ]; then
     cmd "curl -X POST $API/orders ... (frank's kettle)"
     id=$(post_order '{"userId":"frank","items":[{"productId":"kettle","quantity":1,"price":35}]}')
     info "each of its notifications is retried with backoff (RETRY_MAX=3), then dead-lettered,"
-    order_paid() { curl -sf "$API/orders/$id" | grep -q '"status":"PAID"'; }
+    order_paid() { curl -sf "$API/orders/$id" | grep -Eq '"status":"(PAID|CONFIRMED)"'; }
     wait_for 30 "the order to be paid" order_paid
-    info "while payment-service, another group, went on: the order is PAID."
+    info "while payment-service and inventory-service, other groups, went on: the order is paid."
     wait_for 60 "$id in order-created-dlq" dlq_has order-created-dlq "$id" 1
     wait_for 60 "$id in payment-processed-dlq" dlq_has payment-processed-dlq "$id" 1
     dlq_summary order-created-dlq | grep "$id"
@@ -477,7 +562,8 @@ fi
 step "Consumer lag per group (consumer_lag from each member's /metrics) and dead-letter topics"
 sleep 2 # one statistics interval, so the lag includes the last commits
 python3 - "order-service=$API" "payment-service=$ADMIN_PAYMENT_1" \
-    "payment-service=$ADMIN_PAYMENT_2" "notification-service=$ADMIN_NOTIFY" <<'PY'
+    "payment-service=$ADMIN_PAYMENT_2" "notification-service=$ADMIN_NOTIFY" \
+    "inventory-service=$INVENTORY" <<'PY'
 import collections, re, sys, urllib.request
 lag = collections.Counter()
 for arg in sys.argv[1:]:
@@ -485,13 +571,17 @@ for arg in sys.argv[1:]:
     text = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
     for m in re.finditer(r'^consumer_lag\{topic="([^"]+)",partition="\d+"\} (\S+)$', text, re.M):
         lag[(group, m.group(1))] += float(m.group(2))
-print("    %-22s %-20s %s" % ("group", "topic", "lag"))
+print("    %-22s %-24s %s" % ("group", "topic", "lag"))
 for (group, topic), n in sorted(lag.items()):
-    print("    %-22s %-20s %d" % (group, topic, n))
+    print("    %-22s %-24s %d" % (group, topic, n))
 PY
-for t in order-created-dlq payment-processed-dlq payment-failed-dlq; do
-    info "$(printf '%-22s %d dead letter(s)' "$t" "$(dlq list "$t" | grep -c . || true)")"
+for t in order-created-dlq payment-processed-dlq payment-failed-dlq inventory-insufficient-dlq \
+    order-cancelled-dlq order-completed-dlq payment-refunded-dlq user-registered-dlq; do
+    info "$(printf '%-28s %d dead letter(s)' "$t" "$(dlq list "$t" | grep -c . || true)")"
 done
+
+step "The status of each order at the end"
+show_orders "${ORDERS[@]}"
 
 printf '\n%sDemo complete.%s Logs: %s\n' "$G$B" "$N" "$WORK"
 if [ $KEEP -eq 1 ]; then
