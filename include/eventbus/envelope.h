@@ -47,8 +47,8 @@ typedef struct eb_event_s {
 /* Starts a new event: a fresh UUID as id, the current time, the given type,
  * source and subject. correlationid and causationid are taken from cause when
  * it is not NULL (the new event reacts to cause); otherwise the new event
- * starts a chain and both are set to its own id. data takes ownership of the
- * given tree (may be NULL and set later). */
+ * starts a chain and both are set to its own id. data (may be NULL and set
+ * later) is owned by ev on success; on failure it stays the caller's. */
 eb_err_t eb_event_init(eb_event_t *ev, const char *type, const char *source, const char *subject,
                        const eb_event_t *cause, cJSON *data);
 

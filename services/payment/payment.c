@@ -103,12 +103,16 @@ out:
 /* Encodes the decision as the event to publish. Returns a malloc'd string. */
 static char *decision_event(const eb_event_t *cause, const svc_payment_t *p, size_t *len)
 {
+    cJSON *data = svc_payment_json(p);
     eb_event_t ev;
     char *value;
 
-    if (eb_event_derive(&ev, p->failed ? TYPE_PAYMENT_FAILED : TYPE_PAYMENT_PROCESSED,
-                        SOURCE_PAYMENT_SERVICE, p->order_id, cause, svc_payment_json(p)) != EB_OK)
+    /* eb_event_derive takes data only when it succeeds. */
+    if (!data || eb_event_derive(&ev, p->failed ? TYPE_PAYMENT_FAILED : TYPE_PAYMENT_PROCESSED,
+                                 SOURCE_PAYMENT_SERVICE, p->order_id, cause, data) != EB_OK) {
+        cJSON_Delete(data);
         return NULL;
+    }
     value = ev.data ? eb_event_encode(&ev, len) : NULL;
     eb_event_close(&ev);
     return value;
