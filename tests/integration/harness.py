@@ -466,6 +466,29 @@ class Stack:
         finally:
             c.close()
 
+    def groups_caught_up(self, groups):
+        """True when every group of groups ({group: [topics]}) has committed
+        the end offset of every partition of its topics: everything it was
+        given is handled, and what that caused is on its topics (a consumer
+        commits an offset only after its outputs were acknowledged)."""
+        from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
+        c = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None)
+        try:
+            for group, topics in groups.items():
+                parts = [TopicPartition(t, p) for t in topics
+                         for p in sorted(c.partitions_for_topic(t) or [])]
+                # Partitions named: the mock cluster cannot answer "all".
+                committed = admin.list_consumer_group_offsets(group, partitions=parts)
+                for tp, end in c.end_offsets(parts).items():
+                    done = committed.get(tp)
+                    if end > 0 and (done is None or done.offset < end):
+                        return False
+            return True
+        finally:
+            c.close()
+            admin.close()
+
     def kafka_produce(self, topic, key, value, headers=(), partition=None):
         """Produces one record and returns (partition, offset, timestamp)."""
         from kafka import KafkaProducer

@@ -20,6 +20,17 @@ from harness import (StackTestCase, bin_argv, cloud_event, http, order_body,
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
+# What each group of the saga consumes (docs/saga.md).
+SAGA_GROUPS = {
+    "payment-service": ["order-created", "inventory-insufficient", "order-cancelled"],
+    "inventory-service": ["payment-processed", "order-cancelled", "order-completed"],
+    "order-service": ["payment-processed", "payment-failed", "inventory-reserved",
+                      "inventory-insufficient"],
+    "notification-service": ["order-created", "payment-processed", "payment-failed",
+                             "payment-refunded", "order-cancelled", "order-completed",
+                             "user-registered"],
+}
+
 
 def read_model(stack, db=0):
     """{orderId: {field: value}} of every order in database db, without
@@ -242,6 +253,10 @@ class SagaBase(StackTestCase):
 
     # ---- helpers -----------------------------------------------------------
 
+    def record_counts(self):
+        return tuple(len(self.stack.kafka_records(t))
+                     for t in sorted({t for ts in SAGA_GROUPS.values() for t in ts}))
+
     def set_stock(self, product, n):
         status, _, body = http("PUT", self.inventory.url + "/inventory/" + product,
                                {"available": n})
@@ -288,16 +303,14 @@ class SagaBase(StackTestCase):
             return None if {"PENDING", "PAID"} & set(st.values()) else st
         wait_until("every order to settle", settled, scaled(120), 1.0)
         # Compensation may still be on its way after the status settled (a
-        # refund follows the cancel): wait until the saga's topics stop
-        # growing for three polls in a row.
-        topics = ("payment-processed", "payment-failed", "payment-refunded", "inventory-reserved",
-                  "inventory-insufficient", "inventory-released")
+        # refund follows the cancel): wait until every group has handled
+        # everything, twice in a row with nothing new in between.
         seen = []
 
-        def quiet():
-            seen.append(tuple(len(self.stack.kafka_records(t)) for t in topics))
-            return len(seen) >= 3 and len(set(seen[-3:])) == 1 or None
-        wait_until("the saga's topics to settle", quiet, scaled(120), 1.0)
+        def caught_up():
+            seen.append(self.stack.groups_caught_up(SAGA_GROUPS) and self.record_counts())
+            return len(seen) >= 2 and seen[-1] and seen[-1] == seen[-2] or None
+        wait_until("every group to catch up", caught_up, scaled(120), 1.0)
         decisions = self.events("payment-processed")
         failed = self.events("payment-failed")
         refunds = self.events("payment-refunded")

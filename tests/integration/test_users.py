@@ -392,8 +392,11 @@ class OutageTest(UsersBase):
         # Every event is of a stored user (one the kill cut off before its
         # answer may be published too, since it was stored), and only one id
         # per user.
-        self.assertLessEqual(set(pub), stored)
-        for uid, ids in pub.items():
+        # (Only this test's users: on the shared kafka-local cluster a record
+        # another suite produced by hand can outlive the reset.)
+        ours = {uid: ids for uid, ids in pub.items() if not uid.startswith("user-")}
+        self.assertLessEqual(set(ours), stored)
+        for uid, ids in ours.items():
             self.assertEqual(len(ids), 1, uid)
             self.assertLessEqual(max(ids.values()), 2, uid)
 
