@@ -232,7 +232,7 @@ start_docker() {
     $COMPOSE up -d --build
     API=http://127.0.0.1:3000
     ADMIN_PAYMENT_1=http://127.0.0.1:3001
-    ADMIN_PAYMENT_2=http://127.0.0.1:3004
+    ADMIN_PAYMENT_2=http://127.0.0.1:3005
     ADMIN_NOTIFY=http://127.0.0.1:3002
     USERS=http://127.0.0.1:3003
     INVENTORY=http://127.0.0.1:3004
