@@ -480,9 +480,12 @@ class Stack:
                          for p in sorted(c.partitions_for_topic(t) or [])]
                 # Partitions named: the mock cluster cannot answer "all".
                 committed = admin.list_consumer_group_offsets(group, partitions=parts)
+                # A partition whose records were all deleted (the shared
+                # cluster's reset) has nothing to handle: its end is its start.
+                begin = c.beginning_offsets(parts)
                 for tp, end in c.end_offsets(parts).items():
                     done = committed.get(tp)
-                    if end > 0 and (done is None or done.offset < end):
+                    if end > begin[tp] and (done is None or done.offset < end):
                         return False
             return True
         finally:
