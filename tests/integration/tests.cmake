@@ -16,7 +16,7 @@ eb_integration_test(kafka_outage 300)
 # loss, a handler phase longer than the claim lease.
 eb_integration_test(delivery 300)
 # The order saga (docs/saga.md): lifecycle, compensation, rebuild.
-eb_integration_test(saga 300)
+eb_integration_test(saga 420)
 # The saga's compensation in payment-service (refund once, tombstone) and
 # the notifications of refunds, cancels, completions and sign-ups.
 eb_integration_test(compensation 240)
