@@ -81,3 +81,41 @@ int app_probe_loop_alive(const char *what, int64_t last_loop_ms, char *reason, s
     snprintf(reason, size, "%s stalled for %lld ms", what, (long long)idle);
     return 0;
 }
+
+/* ---- a service with an API and an outbox relay ---------------------------------- */
+
+static void intake_deps(app_probe_intake_t *p, int *kafka_ok, int *redis_ok)
+{
+    *redis_ok = p->api && eb_api_redis_ping(p->api);
+    *kafka_ok = p->relay && eb_kafka_reachable(eb_outbox_kafka(p->relay), 1000);
+    app_probe_up_gauges(*kafka_ok, *redis_ok);
+}
+
+void app_probe_intake_collect(void *opaque)
+{
+    int kafka_ok, redis_ok;
+
+    intake_deps(opaque, &kafka_ok, &redis_ok);
+}
+
+int app_probe_intake_ready(char *reason, size_t size, void *opaque)
+{
+    int kafka_ok, redis_ok;
+
+    intake_deps(opaque, &kafka_ok, &redis_ok);
+    return app_probe_deps_ready(kafka_ok, redis_ok, reason, size);
+}
+
+int app_probe_intake_live(char *reason, size_t size, void *opaque)
+{
+    app_probe_intake_t *p = opaque;
+    eb_consumer_status_t st;
+
+    if (!app_probe_loop_alive("outbox relay", eb_outbox_last_loop_ms(p->relay), reason, size))
+        return 0;
+    if (!p->consumer)
+        return 1;
+    eb_consumer_status(p->consumer, &st);
+    return app_probe_loop_alive(p->consumer_name ? p->consumer_name : "consumer loop",
+                                st.last_loop_ms, reason, size);
+}

@@ -247,9 +247,9 @@ int order_api_port(const order_api_t *a)
     return eb_api_port(a->api);
 }
 
-int order_api_redis_ping(order_api_t *a)
+eb_api_t *order_api_server(order_api_t *a)
 {
-    return eb_api_redis_ping(a->api);
+    return a->api;
 }
 
 void order_api_stop(order_api_t *a)

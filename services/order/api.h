@@ -51,9 +51,8 @@ eb_err_t order_api_start(order_api_t *a, char *errstr, size_t errstr_size);
 /* The bound port (useful with port 0); -1 when not listening. */
 int order_api_port(const order_api_t *a);
 
-/* Answers PING on the calling thread's Redis connection; for /ready, which
- * runs on an HTTP worker. Returns 1 when Redis answered. */
-int order_api_redis_ping(order_api_t *a);
+/* The API's server (eventbus/api.h), for the probes. */
+eb_api_t *order_api_server(order_api_t *a);
 
 /* Stops accepting, finishes requests in progress and joins the workers
  * (closing their Redis connections). Nothing the admin callbacks use is

@@ -91,46 +91,8 @@ typedef struct order_app_s {
     order_api_t *api;
     eb_outbox_t *relay;
     order_status_t *status;
+    app_probe_intake_t probe; /* the three above, for /ready and /health */
 } order_app_t;
-
-/* Probes Redis on this worker's connection and Kafka through the relay's
- * producer; records both in kafka_up/redis_up. Runs on an HTTP worker. */
-static void order_probe(order_app_t *app, int *kafka_ok, int *redis_ok)
-{
-    *redis_ok = app->api && order_api_redis_ping(app->api);
-    *kafka_ok = eb_kafka_reachable(eb_outbox_kafka(app->relay), 1000);
-    app_probe_up_gauges(*kafka_ok, *redis_ok);
-}
-
-static void order_collect(void *opaque)
-{
-    int kafka_ok, redis_ok;
-
-    order_probe(opaque, &kafka_ok, &redis_ok);
-}
-
-/* /ready: Redis and Kafka answer. (The status updater joining its group is
- * not required: intake works without it.) */
-static int order_ready(char *reason, size_t size, void *opaque)
-{
-    int kafka_ok, redis_ok;
-
-    order_probe(opaque, &kafka_ok, &redis_ok);
-    return app_probe_deps_ready(kafka_ok, redis_ok, reason, size);
-}
-
-/* /health: the relay and the status updater keep turning (the HTTP workers
- * answering this request are alive by definition). */
-static int order_live(char *reason, size_t size, void *opaque)
-{
-    order_app_t *app = opaque;
-    eb_consumer_status_t st;
-
-    if (!app_probe_loop_alive("outbox relay", eb_outbox_last_loop_ms(app->relay), reason, size))
-        return 0;
-    eb_consumer_status(order_status_consumer(app->status), &st);
-    return app_probe_loop_alive("status updater", st.last_loop_ms, reason, size);
-}
 
 int main(int argc, char **argv)
 {
@@ -217,7 +179,10 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    eb_admin_opts_t aopts = {order_ready, order_live, order_collect, &app};
+    app.probe =
+        (app_probe_intake_t){NULL, app.relay, order_status_consumer(app.status), "status updater"};
+    eb_admin_opts_t aopts = {app_probe_intake_ready, app_probe_intake_live,
+                             app_probe_intake_collect, &app.probe};
     admin = eb_admin_new(&aopts);
     order_api_opts_t hopts = {
         .bind_address = conf.bind_address,
@@ -232,6 +197,7 @@ int main(int argc, char **argv)
         .admin = admin,
     };
     app.api = admin ? order_api_new(&hopts, errstr, sizeof(errstr)) : NULL;
+    app.probe.api = app.api ? order_api_server(app.api) : NULL;
     if (!app.api || order_api_start(app.api, errstr, sizeof(errstr)) != EB_OK) {
         EB_ERROR("http: %s", admin ? errstr : "out of memory");
         goto out;

@@ -76,41 +76,8 @@ static const eb_conf_program_t prog = {
 typedef struct user_app_s {
     eb_api_t *api;
     eb_outbox_t *relay;
+    app_probe_intake_t probe; /* the two above, for /ready and /health */
 } user_app_t;
-
-/* Probes Redis on this worker's connection and Kafka through the relay's
- * producer; records both in kafka_up/redis_up. Runs on an HTTP worker. */
-static void user_probe(user_app_t *app, int *kafka_ok, int *redis_ok)
-{
-    *redis_ok = app->api && eb_api_redis_ping(app->api);
-    *kafka_ok = eb_kafka_reachable(eb_outbox_kafka(app->relay), 1000);
-    app_probe_up_gauges(*kafka_ok, *redis_ok);
-}
-
-static void user_collect(void *opaque)
-{
-    int kafka_ok, redis_ok;
-
-    user_probe(opaque, &kafka_ok, &redis_ok);
-}
-
-/* /ready: Redis and Kafka answer. */
-static int user_ready(char *reason, size_t size, void *opaque)
-{
-    int kafka_ok, redis_ok;
-
-    user_probe(opaque, &kafka_ok, &redis_ok);
-    return app_probe_deps_ready(kafka_ok, redis_ok, reason, size);
-}
-
-/* /health: the relay keeps turning (the HTTP workers answering this
- * request are alive by definition). */
-static int user_live(char *reason, size_t size, void *opaque)
-{
-    user_app_t *app = opaque;
-
-    return app_probe_loop_alive("outbox relay", eb_outbox_last_loop_ms(app->relay), reason, size);
-}
 
 int main(int argc, char **argv)
 {
@@ -147,7 +114,9 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    eb_admin_opts_t aopts = {user_ready, user_live, user_collect, &app};
+    app.probe.relay = app.relay;
+    eb_admin_opts_t aopts = {app_probe_intake_ready, app_probe_intake_live,
+                             app_probe_intake_collect, &app.probe};
     admin = eb_admin_new(&aopts);
     eb_api_opts_t hopts = {
         .bind_address = conf.bind_address,
@@ -165,6 +134,7 @@ int main(int argc, char **argv)
         EB_ERROR("http: out of memory");
         goto out;
     }
+    app.probe.api = app.api;
     if (eb_api_start(app.api, errstr, sizeof(errstr)) != EB_OK) {
         EB_ERROR("http: %s", errstr);
         goto out;

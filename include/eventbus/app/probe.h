@@ -11,6 +11,7 @@
 
 #include "eventbus/api.h"
 #include "eventbus/consumer.h"
+#include "eventbus/outbox.h"
 #include "eventbus/redis.h"
 
 /* What a consumer daemon's probes look at. The Redis connection is the
@@ -50,5 +51,22 @@ int app_probe_ready(char *reason, size_t size, void *opaque);
 /* Liveness of a consumer (eb_live_cb_t; opaque: app_probe_t): its loop
  * turned within the last APP_PROBE_STALL_MS. */
 int app_probe_live(char *reason, size_t size, void *opaque);
+
+/* The probes of a service with an HTTP API and an outbox relay
+ * (order-service, user-service): Redis on the calling API worker's
+ * connection, Kafka through the relay's producer; alive while the relay
+ * (and the consumer, when there is one) keep turning. The consumer's group
+ * membership is not required for readiness: intake works without it. */
+typedef struct app_probe_intake_s {
+    eb_api_t *api;
+    eb_outbox_t *relay;
+    eb_consumer_t *consumer;   /* may be NULL */
+    const char *consumer_name; /* for the liveness reason: "status updater" */
+} app_probe_intake_t;
+
+/* eb_collect_cb_t, eb_ready_cb_t, eb_live_cb_t; opaque: app_probe_intake_t. */
+void app_probe_intake_collect(void *opaque);
+int app_probe_intake_ready(char *reason, size_t size, void *opaque);
+int app_probe_intake_live(char *reason, size_t size, void *opaque);
 
 #endif /* EVENTBUS_APP_PROBE_H */
