@@ -96,3 +96,23 @@ void app_setup_consumer_opts(const eb_common_conf_t *common, const eb_redis_addr
     opts->done_ttl_s = common->idempotency_ttl_s;
     opts->claim_lease_ms = (int)common->claim_lease_ms;
 }
+
+eb_outbox_t *app_setup_relay(const eb_common_conf_t *common, const eb_redis_addr_t *redis,
+                             const char *stream, rd_kafka_conf_t *pconf)
+{
+    eb_outbox_opts_t o = {redis,
+                          stream,
+                          common->instance_id,
+                          (int)common->outbox_batch,
+                          (int)common->outbox_inflight,
+                          (int)common->outbox_claim_idle_ms};
+    char errstr[512];
+    eb_outbox_t *r = eb_outbox_new(pconf, &o, errstr, sizeof(errstr));
+
+    if (!r || eb_outbox_start(r) != 0) {
+        EB_ERROR("outbox relay: %s", r ? "cannot start thread" : errstr);
+        eb_outbox_destroy(r);
+        return NULL;
+    }
+    return r;
+}

@@ -151,15 +151,8 @@ int main(int argc, char **argv)
     }
     rc = APP_EXIT_FAIL;
 
-    eb_outbox_opts_t ropts = {&raddr,
-                              ORDER_OUTBOX_STREAM,
-                              common.instance_id,
-                              (int)common.outbox_batch,
-                              (int)common.outbox_inflight,
-                              (int)common.outbox_claim_idle_ms};
-    app.relay = eb_outbox_new(relay_conf, &ropts, errstr, sizeof(errstr));
-    if (!app.relay || eb_outbox_start(app.relay) != 0) {
-        EB_ERROR("outbox relay: %s", app.relay ? "cannot start thread" : errstr);
+    app.relay = app_setup_relay(&common, &raddr, ORDER_OUTBOX_STREAM, relay_conf);
+    if (!app.relay) {
         rd_kafka_conf_destroy(status_cconf);
         rd_kafka_conf_destroy(status_pconf);
         goto out;

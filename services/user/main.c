@@ -102,15 +102,8 @@ int main(int argc, char **argv)
     eb_lifecycle_install_signals();
     rc = APP_EXIT_FAIL;
 
-    eb_outbox_opts_t ropts = {&raddr,
-                              USER_OUTBOX_STREAM,
-                              common.instance_id,
-                              (int)common.outbox_batch,
-                              (int)common.outbox_inflight,
-                              (int)common.outbox_claim_idle_ms};
-    app.relay = eb_outbox_new(relay_conf, &ropts, errstr, sizeof(errstr));
-    if (!app.relay || eb_outbox_start(app.relay) != 0) {
-        EB_ERROR("outbox relay: %s", app.relay ? "cannot start thread" : errstr);
+    app.relay = app_setup_relay(&common, &raddr, USER_OUTBOX_STREAM, relay_conf);
+    if (!app.relay) {
         goto out;
     }
 

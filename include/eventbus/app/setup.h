@@ -12,6 +12,7 @@
 
 #include "eventbus/config.h"
 #include "eventbus/consumer.h"
+#include "eventbus/outbox.h"
 #include "eventbus/redis.h"
 
 /* Completes the common settings (INSTANCE_ID) and configures eb_log from
@@ -42,5 +43,10 @@ eb_err_t app_setup_kafka_confs(const eb_common_conf_t *common, const eb_conf_arg
  * opts points into common, redis and group_id: they must outlive it. */
 void app_setup_consumer_opts(const eb_common_conf_t *common, const eb_redis_addr_t *redis,
                              const char *group_id, eb_consumer_opts_t *opts);
+
+/* Creates and starts the outbox relay of stream with the Outbox settings of
+ * common (takes pconf in every case). Returns it, or NULL after logging why. */
+eb_outbox_t *app_setup_relay(const eb_common_conf_t *common, const eb_redis_addr_t *redis,
+                             const char *stream, rd_kafka_conf_t *pconf);
 
 #endif /* EVENTBUS_APP_SETUP_H */
