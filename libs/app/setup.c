@@ -39,9 +39,13 @@ eb_err_t app_setup_redis_addr(const eb_common_conf_t *common, eb_redis_addr_t *a
 
 const char *const app_setup_consumer_defaults[] = {
     /* Every member of every group lists the same assignor: mixed lists abort
-     * the dev broker, and cooperative rebalancing keeps partitions that do
-     * not move flowing during a rebalance. */
-    "partition.assignment.strategy", "cooperative-sticky",
+     * the dev broker. Range, Kafka's default: it splits each topic's
+     * partitions among the members. The sticky assignors balance only the
+     * total, so with payment-service reading three topics one member kept
+     * all of order-created (the payments) and the other got the two
+     * compensation topics. Range rebalances are eager (everything is
+     * revoked and handed back first); the consumer is built for both. */
+    "partition.assignment.strategy", "range",
     /* A new group starts at the beginning: events published before the
      * consumers first started must not be skipped. */
     "auto.offset.reset", "earliest",

@@ -1,7 +1,8 @@
 """Two payment-service instances share the order-created partitions.
 
-Both join consumer group payment-service; the cooperative-sticky assignor
-splits the 6 partitions between them. Each instance then decides exactly the
+Both join consumer group payment-service; the range assignor splits the 6
+partitions of each topic the group reads between them (a sticky assignor
+balances only the total, and could leave all of order-created on one). Each instance then decides exactly the
 orders whose events land on its partitions, and every order is decided once.
 """
 
@@ -50,6 +51,12 @@ class LoadBalancingTest(StackTestCase):
         self.assertTrue(a and b)
         self.assertEqual(a & b, set())
         self.assertEqual(a | b, set(range(PARTITIONS)))
+
+    def test_every_topic_of_the_group_is_split(self):
+        for topic in ("order-created", "order-cancelled", "inventory-insufficient"):
+            a, b = assignment(self.pay1, topic), assignment(self.pay2, topic)
+            self.assertEqual((len(a), len(b)), (PARTITIONS // 2, PARTITIONS // 2), topic)
+            self.assertEqual(a | b, set(range(PARTITIONS)), topic)
 
     def test_each_order_is_decided_once_by_the_owner_of_its_partition(self):
         ids = set()
