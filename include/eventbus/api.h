@@ -80,6 +80,10 @@ void eb_api_destroy(eb_api_t *a); /* NULL is a no-op */
  * runs on a worker). Returns 1 when Redis answered. */
 int eb_api_redis_ping(eb_api_t *a);
 
+/* eb_redis_probe_write() on the calling worker's connection: 1 Redis
+ * accepted the write, 0 refused it (why in reason), -1 unreachable. */
+int eb_api_redis_probe_write(eb_api_t *a, const char *key, char *reason, size_t size);
+
 /* ---- for handlers -------------------------------------------------------- */
 
 /* The "{id}" segment of the path ("" when the pattern has none). Checked:
@@ -105,7 +109,9 @@ enum MHD_Result eb_api_reply(eb_api_req_t *q, unsigned int status, const char *b
 enum MHD_Result eb_api_error(eb_api_req_t *q, unsigned int status, const char *code,
                              const char *message, const char *field);
 
-/* 503 SERVICE_UNAVAILABLE with opts.unavailable as the message. */
+/* 503 SERVICE_UNAVAILABLE with opts.unavailable as the message, or, when a
+ * Redis command of this request was refused (OOM, READONLY, MISCONF:
+ * eb_redis_is_refusal), a message naming that refusal. */
 enum MHD_Result eb_api_unavailable(eb_api_req_t *q);
 
 #ifdef __cplusplus

@@ -18,6 +18,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "eventbus/error.h"
 
@@ -139,6 +140,23 @@ void eb_redis_pipeline_destroy(eb_redis_pipeline_t *p);
 
 /* Drops the connection; the next call reconnects. */
 void eb_redis_reset(eb_redis_t *r);
+
+/* 1 when err, the text of an error reply, says Redis refuses writes while
+ * it is up: OOM (maxmemory reached, policy noeviction), READONLY (a
+ * replica), MISCONF (persistence failing, stop-writes-on-bgsave-error),
+ * NOREPLICAS (min-replicas-to-write). Such a refusal is not "unreachable":
+ * reads work, and it lasts until an operator acts. */
+int eb_redis_is_refusal(const char *err);
+
+/* The text of the last refusal (eb_redis_is_refusal) any command on r got,
+ * or NULL; *seq (may be NULL) counts them, so a caller can tell whether one
+ * came after an earlier look. Same thread as r. */
+const char *eb_redis_refusal(const eb_redis_t *r, uint64_t *seq);
+
+/* Writes a short-lived key (SET key PX 10 s) to learn whether Redis accepts
+ * writes. Returns 1 when it did, 0 when it refused (the error text in
+ * reason), -1 when Redis is unreachable. */
+int eb_redis_probe_write(eb_redis_t *r, const char *key, char *reason, size_t size);
 
 /* PING with the handle's timeout. Returns 1 when Redis answered PONG. */
 int eb_redis_ping(eb_redis_t *r);

@@ -8,35 +8,51 @@
 #include "eventbus/kafka.h"
 #include "eventbus/metrics.h"
 
-void app_probe_up_gauges(int kafka_ok, int redis_ok)
+#define PROBE_KEY "eventbus:probe:writable"
+
+void app_probe_up_gauges(int kafka_ok, int redis)
 {
     eb_series_set(eb_metric_series(eb_metrics_gauge(
                       "kafka_up", "1 when a Kafka broker answered the last probe, else 0", NULL)),
                   kafka_ok);
     eb_series_set(eb_metric_series(eb_metrics_gauge(
                       "redis_up", "1 when Redis answered the last probe, else 0", NULL)),
-                  redis_ok);
+                  redis >= 0);
+    eb_series_set(eb_metric_series(eb_metrics_gauge(
+                      "redis_writable",
+                      "1 when Redis accepted the last probe write, 0 when it refused it (OOM, "
+                      "READONLY, MISCONF) or was unreachable",
+                      NULL)),
+                  redis > 0);
 }
 
-/* Probes both dependencies, records them in the gauges. */
-static void probe_deps(app_probe_t *probe, int *kafka_ok, int *redis_ok)
+/* Probes both dependencies, records them in the gauges. Redis is probed
+ * with a write: it proves it is reachable and that it accepts writes. */
+static void probe_deps(app_probe_t *probe, int *kafka_ok, int *redis, char *refused,
+                       size_t refused_size)
 {
-    *redis_ok = probe->api ? eb_api_redis_ping(probe->api) : eb_redis_ping(probe->redis);
+    *redis = probe->api ? eb_api_redis_probe_write(probe->api, PROBE_KEY, refused, refused_size)
+                        : eb_redis_probe_write(probe->redis, PROBE_KEY, refused, refused_size);
     *kafka_ok = eb_kafka_reachable(eb_consumer_handle(probe->consumer), 1000);
-    app_probe_up_gauges(*kafka_ok, *redis_ok);
+    app_probe_up_gauges(*kafka_ok, *redis);
 }
 
 void app_probe_collect(void *opaque)
 {
-    int kafka_ok, redis_ok;
+    char refused[200];
+    int kafka_ok, redis;
 
-    probe_deps(opaque, &kafka_ok, &redis_ok);
+    probe_deps(opaque, &kafka_ok, &redis, refused, sizeof(refused));
 }
 
-int app_probe_deps_ready(int kafka_ok, int redis_ok, char *reason, size_t size)
+int app_probe_deps_ready(int kafka_ok, int redis, const char *refused, char *reason, size_t size)
 {
-    if (!redis_ok) {
+    if (redis < 0) {
         snprintf(reason, size, "redis unreachable");
+        return 0;
+    }
+    if (redis == 0) {
+        snprintf(reason, size, "redis refuses writes: %s", refused ? refused : "");
         return 0;
     }
     if (!kafka_ok) {
@@ -50,11 +66,12 @@ int app_probe_ready(char *reason, size_t size, void *opaque)
 {
     app_probe_t *probe = opaque;
     eb_consumer_status_t st;
-    int kafka_ok, redis_ok;
+    char refused[200] = "";
+    int kafka_ok, redis;
 
     eb_consumer_status(probe->consumer, &st);
-    probe_deps(probe, &kafka_ok, &redis_ok);
-    if (!app_probe_deps_ready(kafka_ok, redis_ok, reason, size))
+    probe_deps(probe, &kafka_ok, &redis, refused, sizeof(refused));
+    if (!app_probe_deps_ready(kafka_ok, redis, refused, reason, size))
         return 0;
     if (!st.joined) {
         snprintf(reason, size, "not yet a member of the consumer group");
@@ -84,26 +101,29 @@ int app_probe_loop_alive(const char *what, int64_t last_loop_ms, char *reason, s
 
 /* ---- a service with an API and an outbox relay ---------------------------------- */
 
-static void intake_deps(app_probe_intake_t *p, int *kafka_ok, int *redis_ok)
+static void intake_deps(app_probe_intake_t *p, int *kafka_ok, int *redis, char *refused,
+                        size_t refused_size)
 {
-    *redis_ok = p->api && eb_api_redis_ping(p->api);
+    *redis = p->api ? eb_api_redis_probe_write(p->api, PROBE_KEY, refused, refused_size) : -1;
     *kafka_ok = p->relay && eb_kafka_reachable(eb_outbox_kafka(p->relay), 1000);
-    app_probe_up_gauges(*kafka_ok, *redis_ok);
+    app_probe_up_gauges(*kafka_ok, *redis);
 }
 
 void app_probe_intake_collect(void *opaque)
 {
-    int kafka_ok, redis_ok;
+    char refused[200];
+    int kafka_ok, redis;
 
-    intake_deps(opaque, &kafka_ok, &redis_ok);
+    intake_deps(opaque, &kafka_ok, &redis, refused, sizeof(refused));
 }
 
 int app_probe_intake_ready(char *reason, size_t size, void *opaque)
 {
-    int kafka_ok, redis_ok;
+    char refused[200] = "";
+    int kafka_ok, redis;
 
-    intake_deps(opaque, &kafka_ok, &redis_ok);
-    return app_probe_deps_ready(kafka_ok, redis_ok, reason, size);
+    intake_deps(opaque, &kafka_ok, &redis, refused, sizeof(refused));
+    return app_probe_deps_ready(kafka_ok, redis, refused, reason, size);
 }
 
 int app_probe_intake_live(char *reason, size_t size, void *opaque)

@@ -42,6 +42,7 @@ struct eb_api_req_s {
     char *body;
     size_t len, cap;
     int64_t start_us;
+    uint64_t refusal_seq; /* the worker's Redis refusals before this request */
 };
 
 /* ---- matching ---------------------------------------------------------------- */
@@ -148,8 +149,21 @@ enum MHD_Result eb_api_error(eb_api_req_t *q, unsigned int status, const char *c
                          status == MHD_HTTP_METHOD_NOT_ALLOWED && q->path_match ? allow : NULL);
 }
 
+static eb_redis_t *thread_redis(eb_api_t *a);
+
 enum MHD_Result eb_api_unavailable(eb_api_req_t *q)
 {
+    uint64_t seq = 0;
+    const char *refusal = eb_redis_refusal(thread_redis(q->api), &seq);
+
+    if (refusal && seq > q->refusal_seq) {
+        /* Up, but refusing writes: say so, an operator acts on it differently. */
+        char message[300];
+
+        snprintf(message, sizeof(message),
+                 "Redis refuses writes (%s); nothing was stored, retry later", refusal);
+        return eb_api_error(q, MHD_HTTP_SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", message, NULL);
+    }
     return eb_api_error(q, MHD_HTTP_SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE",
                         q->api->o.unavailable ? q->api->o.unavailable
                                               : "the store (Redis) is unreachable; retry later",
@@ -195,6 +209,17 @@ int eb_api_redis_ping(eb_api_t *a)
     eb_redis_t *r = thread_redis(a);
 
     return r && eb_redis_ping(r);
+}
+
+int eb_api_redis_probe_write(eb_api_t *a, const char *key, char *reason, size_t size)
+{
+    eb_redis_t *r = thread_redis(a);
+
+    if (!r) {
+        snprintf(reason, size, "out of memory");
+        return -1;
+    }
+    return eb_redis_probe_write(r, key, reason, size);
 }
 
 static void redis_key_destroy(void *p)
@@ -280,6 +305,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         q->conn = conn;
         q->start_us = eb_time_mono_us();
         q->label = "other";
+        (void)eb_redis_refusal(thread_redis(a), &q->refusal_seq);
         route(a, q, method, url);
         *con_cls = q;
         return on_headers(a, q);

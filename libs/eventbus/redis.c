@@ -31,6 +31,8 @@ struct eb_redis_s {
     redisContext *ctx;
     int64_t next_connect_ms; /* monotonic; no connect attempt before this */
     char last_err[128];
+    char refusal[200];    /* the last error reply that refused a write */
+    uint64_t refusal_seq; /* how many such replies so far */
 };
 
 static int hex_val(int c)
@@ -217,9 +219,35 @@ static redisContext *connected(eb_redis_t *r)
     return r->ctx;
 }
 
+int eb_redis_is_refusal(const char *err)
+{
+    static const char *const prefixes[] = {"OOM ", "READONLY ", "MISCONF ", "NOREPLICAS "};
+
+    for (size_t i = 0; err && i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (strncmp(err, prefixes[i], strlen(prefixes[i])) == 0)
+            return 1;
+    return 0;
+}
+
+/* Remembers an error reply (or an error inside an array reply: EXEC) that
+ * says Redis refuses writes. */
+static void note_refusal(eb_redis_t *r, const redisReply *rep)
+{
+    if (rep->type == REDIS_REPLY_ERROR && eb_redis_is_refusal(rep->str)) {
+        snprintf(r->refusal, sizeof(r->refusal), "%s", rep->str);
+        r->refusal_seq++;
+    } else if (rep->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < rep->elements && i < 64; i++)
+            if (rep->element[i] && rep->element[i]->type == REDIS_REPLY_ERROR)
+                note_refusal(r, rep->element[i]);
+    }
+}
+
 /* A NULL reply means the connection is unusable (I/O error or timeout). */
 static redisReply *checked(eb_redis_t *r, void *reply)
 {
+    if (reply)
+        note_refusal(r, reply);
     if (!reply) {
         snprintf(r->last_err, sizeof(r->last_err), "%s",
                  r->ctx && r->ctx->errstr[0] ? r->ctx->errstr : "connection lost");
@@ -446,6 +474,30 @@ void eb_redis_pipeline_destroy(eb_redis_pipeline_t *p)
     eb_redis_pipeline_clear(p);
     free(p->out);
     free(p);
+}
+
+const char *eb_redis_refusal(const eb_redis_t *r, uint64_t *seq)
+{
+    if (seq)
+        *seq = r ? r->refusal_seq : 0;
+    return r && r->refusal_seq ? r->refusal : NULL;
+}
+
+int eb_redis_probe_write(eb_redis_t *r, const char *key, char *reason, size_t size)
+{
+    redisReply *rep = command(r, "SET %s 1 PX 10000", key);
+    int ok;
+
+    if (!rep) {
+        snprintf(reason, size, "redis unreachable");
+        return -1;
+    }
+    ok = rep->type == REDIS_REPLY_STATUS;
+    if (!ok)
+        snprintf(reason, size, "%s",
+                 rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+    freeReplyObject(rep);
+    return ok;
 }
 
 int eb_redis_ping(eb_redis_t *r)

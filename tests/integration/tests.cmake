@@ -20,6 +20,8 @@ eb_integration_test(saga 420)
 # The saga's compensation in payment-service (refund once, tombstone) and
 # the notifications of refunds, cancels, completions and sign-ups.
 eb_integration_test(compensation 240)
+# Redis up but refusing writes (maxmemory, a replica): told apart from unreachable.
+eb_integration_test(redis_refusal 120)
 # A minute of random kills and Redis pauses (CHAOS_SECONDS), then the invariants.
 eb_integration_test(chaos 420 chaos)
 

@@ -9,16 +9,26 @@
 
 static void ready_only_when_both_dependencies_answer(void **state)
 {
-    char reason[64] = "";
+    char reason[128] = "";
 
-    assert_true(app_probe_deps_ready(1, 1, reason, sizeof(reason)));
-    assert_false(app_probe_deps_ready(1, 0, reason, sizeof(reason)));
+    assert_true(app_probe_deps_ready(1, 1, NULL, reason, sizeof(reason)));
+    assert_false(app_probe_deps_ready(1, -1, NULL, reason, sizeof(reason)));
     assert_string_equal(reason, "redis unreachable");
-    assert_false(app_probe_deps_ready(0, 1, reason, sizeof(reason)));
+    assert_false(app_probe_deps_ready(0, 1, NULL, reason, sizeof(reason)));
     assert_string_equal(reason, "kafka unreachable");
     /* Both down: Redis is named, as the order API's 503s do. */
-    assert_false(app_probe_deps_ready(0, 0, reason, sizeof(reason)));
+    assert_false(app_probe_deps_ready(0, -1, NULL, reason, sizeof(reason)));
     assert_string_equal(reason, "redis unreachable");
+    /* Up but refusing writes is its own reason, with Redis's words. */
+    assert_false(app_probe_deps_ready(1, 0,
+                                      "OOM command not allowed when used memory > "
+                                      "'maxmemory'.",
+                                      reason, sizeof(reason)));
+    assert_string_equal(reason, "redis refuses writes: OOM command not allowed when used memory > "
+                                "'maxmemory'.");
+    assert_false(app_probe_deps_ready(0, 0, "READONLY You can't write against a read only replica.",
+                                      reason, sizeof(reason)));
+    assert_contains(reason, "refuses writes: READONLY");
 }
 
 static void a_loop_is_alive_until_it_stalls(void **state)

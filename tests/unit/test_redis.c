@@ -353,9 +353,28 @@ static void reuse_on_one_connection(void **state)
     assert_memory_equal(srv.got, "*2\r\n$4\r\nINCR\r\n$1\r\na\r\n", 21);
 }
 
+/* Which error replies mean "up, but refusing writes" (not unreachable). */
+static void refusals_are_told_apart(void **state)
+{
+    (void)state;
+    assert_true(eb_redis_is_refusal("OOM command not allowed when used memory > 'maxmemory'."));
+    assert_true(eb_redis_is_refusal("READONLY You can't write against a read only replica."));
+    assert_true(eb_redis_is_refusal("MISCONF Redis is configured to save RDB snapshots, but it's "
+                                    "currently unable to persist to disk."));
+    assert_true(eb_redis_is_refusal("NOREPLICAS Not enough good replicas to write."));
+    assert_false(
+        eb_redis_is_refusal("EXECABORT Transaction discarded because of previous errors."));
+    assert_false(eb_redis_is_refusal("WRONGTYPE Operation against a key holding the wrong kind"));
+    assert_false(eb_redis_is_refusal("ERR unknown command"));
+    assert_false(eb_redis_is_refusal("OOMX"));
+    assert_false(eb_redis_is_refusal(""));
+    assert_false(eb_redis_is_refusal(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(refusals_are_told_apart),
         cmocka_unit_test(every_reply_type),
         cmocka_unit_test(broken_connection_fails_the_rest),
         cmocka_unit_test(timeout_fails_the_rest),

@@ -24,13 +24,16 @@ typedef struct app_probe_s {
     eb_api_t *api;     /* probes run on the API's workers: each pings on its own */
 } app_probe_t;
 
-/* Records the outcome of a dependency probe in the kafka_up and redis_up
- * gauges (1 reachable, 0 not). */
-void app_probe_up_gauges(int kafka_ok, int redis_ok);
+/* Records the outcome of a dependency probe in the kafka_up, redis_up and
+ * redis_writable gauges. redis: 1 accepted a write, 0 refused it, -1
+ * unreachable (eb_redis_probe_write). */
+void app_probe_up_gauges(int kafka_ok, int redis);
 
-/* The readiness verdict on the dependencies: 1 when both answered, else 0
- * with "redis unreachable" or "kafka unreachable" in reason. */
-int app_probe_deps_ready(int kafka_ok, int redis_ok, char *reason, size_t size);
+/* The readiness verdict on the dependencies: 1 when Kafka answered and
+ * Redis accepted a write (redis as for app_probe_up_gauges), else 0 with
+ * "redis unreachable", "redis refuses writes: <refused>" or "kafka
+ * unreachable" in reason. */
+int app_probe_deps_ready(int kafka_ok, int redis, const char *refused, char *reason, size_t size);
 
 /* A loop that has not turned for this long is stalled: /health answers 503. */
 #define APP_PROBE_STALL_MS 30000
