@@ -43,6 +43,18 @@ WRAPPER = os.environ.get("EB_TEST_WRAPPER", "").split()
 TIME_SCALE = float(os.environ.get("EB_TIME_SCALE", "1"))
 
 
+# The contract's topics (sections 3, 9 and 10), written out here rather than
+# read from the code: the dev broker, kafka-local and docker-compose must
+# create exactly these.
+SUITE_TOPICS = frozenset(
+    ["order-created", "payment-processed", "payment-failed", "payment-refunded",
+     "inventory-reserved", "inventory-insufficient", "inventory-released", "order-cancelled",
+     "order-completed", "user-registered", "user-updated"] +
+    [t + "-dlq" for t in ("order-created", "payment-processed", "payment-failed",
+                          "payment-refunded", "inventory-reserved", "inventory-insufficient",
+                          "order-cancelled", "order-completed", "user-registered")])
+
+
 def scaled(seconds):
     return seconds * TIME_SCALE
 

@@ -5,10 +5,9 @@ import re
 import subprocess
 import unittest
 
-from harness import StackTestCase, scaled, wait_until
+from harness import SUITE_TOPICS, StackTestCase, scaled, wait_until
 
-TOPICS = ["order-created", "payment-processed", "payment-failed", "order-created-dlq",
-          "payment-processed-dlq", "payment-failed-dlq"]
+TOPICS = SUITE_TOPICS
 
 
 def metadata(bootstrap, timeout=10):

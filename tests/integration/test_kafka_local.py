@@ -12,11 +12,11 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, Abort, Proc, child_pids, control_command, gone, wait_until
+from harness import (BIN, SUITE_TOPICS, Abort, Proc, child_pids, control_command, gone,
+                     wait_until)
 
 KAFKA_LOCAL = os.path.join(BIN, "kafka-local")
-TOPICS = {"order-created", "payment-processed", "payment-failed", "order-created-dlq",
-          "payment-processed-dlq", "payment-failed-dlq"}
+TOPICS = SUITE_TOPICS
 
 
 def run(*args, env=None):
