@@ -1,5 +1,5 @@
 # Integration tests: real processes over TCP. name, timeout in seconds.
-eb_integration_test(config 60)
+eb_integration_test(config 300)
 eb_integration_test(dev_broker 90)
 eb_integration_test(http_api 120)
 # user-service: its API, and its events through Kafka outages and a kill -9.
