@@ -9,8 +9,10 @@
 -- Status counting: by default non-2xx is wrk's own count of responses with a
 -- status >= 400 (free). With WRK_COUNT_STATUS=1 a response() hook counts
 -- every status outside 200..299 exactly, and the per-status breakdown is
--- printed; the hook costs the load generator some CPU, so it is off for the
--- measured rounds.
+-- printed, with the number of those whose body is not the suite's JSON
+-- error ({"error":{"code":...}}); the hook costs the load generator some CPU,
+-- so it is off for the measured rounds of bench/intake.sh (bench/overload.sh
+-- turns it on).
 
 wrk.method = "POST"
 wrk.body = '{"userId":"u1","items":[{"productId":"p1","quantity":2,"price":50}]}'
@@ -36,9 +38,13 @@ end
 if count_status then
    -- Per thread (each thread has its own Lua state): status -> count.
    statuses = {}
+   nonjson = 0
 
    function response(status, headers, body)
       statuses[status] = (statuses[status] or 0) + 1
+      if (status < 200 or status > 299) and not string.find(body, '^{"error":{"code":"') then
+         nonjson = nonjson + 1
+      end
    end
 end
 
@@ -48,11 +54,13 @@ function done(summary, latency, requests)
    local socket_errors = e.connect + e.read + e.write + e.timeout
    local non2xx = e.status
    local by_status = {}
+   local bad_json = 0
 
    if count_status then
       non2xx = 0
       for _, t in ipairs(threads) do
          local s = t:get("statuses")
+         bad_json = bad_json + t:get("nonjson")
          for code, n in pairs(s) do
             by_status[code] = (by_status[code] or 0) + n
             if code < 200 or code > 299 then
@@ -79,9 +87,10 @@ function done(summary, latency, requests)
       for code, n in pairs(by_status) do
          io.write(string.format("status %d      %d\n", code, n))
       end
+      io.write(string.format("non-2xx bodies that are not a JSON error: %d\n", bad_json))
    end
    io.write(string.format(
-      "RESULT rps=%.1f requests=%d non2xx=%d errors=%d p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f\n",
+      "RESULT rps=%.1f requests=%d non2xx=%d errors=%d p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f nonjson=%d\n",
       summary.requests / secs, summary.requests, non2xx, socket_errors,
-      ms(50), ms(90), ms(99), ms(99.9), latency.max / 1000.0))
+      ms(50), ms(90), ms(99), ms(99.9), latency.max / 1000.0, bad_json))
 end

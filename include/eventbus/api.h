@@ -26,6 +26,7 @@
 
 #include "eventbus/admin.h"
 #include "eventbus/error.h"
+#include "eventbus/http.h"
 #include "eventbus/redis.h"
 
 #ifdef __cplusplus
@@ -49,12 +50,9 @@ typedef struct eb_api_route_s {
 
 typedef struct eb_api_opts_s {
     const char *bind_address;
-    int port;            /* 0: pick a free port */
-    int threads;         /* worker pool size */
-    int max_connections; /* concurrent connections; more are refused */
-    int max_per_ip;      /* connections from one address; 0: no limit */
-    int timeout_s;       /* a connection idle this long is closed */
-    int64_t max_body;    /* larger bodies get 413 */
+    int port;                /* 0: pick a free port */
+    eb_http_limits_t limits; /* see eventbus/http.h */
+    int64_t max_body;        /* larger bodies get 413 */
     const eb_api_route_t *routes;
     size_t route_count;
     const eb_redis_addr_t *redis; /* the workers' Redis; copied */

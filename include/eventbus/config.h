@@ -114,34 +114,36 @@ void eb_config_write_markdown(const eb_conf_program_t *prog, FILE *out);
  * lists the sections it uses; unused fields stay zero.
  */
 typedef struct eb_common_conf_s {
-    const char *kafka_brokers;     /* KAFKA_BROKERS */
-    const char *kafka_config_file; /* KAFKA_CONFIG_FILE, "" = none */
-    const char *redis_url;         /* REDIS_URL */
-    int64_t redis_timeout_ms;      /* REDIS_TIMEOUT_MS */
-    const char *log_level;         /* LOG_LEVEL */
-    const char *log_format;        /* LOG_FORMAT */
-    const char *instance_id;       /* INSTANCE_ID, NULL until computed */
-    int64_t retry_max;             /* RETRY_MAX */
-    int64_t retry_backoff_ms;      /* RETRY_BACKOFF_MS */
-    int64_t batch_size;            /* CONSUMER_BATCH_SIZE */
-    int64_t idempotency_ttl_s;     /* IDEMPOTENCY_TTL_S */
-    int64_t claim_lease_ms;        /* IDEMPOTENCY_LEASE_MS */
-    int64_t http_max_body;         /* HTTP_MAX_BODY */
-    int64_t http_threads;          /* HTTP_THREADS */
-    int64_t http_max_connections;  /* HTTP_MAX_CONNECTIONS */
-    int64_t http_per_ip;           /* HTTP_MAX_CONNECTIONS_PER_IP */
-    int64_t http_timeout_s;        /* HTTP_TIMEOUT_S */
-    int64_t outbox_batch;          /* OUTBOX_BATCH */
-    int64_t outbox_inflight;       /* OUTBOX_MAX_INFLIGHT */
-    int64_t outbox_claim_idle_ms;  /* OUTBOX_CLAIM_IDLE_MS */
-    char instance_buf[128];        /* storage for a computed INSTANCE_ID */
+    const char *kafka_brokers;      /* KAFKA_BROKERS */
+    const char *kafka_config_file;  /* KAFKA_CONFIG_FILE, "" = none */
+    const char *redis_url;          /* REDIS_URL */
+    int64_t redis_timeout_ms;       /* REDIS_TIMEOUT_MS */
+    const char *log_level;          /* LOG_LEVEL */
+    const char *log_format;         /* LOG_FORMAT */
+    const char *instance_id;        /* INSTANCE_ID, NULL until computed */
+    int64_t retry_max;              /* RETRY_MAX */
+    int64_t retry_backoff_ms;       /* RETRY_BACKOFF_MS */
+    int64_t batch_size;             /* CONSUMER_BATCH_SIZE */
+    int64_t idempotency_ttl_s;      /* IDEMPOTENCY_TTL_S */
+    int64_t claim_lease_ms;         /* IDEMPOTENCY_LEASE_MS */
+    int64_t http_max_body;          /* HTTP_MAX_BODY */
+    int64_t http_threads;           /* HTTP_THREADS */
+    int64_t http_max_connections;   /* HTTP_MAX_CONNECTIONS */
+    int64_t http_per_ip;            /* HTTP_MAX_CONNECTIONS_PER_IP */
+    int64_t http_timeout_s;         /* HTTP_TIMEOUT_S */
+    int64_t http_header_timeout_s;  /* HTTP_HEADER_TIMEOUT_S */
+    int64_t http_request_timeout_s; /* HTTP_REQUEST_TIMEOUT_S */
+    int64_t outbox_batch;           /* OUTBOX_BATCH */
+    int64_t outbox_inflight;        /* OUTBOX_MAX_INFLIGHT */
+    int64_t outbox_claim_idle_ms;   /* OUTBOX_CLAIM_IDLE_MS */
+    char instance_buf[128];         /* storage for a computed INSTANCE_ID */
 } eb_common_conf_t;
 
 #define EB_CONF_KAFKA_COUNT    2 /* KAFKA_BROKERS, KAFKA_CONFIG_FILE */
 #define EB_CONF_REDIS_COUNT    2 /* REDIS_URL, REDIS_TIMEOUT_MS */
 #define EB_CONF_LOG_COUNT      3 /* LOG_LEVEL, LOG_FORMAT, INSTANCE_ID */
 #define EB_CONF_CONSUMER_COUNT 5 /* RETRY_MAX, RETRY_BACKOFF_MS, CONSUMER_BATCH_SIZE, ... */
-#define EB_CONF_HTTP_COUNT     5 /* HTTP_MAX_BODY, HTTP_THREADS, HTTP_MAX_CONNECTIONS, ... */
+#define EB_CONF_HTTP_COUNT     7 /* HTTP_MAX_BODY, HTTP_THREADS, HTTP_MAX_CONNECTIONS, ... */
 #define EB_CONF_OUTBOX_COUNT   3 /* OUTBOX_BATCH, OUTBOX_MAX_INFLIGHT, OUTBOX_CLAIM_IDLE_MS */
 
 extern const eb_conf_entry_t eb_config_kafka_entries[EB_CONF_KAFKA_COUNT];

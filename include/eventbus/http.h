@@ -15,43 +15,67 @@
 
 #include <microhttpd.h>
 
+#include "eventbus/config.h"
 #include "eventbus/error.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* The limits every server of the suite applies to its clients (the HTTP_*
+ * settings). A request must arrive whole in time: its headers within
+ * header_timeout_s of its first line (of the connection's opening, for the
+ * first request), headers and body within request_timeout_s; past either
+ * deadline the client gets 408 REQUEST_TIMEOUT as JSON and the connection
+ * is closed. A connection with no request in progress is closed after
+ * idle_timeout_s. At most max_connections are open; newcomers wait in the
+ * kernel's accept queue, and while any wait, as many stalled connections
+ * (idle, or a request unfinished with nothing left unread) are closed, the
+ * oldest of the client address holding the most connections first. A
+ * request being answered is never cut. */
+typedef struct eb_http_limits_s {
+    unsigned int threads;           /* worker pool size; 0 or 1: one internal thread */
+    unsigned int max_connections;   /* open connections at most */
+    unsigned int max_per_ip;        /* connections from one address; 0: no limit (429 past it) */
+    unsigned int idle_timeout_s;    /* keep-alive connection between requests */
+    unsigned int header_timeout_s;  /* request line and headers; 0: 10 */
+    unsigned int request_timeout_s; /* headers and body; 0: 30 */
+} eb_http_limits_t;
+
+/* The limits the HTTP_* settings of c give. */
+eb_http_limits_t eb_http_limits_from_conf(const eb_common_conf_t *c);
+
 /* How to listen. Every server of the suite runs libmicrohttpd's own
  * threads (MHD_USE_AUTO_INTERNAL_THREAD), logs libmicrohttpd's messages
  * through eb_log (eb_http_mhd_log) and listens on one IPv4 address. */
 typedef struct eb_http_listen_opts_s {
-    const char *bind_addr;        /* IPv4 address, "0.0.0.0" for every interface */
-    int port;                     /* 0: pick a free port (see bound_port) */
-    unsigned int threads;         /* worker pool size; 0 or 1: one internal thread */
-    unsigned int max_connections; /* concurrent connections; more are refused */
-    unsigned int max_per_ip;      /* connections from one address; 0: no limit */
-    unsigned int timeout_s;       /* a connection idle this long is closed */
+    const char *bind_addr; /* IPv4 address, "0.0.0.0" for every interface */
+    int port;              /* 0: pick a free port (see eb_http_port()) */
+    eb_http_limits_t limits;
     MHD_AccessHandlerCallback handler;
     void *handler_cls;
     MHD_RequestCompletedCallback completed; /* may be NULL */
     void *completed_cls;
 } eb_http_listen_opts_t;
 
-/* Starts a daemon listening as opts says. Returns EB_OK with the daemon in
- * *daemon and the bound port in *bound_port (when not NULL), or
- * EB_ERR_INVALID (bad bind address) / EB_ERR_IO (cannot listen) with the
- * reason. The caller owns the daemon: eb_http_stop() it. The handler and
- * completed callbacks run on libmicrohttpd's threads from now until
- * eb_http_stop() returns. */
-eb_err_t eb_http_listen(const eb_http_listen_opts_t *opts, struct MHD_Daemon **daemon,
-                        int *bound_port, char *errstr, size_t errstr_size);
+typedef struct eb_http_server_s eb_http_server_t;
 
-/* Stops accepting, finishes or closes the connections in progress and
- * joins libmicrohttpd's threads. NULL is a no-op. */
-void eb_http_stop(struct MHD_Daemon *daemon);
+/* Starts a server listening as opts says. Returns EB_OK with the server in
+ * *server, or EB_ERR_INVALID (bad bind address or limits) / EB_ERR_IO
+ * (cannot listen) / EB_ERR_NOMEM with the reason. The caller owns the
+ * server: eb_http_stop() it. The handler and completed callbacks run on
+ * libmicrohttpd's threads from now until eb_http_stop() returns; they see
+ * the per-request pointer (con_cls) as libmicrohttpd gives it, NULL at
+ * the first call of each request. */
+eb_err_t eb_http_listen(const eb_http_listen_opts_t *opts, eb_http_server_t **server, char *errstr,
+                        size_t errstr_size);
 
-/* Returns the bound TCP port of a running daemon, or -1. */
-int eb_http_daemon_port(struct MHD_Daemon *d);
+/* Stops accepting, finishes or closes the connections in progress, joins
+ * the server's threads and frees it. NULL is a no-op. */
+void eb_http_stop(eb_http_server_t *server);
+
+/* Returns the bound TCP port of a running server, or -1 (NULL). */
+int eb_http_port(const eb_http_server_t *server);
 
 /* Queues a response with Content-Type application/json. body is copied.
  * location, when not NULL, becomes the Location header. Returns MHD_YES or

@@ -70,10 +70,7 @@ int app_daemon_main(const app_daemon_t *d, int argc, char **argv)
         eb_api_opts_t ao = {
             .bind_address = *d->bind_addr,
             .port = (int)*d->admin_port,
-            .threads = (int)d->common->http_threads,
-            .max_connections = (int)d->common->http_max_connections,
-            .max_per_ip = (int)d->common->http_per_ip,
-            .timeout_s = (int)d->common->http_timeout_s,
+            .limits = eb_http_limits_from_conf(d->common),
             .max_body = d->common->http_max_body,
             .routes = d->routes,
             .route_count = d->route_count,

@@ -5,12 +5,34 @@
  */
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 
 #include "eventbus/app/setup.h"
 #include "eventbus/kafka.h"
 #include "eventbus/log.h"
 
-/* ---- the log ---------------------------------------------------------------- */
+/* ---- the log and the process's limits ---------------------------------------- */
+
+static void raise_fd_limit(const eb_common_conf_t *common)
+{
+    /* a descriptor per connection with room for those closing, the Redis
+     * and Kafka connections, files */
+    rlim_t need = (rlim_t)(2 * common->http_max_connections + 4 * common->http_threads + 512);
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (common->http_max_connections && rl.rlim_cur < need)
+        EB_WARN("open files limited to %llu; HTTP_MAX_CONNECTIONS=%lld needs about %llu "
+                "(raise LimitNOFILE or ulimit -n)",
+                (unsigned long long)rl.rlim_cur, (long long)common->http_max_connections,
+                (unsigned long long)need);
+}
 
 void app_setup_log(const char *service, eb_common_conf_t *common)
 {
@@ -21,6 +43,7 @@ void app_setup_log(const char *service, eb_common_conf_t *common)
         eb_log_level_parse(common->log_level, &level);
     eb_log_init(service, common->instance_id, level,
                 !common->log_format || strcasecmp(common->log_format, "json") == 0);
+    raise_fd_limit(common);
 }
 
 /* ---- Redis ------------------------------------------------------------------- */

@@ -15,7 +15,7 @@
 
 struct eb_admin_s {
     eb_admin_opts_t opts;
-    struct MHD_Daemon *daemon;
+    eb_http_server_t *server;
 };
 
 eb_admin_t *eb_admin_new(const eb_admin_opts_t *opts)
@@ -144,24 +144,30 @@ eb_err_t eb_admin_start(eb_admin_t *a, const char *bind_addr, int port, int *bou
     const eb_http_listen_opts_t lo = {
         .bind_addr = bind_addr,
         .port = port,
-        .threads = 1, /* one thread: the probes may use resources it owns */
-        .max_connections = 64,
-        .timeout_s = 10,
+        .limits = {.threads = 1, /* one thread: the probes may use resources it owns */
+                   .max_connections = 64,
+                   .idle_timeout_s = 10,
+                   .header_timeout_s = 10,
+                   .request_timeout_s = 10},
         .handler = admin_access,
         .handler_cls = a,
         .completed = admin_completed,
         .completed_cls = a,
     };
 
-    return eb_http_listen(&lo, &a->daemon, bound_port, errstr, errstr_size);
+    eb_err_t err = eb_http_listen(&lo, &a->server, errstr, errstr_size);
+
+    if (err == EB_OK && bound_port)
+        *bound_port = eb_http_port(a->server);
+    return err;
 }
 
 void eb_admin_stop(eb_admin_t *a)
 {
     if (!a)
         return;
-    eb_http_stop(a->daemon);
-    a->daemon = NULL;
+    eb_http_stop(a->server);
+    a->server = NULL;
 }
 
 void eb_admin_destroy(eb_admin_t *a)

@@ -23,7 +23,7 @@
 struct eb_api_s {
     eb_api_opts_t o;
     eb_redis_addr_t redis_addr;
-    struct MHD_Daemon *daemon;
+    eb_http_server_t *server;
     pthread_key_t redis_key;
 };
 
@@ -383,30 +383,27 @@ eb_err_t eb_api_start(eb_api_t *a, char *errstr, size_t errstr_size)
     const eb_http_listen_opts_t lo = {
         .bind_addr = a->o.bind_address,
         .port = a->o.port,
-        .threads = (unsigned int)a->o.threads,
-        .max_connections = (unsigned int)a->o.max_connections,
-        .max_per_ip = (unsigned int)a->o.max_per_ip,
-        .timeout_s = (unsigned int)a->o.timeout_s,
+        .limits = a->o.limits,
         .handler = on_request,
         .handler_cls = a,
         .completed = on_completed,
         .completed_cls = a,
     };
 
-    return eb_http_listen(&lo, &a->daemon, NULL, errstr, errstr_size);
+    return eb_http_listen(&lo, &a->server, errstr, errstr_size);
 }
 
 int eb_api_port(const eb_api_t *a)
 {
-    return a ? eb_http_daemon_port(a->daemon) : -1;
+    return a ? eb_http_port(a->server) : -1;
 }
 
 void eb_api_stop(eb_api_t *a)
 {
     if (!a)
         return;
-    eb_http_stop(a->daemon); /* joins the workers: their Redis connections close */
-    a->daemon = NULL;
+    eb_http_stop(a->server); /* joins the workers: their Redis connections close */
+    a->server = NULL;
 }
 
 void eb_api_destroy(eb_api_t *a)

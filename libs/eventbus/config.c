@@ -62,12 +62,18 @@ const eb_conf_entry_t eb_config_http_entries[EB_CONF_HTTP_COUNT] = {
     ENTRY("HTTP_THREADS", EB_CONF_INT, http_threads, "16", 1, 256, NULL, NULL,
           "HTTP worker threads, each with its own Redis connection"),
     ENTRY("HTTP_MAX_CONNECTIONS", EB_CONF_INT, http_max_connections, "1024", 1, 65536, NULL, NULL,
-          "Concurrent connections accepted; more are refused"),
+          "Open connections at most; newcomers past it wait in the accept queue while stalled "
+          "connections (idle, unfinished requests) of the address holding the most are closed"),
     ENTRY("HTTP_MAX_CONNECTIONS_PER_IP", EB_CONF_INT, http_per_ip, "0", 0, 65536, NULL, NULL,
           "Concurrent connections from one client address; 0: no limit (behind a proxy all share "
-          "one)"),
+          "one); past it 429"),
     ENTRY("HTTP_TIMEOUT_S", EB_CONF_INT, http_timeout_s, "30", 1, 3600, NULL, NULL,
-          "A connection idle this long (no byte received or sent) is closed"),
+          "A kept-alive connection with no request this long is closed"),
+    ENTRY("HTTP_HEADER_TIMEOUT_S", EB_CONF_INT, http_header_timeout_s, "10", 1, 3600, NULL, NULL,
+          "A request's line and headers must arrive within this many seconds (total, not idle "
+          "time); past it 408"),
+    ENTRY("HTTP_REQUEST_TIMEOUT_S", EB_CONF_INT, http_request_timeout_s, "30", 1, 3600, NULL, NULL,
+          "A request's headers and body must arrive within this many seconds; past it 408"),
 };
 
 const eb_conf_entry_t eb_config_outbox_entries[EB_CONF_OUTBOX_COUNT] = {

@@ -214,10 +214,7 @@ order_api_t *order_api_new(const order_api_opts_t *opts, char *errstr, size_t er
     eb_api_opts_t ao = {
         .bind_address = opts->bind_address,
         .port = opts->port,
-        .threads = opts->threads,
-        .max_connections = opts->max_connections,
-        .max_per_ip = opts->max_per_ip,
-        .timeout_s = opts->timeout_s,
+        .limits = opts->limits,
         .max_body = opts->max_body,
         .routes = routes,
         .route_count = sizeof(routes) / sizeof(routes[0]),

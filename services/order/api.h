@@ -21,13 +21,10 @@
 
 typedef struct order_api_opts_s {
     const char *bind_address;
-    int port;    /* 0: pick a free port */
-    int threads; /* worker pool size */
-    int max_connections;
-    int max_per_ip;     /* connections from one address; 0: no limit */
-    int timeout_s;      /* idle connection timeout */
-    int64_t max_body;   /* larger bodies get 413 */
-    int64_t idem_ttl_s; /* how long an Idempotency-Key is remembered */
+    int port;                /* 0: pick a free port */
+    eb_http_limits_t limits; /* the HTTP_* settings */
+    int64_t max_body;        /* larger bodies get 413 */
+    int64_t idem_ttl_s;      /* how long an Idempotency-Key is remembered */
     const eb_redis_addr_t *redis;
     eb_admin_t *admin; /* serves /health /ready /metrics; not owned */
 } order_api_opts_t;

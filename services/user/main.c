@@ -114,10 +114,7 @@ int main(int argc, char **argv)
     eb_api_opts_t hopts = {
         .bind_address = conf.bind_address,
         .port = (int)conf.http_port,
-        .threads = (int)common.http_threads,
-        .max_connections = (int)common.http_max_connections,
-        .max_per_ip = (int)common.http_per_ip,
-        .timeout_s = (int)common.http_timeout_s,
+        .limits = eb_http_limits_from_conf(&common),
         .max_body = common.http_max_body,
         .redis = &raddr,
         .admin = admin,

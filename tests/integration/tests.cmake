@@ -22,6 +22,8 @@ eb_integration_test(saga 420)
 eb_integration_test(compensation 240)
 # Redis up but refusing writes (maxmemory, a replica): told apart from unreachable.
 eb_integration_test(redis_refusal 120)
+# Slow clients (slowloris), deadlines, a full connection table, one address past its share.
+eb_integration_test(slow_clients 180)
 # A minute of random kills and Redis pauses (CHAOS_SECONDS), then the invariants.
 eb_integration_test(chaos 420 chaos)
 
