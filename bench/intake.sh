@@ -174,17 +174,7 @@ fi
 
 log "waiting for the outbox to drain"
 drain_start=$(date +%s.%N)
-drained=0
-for ((i = 0; i < 300; i++)); do
-    created=$(metric "$order_url" 'http_requests_total{route="/orders",code="201"}')
-    published=$(metric "$order_url" 'events_published_total{topic="order-created"}')
-    xlen=$(rcli XLEN orders:outbox)
-    if [ "$xlen" = 0 ] && [ "$published" -ge "$created" ]; then
-        drained=1
-        break
-    fi
-    sleep 0.1
-done
+wait_outbox_drained "$order_url"
 drain_s=$(awk -v a="$drain_start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
 on_broker=$(broker_count)
 non201=$({ curl -sf "$order_url/metrics" || true; } |

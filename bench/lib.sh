@@ -271,6 +271,24 @@ cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/st
 # us_per A B N: (B - A) seconds in microseconds per N.
 us_per() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN {printf "%.1f", n ? (b - a) * 1e6 / n : 0}'; }
 
+# wait_outbox_drained URL: polls order-service at URL for up to 30 s until
+# its outbox is empty and it published as many OrderCreated as it answered
+# 201s. Sets created, published, xlen, and drained (1, or 0 on timeout).
+wait_outbox_drained() {
+    local i
+    drained=0
+    for ((i = 0; i < 300; i++)); do
+        created=$(metric "$1" 'http_requests_total{route="/orders",code="201"}')
+        published=$(metric "$1" 'events_published_total{topic="order-created"}')
+        xlen=$(rcli XLEN orders:outbox)
+        if [ "$xlen" = 0 ] && [ "$published" -ge "$created" ]; then
+            drained=1
+            return 0
+        fi
+        sleep 0.1
+    done
+}
+
 # metric URL NAME-AND-LABELS: its value on URL/metrics, 0 if absent.
 metric() {
     { curl -sf "$1/metrics" || true; } |

@@ -107,17 +107,7 @@ done
 alive "$os_pid" || die "order-service died during the last step"
 
 log "waiting for the outbox to drain"
-drained=0
-for ((i = 0; i < 300; i++)); do
-    created=$(metric "$order_url" 'http_requests_total{route="/orders",code="201"}')
-    published=$(metric "$order_url" 'events_published_total{topic="order-created"}')
-    xlen=$(rcli XLEN orders:outbox)
-    if [ "$xlen" = 0 ] && [ "$published" -ge "$created" ]; then
-        drained=1
-        break
-    fi
-    sleep 0.1
-done
+wait_outbox_drained "$order_url"
 on_broker=$(broker_count)
 
 echo
