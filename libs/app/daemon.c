@@ -30,6 +30,7 @@ int app_daemon_main(const app_daemon_t *d, int argc, char **argv)
     if ((rc = app_cli_parse(d->prog, argc, argv, &args)) != APP_CONTINUE)
         return rc;
     app_setup_log(d->service, d->common);
+    app_setup_limits(d->common);
     /* Everything below up to the first connection only validates: a bad
      * setting exits 2 before the daemon touches the network. */
     if (app_setup_redis_addr(d->common, &raddr, errstr, sizeof(errstr)) != EB_OK ||

@@ -13,7 +13,7 @@
 
 /* ---- the log and the process's limits ---------------------------------------- */
 
-static void raise_fd_limit(const eb_common_conf_t *common)
+void app_setup_limits(const eb_common_conf_t *common)
 {
     /* a descriptor per connection with room for those closing, the Redis
      * and Kafka connections, files */
@@ -43,7 +43,6 @@ void app_setup_log(const char *service, eb_common_conf_t *common)
         eb_log_level_parse(common->log_level, &level);
     eb_log_init(service, common->instance_id, level,
                 !common->log_format || strcasecmp(common->log_format, "json") == 0);
-    raise_fd_limit(common);
 }
 
 /* ---- Redis ------------------------------------------------------------------- */

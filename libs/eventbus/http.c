@@ -32,6 +32,7 @@ static void http_metrics_register(void);
 /* ---- the connection guard (see http_int.h) ---------------------------------------------- */
 
 #define GUARD_TICK_MS 100 /* how often deadlines are checked: the precision of every timeout */
+#define STALL_MS      300 /* quiet this long, a connection may close for a waiting newcomer */
 
 struct eb_http_server_s {
     struct MHD_Daemon *daemon;
@@ -44,7 +45,7 @@ struct eb_http_server_s {
 
     pthread_mutex_t lock; /* the table, live, and every change to EB_HTTP_CLOSING */
     eb_http_conn_t **conns;
-    size_t n, cap; /* cap = libmicrohttpd's own connection limit */
+    size_t n, cap; /* cap: max_connections, and room for those closing */
     size_t live;   /* open and not closing */
     int listen_fd; /* its accept queue: the newcomers waiting for a slot */
     eb_http_addr_slot_t *slots;
@@ -100,17 +101,16 @@ static int64_t since_of(const eb_http_conn_t *c)
     return atomic_load_explicit(&c->since_us, memory_order_relaxed);
 }
 
-size_t eb__http_pick_victim(eb_http_conn_t *const *conns, size_t n, uint32_t newcomer,
-                            eb_http_addr_slot_t *slots, size_t nslots)
+size_t eb__http_pick_victim(eb_http_conn_t *const *conns, size_t n, eb_http_addr_slot_t *slots,
+                            size_t nslots)
 {
     const eb_http_addr_slot_t *best = NULL;
     size_t used = 1, mask;
 
-    while (used < 2 * (n + 1) && used < nslots)
+    while (used <= 2 * n && used < nslots)
         used <<= 1;
     mask = used - 1;
     memset(slots, 0, used * sizeof(*slots));
-    addr_slot(slots, mask, newcomer)->count++;
     for (size_t i = 0; i < n; i++) {
         int phase = atomic_load_explicit(&conns[i]->phase, memory_order_acquire);
         eb_http_addr_slot_t *a;
@@ -168,11 +168,11 @@ static int guard_close(eb_http_server_t *s, eb_http_conn_t *c, enum eb_http_clos
     if (phase == EB_HTTP_CLOSING || phase == EB_HTTP_HANDLING ||
         !atomic_compare_exchange_strong(&c->phase, &phase, EB_HTTP_CLOSING))
         return 0;
+    eb_series_add(http_closed[reason], 1); /* counted before the client can see it */
     if (phase != EB_HTTP_IDLE && s->canned_len[reason])
         (void)send(c->fd, s->canned[reason], s->canned_len[reason], MSG_DONTWAIT | MSG_NOSIGNAL);
     shutdown(c->fd, SHUT_RDWR);
     s->live--;
-    eb_series_add(http_closed[reason], 1);
     return 1;
 }
 
@@ -190,28 +190,56 @@ static unsigned int accept_queue(int listen_fd)
     return ti.tcpi_unacked;
 }
 
-/* Newcomers wait and the table is full: close as many stalled connections
- * as wait. Stalled: idle, or with an unfinished request, for a tick at
- * least, and nothing unread in its socket (a request the workers have not
- * read yet is the server's backlog, not a slow client). Lock held. */
-static void guard_make_room(eb_http_server_t *s, int64_t now)
+unsigned int eb__http_room_to_make(unsigned int waiting, size_t live, size_t closing,
+                                   unsigned int max_connections)
 {
-    unsigned int waiting = accept_queue(s->listen_fd);
+    if (!waiting || live + closing + max_connections / 16 < max_connections)
+        return 0;
+    return waiting > closing ? waiting - (unsigned int)closing : 0;
+}
+
+/* Bytes received and not yet read by libmicrohttpd: a request the workers
+ * have yet to read is the server's backlog, not a slow client. */
+static int unread_bytes(int fd)
+{
+    int unread = 0;
+
+    return ioctl(fd, FIONREAD, &unread) == 0 ? unread : 0;
+}
+
+/* Whether c's client has gone quiet: nothing unread, and no byte received
+ * for STALL_MS (a client sending at a round trip's pace is not stalled). */
+static int quiet(const eb_http_conn_t *c)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+
+    return unread_bytes(c->fd) == 0 && getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+           ti.tcpi_last_data_recv >= STALL_MS;
+}
+
+/* Newcomers wait in the accept queue and the table is full: close as many
+ * stalled connections (idle, or with an unfinished request, and quiet) as
+ * wait, less those already closing, which free their slot once their
+ * worker notices. Guard thread, lock held. */
+static void guard_make_room(eb_http_server_t *s)
+{
+    unsigned int room = eb__http_room_to_make(accept_queue(s->listen_fd), s->live, s->n - s->live,
+                                              s->lim.max_connections);
     size_t stalled = 0;
 
-    if (!waiting || s->live + s->lim.max_connections / 16 < s->lim.max_connections)
+    if (!room)
         return;
     for (size_t i = 0; i < s->n; i++) {
         eb_http_conn_t *c = s->conns[i];
-        int phase = atomic_load_explicit(&c->phase, memory_order_acquire), unread = 0;
+        int phase = atomic_load_explicit(&c->phase, memory_order_acquire);
 
         c->stalled = (phase == EB_HTTP_IDLE || phase == EB_HTTP_HEADERS || phase == EB_HTTP_BODY) &&
-                     now - since_of(c) >= GUARD_TICK_MS * 1000 &&
-                     ioctl(c->fd, FIONREAD, &unread) == 0 && unread == 0;
+                     quiet(c);
         stalled += c->stalled;
     }
-    for (unsigned int k = 0; k < waiting && stalled; k++) {
-        size_t v = eb__http_pick_victim(s->conns, s->n, 0, s->slots, s->nslots);
+    for (unsigned int k = 0; k < room && stalled; k++) {
+        size_t v = eb__http_pick_victim(s->conns, s->n, s->slots, s->nslots);
 
         if (v == s->n)
             break;
@@ -243,11 +271,12 @@ static void *guard_main(void *arg)
             int phase = atomic_load_explicit(&c->phase, memory_order_acquire);
             enum eb_http_close why = eb__http_expired(phase, since_of(c), &s->dl, now);
 
-            if (why != EB_HTTP_KEEP)
+            /* past its deadline, unless what is late is the workers' reading */
+            if (why != EB_HTTP_KEEP && unread_bytes(c->fd) == 0)
                 guard_close(s, c, why);
         }
         if (!s->stopping)
-            guard_make_room(s, now);
+            guard_make_room(s);
     }
     pthread_mutex_unlock(&s->lock);
     return NULL;
@@ -302,9 +331,9 @@ static void guard_admit(eb_http_server_t *s, struct MHD_Connection *conn, void *
             s->live++;
         } else {
             atomic_store(&c->phase, EB_HTTP_CLOSING);
+            eb_series_add(http_closed[why], 1);
             (void)send(c->fd, s->canned[why], s->canned_len[why], MSG_DONTWAIT | MSG_NOSIGNAL);
             shutdown(c->fd, SHUT_RDWR);
-            eb_series_add(http_closed[why], 1);
         }
         c = NULL;
     }
@@ -369,29 +398,29 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     eb_http_server_t *s = cls;
     eb_http_conn_t *c = conn_of(conn);
     enum MHD_Result ret;
-    int phase;
+    int phase, more;
 
     if (!c)
         return MHD_NO;
+    /* The handler's calls run as HANDLING, so that the guard never writes
+     * its 408 over a reply the handler queues; between the body's chunks
+     * the request is back in BODY, under its deadline. */
     phase = atomic_load(&c->phase);
     if (phase == EB_HTTP_CLOSING)
         return MHD_NO;
-    if (phase == EB_HTTP_HEADERS) { /* the first call: headers complete */
-        if (!atomic_compare_exchange_strong(&c->phase, &phase, EB_HTTP_BODY))
-            return MHD_NO;
-    } else if (phase == EB_HTTP_BODY && *upload_data_size == 0) { /* the body is complete */
-        if (!atomic_compare_exchange_strong(&c->phase, &phase, EB_HTTP_HANDLING))
-            return MHD_NO;
-    }
+    more = phase == EB_HTTP_HEADERS || (phase == EB_HTTP_BODY && *upload_data_size != 0);
+    if ((phase == EB_HTTP_HEADERS || phase == EB_HTTP_BODY) &&
+        !atomic_compare_exchange_strong(&c->phase, &phase, EB_HTTP_HANDLING))
+        return MHD_NO; /* the guard closed it meanwhile */
     ret = s->handler(s->handler_cls, conn, url, method, version, upload_data, upload_data_size,
                      con_cls);
-    phase = EB_HTTP_BODY;
-    if (atomic_load(&c->phase) == EB_HTTP_BODY) { /* answered before its body: being sent */
+    if (more) {
+        /* more to read, unless the handler answered already */
         const union MHD_ConnectionInfo *st =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS);
 
-        if (st && st->http_status)
-            atomic_compare_exchange_strong(&c->phase, &phase, EB_HTTP_HANDLING);
+        if (!st || !st->http_status)
+            atomic_store(&c->phase, EB_HTTP_BODY);
     }
     return ret;
 }
@@ -481,6 +510,7 @@ eb_err_t eb_http_listen(const eb_http_listen_opts_t *opts, eb_http_server_t **se
     pthread_condattr_t ca;
     eb_http_server_t *s;
     size_t n = 0;
+    unsigned int backstop_s;
 
     *server = NULL;
     memset(&sa, 0, sizeof(sa));
@@ -503,6 +533,12 @@ eb_err_t eb_http_listen(const eb_http_listen_opts_t *opts, eb_http_server_t **se
     s->dl = (eb_http_deadlines_t){(int64_t)s->lim.header_timeout_s * 1000000,
                                   (int64_t)s->lim.request_timeout_s * 1000000,
                                   (int64_t)s->lim.idle_timeout_s * 1000000};
+    backstop_s = s->lim.idle_timeout_s;
+    if (backstop_s < s->lim.header_timeout_s)
+        backstop_s = s->lim.header_timeout_s;
+    if (backstop_s < s->lim.request_timeout_s)
+        backstop_s = s->lim.request_timeout_s;
+    backstop_s++;
     s->handler = opts->handler;
     s->handler_cls = opts->handler_cls;
     s->completed = opts->completed;
@@ -529,12 +565,13 @@ eb_err_t eb_http_listen(const eb_http_listen_opts_t *opts, eb_http_server_t **se
     /* The logger must be the first option, or early messages bypass it. A
      * pool size of 1 draws a warning: leave the option out then. (An
      * MHD_OPTION_END in the middle would end the list.) libmicrohttpd's own
-     * timeout stays as a backstop: it is an idle timeout. */
+     * timeout, an idle timeout, stays as a backstop past every deadline of
+     * the guard: it bounds a client that stops reading a reply. */
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)eb_http_mhd_log, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sa};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
                                        (intptr_t)s->lim.max_connections, NULL};
-    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, s->lim.idle_timeout_s, NULL};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, backstop_s, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_request_line, s};
@@ -560,7 +597,8 @@ eb_err_t eb_http_listen(const eb_http_listen_opts_t *opts, eb_http_server_t **se
     if (pthread_create(&s->guard, NULL, guard_main, s) != 0) {
         MHD_stop_daemon(s->daemon);
         server_free(s);
-        return eb__seterr(errstr, errstr_size, EB_ERR_NOMEM, "cannot start the connection guard");
+        return eb__seterr(errstr, errstr_size, EB_ERR_IO,
+                          "cannot start the connection guard's thread");
     }
     s->guard_running = 1;
     *server = s;

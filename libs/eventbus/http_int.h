@@ -21,6 +21,7 @@ void eb__http_metrics_init(void);
  * each request through its phases and closes what overstays:
  *
  *   open ──> HEADERS ──(headers parsed)──> BODY ──(body read)──> HANDLING
+ *   (and HANDLING during each call of the access handler)
  *               ^                                                    │
  *               └──(request line)── IDLE <──(reply sent, keep-alive)─┘
  *
@@ -46,7 +47,7 @@ enum eb_http_close {
     EB_HTTP_HEADER_TIMEOUT,  /* 408: headers past header_timeout_s */
     EB_HTTP_REQUEST_TIMEOUT, /* 408: headers and body past request_timeout_s */
     EB_HTTP_IDLE_TIMEOUT,    /* closed silently: idle past idle_timeout_s */
-    EB_HTTP_EVICTED,         /* 408 (or silently when idle): stalled, room for a newcomer */
+    EB_HTTP_EVICTED,         /* 408 (silently when IDLE): stalled, room for a newcomer */
     EB_HTTP_REFUSED,         /* 503: the table overflowed (libmicrohttpd's limit prevents it) */
     EB_HTTP_PER_IP,          /* 429: the address holds max_per_ip connections */
     EB_HTTP_CLOSE_COUNT,
@@ -56,7 +57,7 @@ typedef struct eb_http_conn_s {
     _Atomic int phase;        /* enum eb_http_phase */
     _Atomic int64_t since_us; /* eb_time_mono_us() when the phase's clock started */
     int fd;
-    int stalled;   /* may be closed to make room (the guard's, under its lock) */
+    int stalled;   /* quiet: may close to make room (the guard's, under its lock) */
     uint32_t addr; /* the client's IPv4 address, network order; 0 when unknown */
     size_t slot;   /* index in the guard's table */
 } eb_http_conn_t;
@@ -79,15 +80,22 @@ typedef struct eb_http_addr_slot_s {
     int used;
 } eb_http_addr_slot_t;
 
-/* The connection to close so that a newcomer from address newcomer fits:
- * among the addresses holding a closable connection (stalled, and IDLE,
- * HEADERS or BODY), the one holding the most connections (the newcomer
- * counted; a tie goes to the older candidate), and of its connections the
- * oldest by since_us. Returns its index in conns, or n when there is none.
- * O(n); slots has room for nslots (a power of two), of which the smallest
- * power of two above 2 * (n + 1) is used. */
-size_t eb__http_pick_victim(eb_http_conn_t *const *conns, size_t n, uint32_t newcomer,
-                            eb_http_addr_slot_t *slots, size_t nslots);
+/* The connection to close to make room: among the addresses holding a
+ * closable connection (stalled, and IDLE, HEADERS or BODY), the one
+ * holding the most connections (a tie goes to the older candidate), and of
+ * its connections the oldest by since_us. Returns its index in conns, or n
+ * when there is none. O(n); slots has room for nslots (a power of two), of
+ * which the smallest power of two above 2 * n is used. */
+size_t eb__http_pick_victim(eb_http_conn_t *const *conns, size_t n, eb_http_addr_slot_t *slots,
+                            size_t nslots);
+
+/* How many stalled connections to close when waiting connections wait in
+ * the accept queue, live are open and closing are closed but not yet gone
+ * (they still count against libmicrohttpd's limit and free a slot soon):
+ * none unless the table is nearly full (within a sixteenth), else those
+ * waiting that the closing ones do not already make room for. Pure. */
+unsigned int eb__http_room_to_make(unsigned int waiting, size_t live, size_t closing,
+                                   unsigned int max_connections);
 
 /* Writes a whole HTTP/1.1 response, "Connection: close", with the body
  * {"error":{"code":code,"message":message}}, to buf. Returns its length,

@@ -126,6 +126,7 @@ int main(int argc, char **argv)
         return rc;
     }
     app_setup_log(prog.name, &common);
+    app_setup_limits(&common);
     /* Validate everything before the first connection: exit 2 on bad input. */
     if (app_setup_redis_addr(&common, &raddr, errstr, sizeof(errstr)) != EB_OK ||
         app_setup_kafka_confs(&common, &args, common.instance_id, NULL, &relay_conf, errstr,

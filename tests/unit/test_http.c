@@ -138,9 +138,9 @@ static void add(table_t *t, uint32_t addr, int phase, int64_t since)
     t->p[t->n++] = c;
 }
 
-static size_t pick(table_t *t, uint32_t newcomer)
+static size_t pick(table_t *t)
 {
-    return eb__http_pick_victim(t->p, t->n, newcomer, t->slots, 64);
+    return eb__http_pick_victim(t->p, t->n, t->slots, 64);
 }
 
 static void the_address_holding_the_most_gives_up_its_oldest(void **state)
@@ -151,21 +151,18 @@ static void the_address_holding_the_most_gives_up_its_oldest(void **state)
     add(&t, A, EB_HTTP_HEADERS, 30);
     add(&t, A, EB_HTTP_BODY, 20); /* A's oldest */
     add(&t, A, EB_HTTP_IDLE, 40);
-    assert_int_equal(pick(&t, C), 2);
+    assert_int_equal(pick(&t), 2);
 }
 
-static void the_newcomer_counts_for_its_own_address(void **state)
+static void a_tie_goes_to_the_older_candidate(void **state)
 {
     table_t t = {0};
 
-    add(&t, A, EB_HTTP_HEADERS, 10);
-    add(&t, A, EB_HTTP_HEADERS, 11);
     add(&t, B, EB_HTTP_HEADERS, 50);
     add(&t, B, EB_HTTP_HEADERS, 51);
-    /* A and B hold two each; a newcomer from B makes B the bigger */
-    assert_int_equal(pick(&t, B), 2);
-    /* from elsewhere, the tie goes to the older candidate */
-    assert_int_equal(pick(&t, C), 0);
+    add(&t, A, EB_HTTP_HEADERS, 10);
+    add(&t, A, EB_HTTP_HEADERS, 11);
+    assert_int_equal(pick(&t), 2);
 }
 
 static void a_request_being_answered_is_never_the_victim(void **state)
@@ -177,7 +174,7 @@ static void a_request_being_answered_is_never_the_victim(void **state)
     add(&t, A, EB_HTTP_HANDLING, 3);
     add(&t, B, EB_HTTP_HEADERS, 9);
     /* A holds the most, but only B has a connection that can close */
-    assert_int_equal(pick(&t, C), 3);
+    assert_int_equal(pick(&t), 3);
 }
 
 static void closing_connections_neither_count_nor_close_again(void **state)
@@ -189,7 +186,7 @@ static void closing_connections_neither_count_nor_close_again(void **state)
     add(&t, A, EB_HTTP_HEADERS, 40);
     add(&t, B, EB_HTTP_HEADERS, 30);
     add(&t, B, EB_HTTP_HEADERS, 31);
-    assert_int_equal(pick(&t, C), 3);
+    assert_int_equal(pick(&t), 3);
 }
 
 static void only_stalled_connections_close(void **state)
@@ -201,21 +198,21 @@ static void only_stalled_connections_close(void **state)
     add(&t, A, EB_HTTP_BODY, 3);
     add(&t, B, EB_HTTP_HEADERS, 9);
     t.c[0].stalled = t.c[1].stalled = 0; /* a request waiting for the workers, say */
-    assert_int_equal(pick(&t, C), 2);
+    assert_int_equal(pick(&t), 2);
     t.c[2].stalled = 0;
-    assert_int_equal(pick(&t, C), 3);
+    assert_int_equal(pick(&t), 3);
     t.c[3].stalled = 0;
-    assert_int_equal(pick(&t, C), 4);
+    assert_int_equal(pick(&t), 4);
 }
 
 static void nothing_to_close_gives_n(void **state)
 {
     table_t t = {0};
 
-    assert_int_equal(pick(&t, A), 0);
+    assert_int_equal(pick(&t), 0);
     add(&t, A, EB_HTTP_HANDLING, 1);
     add(&t, B, EB_HTTP_CLOSING, 1);
-    assert_int_equal(pick(&t, A), 2);
+    assert_int_equal(pick(&t), 2);
 }
 
 static void many_addresses_share_the_scratch_table(void **state)
@@ -227,7 +224,35 @@ static void many_addresses_share_the_scratch_table(void **state)
         add(&t, 0x0a000000u + i, EB_HTTP_HEADERS, 100 + i);
     add(&t, B, EB_HTTP_HEADERS, 500);
     add(&t, B, EB_HTTP_HEADERS, 400);
-    assert_int_equal(pick(&t, C), 15);
+    assert_int_equal(pick(&t), 15);
+}
+
+/* ---- how much room to make ----------------------------------------------------------------- */
+
+static void no_room_is_made_when_nobody_waits(void **state)
+{
+    assert_int_equal(eb__http_room_to_make(0, 1024, 0, 1024), 0);
+}
+
+static void no_room_is_made_while_the_table_has_room(void **state)
+{
+    /* newcomers queue for a moment whenever the workers are slow to accept */
+    assert_int_equal(eb__http_room_to_make(5, 900, 0, 1024), 0);
+    assert_int_equal(eb__http_room_to_make(5, 959, 0, 1024), 0);
+    assert_int_equal(eb__http_room_to_make(5, 960, 0, 1024), 5); /* within a sixteenth */
+}
+
+static void connections_already_closing_count_as_room(void **state)
+{
+    assert_int_equal(eb__http_room_to_make(76, 1024, 0, 1024), 76);
+    assert_int_equal(eb__http_room_to_make(76, 1000, 24, 1024), 52);
+    assert_int_equal(eb__http_room_to_make(10, 1000, 24, 1024), 0);
+}
+
+static void a_tiny_table_is_full_at_its_size(void **state)
+{
+    assert_int_equal(eb__http_room_to_make(1, 0, 0, 1), 0);
+    assert_int_equal(eb__http_room_to_make(1, 1, 0, 1), 1);
 }
 
 /* ---- canned replies ------------------------------------------------------------------------ */
@@ -281,12 +306,16 @@ int main(void)
         cmocka_unit_test(an_idle_connection_closes_after_the_idle_timeout),
         cmocka_unit_test(a_request_being_answered_or_closing_never_expires),
         cmocka_unit_test(the_address_holding_the_most_gives_up_its_oldest),
-        cmocka_unit_test(the_newcomer_counts_for_its_own_address),
+        cmocka_unit_test(a_tie_goes_to_the_older_candidate),
         cmocka_unit_test(a_request_being_answered_is_never_the_victim),
         cmocka_unit_test(closing_connections_neither_count_nor_close_again),
         cmocka_unit_test(only_stalled_connections_close),
         cmocka_unit_test(nothing_to_close_gives_n),
         cmocka_unit_test(many_addresses_share_the_scratch_table),
+        cmocka_unit_test(no_room_is_made_when_nobody_waits),
+        cmocka_unit_test(no_room_is_made_while_the_table_has_room),
+        cmocka_unit_test(connections_already_closing_count_as_room),
+        cmocka_unit_test(a_tiny_table_is_full_at_its_size),
         cmocka_unit_test(a_canned_reply_is_whole_http_with_a_json_error),
         cmocka_unit_test(a_canned_reply_that_does_not_fit_is_zero),
     };

@@ -16,12 +16,15 @@
 #include "eventbus/redis.h"
 
 /* Completes the common settings (INSTANCE_ID) and configures eb_log from
- * LOG_LEVEL and LOG_FORMAT. Call once, after app_cli_parse(). Also raises
- * the open-files limit to its hard limit: a server holds a descriptor per
- * connection (HTTP_MAX_CONNECTIONS, and those closing), and
- * a soft limit of 1024 would refuse connections before the setting does;
- * warns when even the hard limit is below what the settings need. */
+ * LOG_LEVEL and LOG_FORMAT. Call once, after app_cli_parse(). */
 void app_setup_log(const char *service, eb_common_conf_t *common);
+
+/* Raises the open-files limit to its hard limit: a server holds a
+ * descriptor per connection (HTTP_MAX_CONNECTIONS, and those closing), and
+ * a soft limit of 1024 would refuse connections before the setting does.
+ * Warns when even the hard limit is below what the settings need. Call
+ * after app_setup_log(), before any server starts. */
+void app_setup_limits(const eb_common_conf_t *common);
 
 /* The Redis address from REDIS_URL and REDIS_TIMEOUT_MS. Returns EB_OK, or
  * the error with the reason (naming REDIS_URL) in errstr. */
