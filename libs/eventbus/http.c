@@ -27,7 +27,6 @@
  * http_connections_closed_total{reason}, registered once for every server. */
 static pthread_once_t http_metrics_once = PTHREAD_ONCE_INIT;
 static eb_metric_t *http_requests, *http_duration;
-static void http_metrics_register(void);
 
 /* ---- the connection guard (see http_int.h) ---------------------------------------------- */
 
@@ -53,7 +52,7 @@ struct eb_http_server_s {
 
     pthread_t guard;
     pthread_cond_t wake;
-    int stopping, guard_running;
+    int stopping;
 
     char canned[EB_HTTP_CLOSE_COUNT][512]; /* the replies the guard sends itself */
     size_t canned_len[EB_HTTP_CLOSE_COUNT];
@@ -156,11 +155,23 @@ size_t eb__http_canned(char *buf, size_t size, unsigned int status, const char *
     return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 
-/* Closes c for reason, if it is not being answered: the canned reply when
- * a request is under way, then both directions shut, so that its worker
- * sees the end of the stream and libmicrohttpd closes and forgets it.
- * Lock held: the descriptor stays open while c is in the table (its
- * CLOSED notification, which removes it, comes before the close). */
+/* Counts the close (before the client can see it), sends the canned
+ * reply for reason when reply is set, and shuts both directions, so that
+ * the connection's worker sees the end of the stream and libmicrohttpd
+ * closes and forgets it. Lock held: the descriptor stays open while c is
+ * in the table (its CLOSED notification, which removes it, comes before
+ * the close). */
+static void shut_with(const eb_http_server_t *s, const eb_http_conn_t *c, enum eb_http_close reason,
+                      int reply)
+{
+    eb_series_add(http_closed[reason], 1);
+    if (reply && s->canned_len[reason])
+        (void)send(c->fd, s->canned[reason], s->canned_len[reason], MSG_DONTWAIT | MSG_NOSIGNAL);
+    shutdown(c->fd, SHUT_RDWR);
+}
+
+/* Closes c for reason, if it is not being answered; a connection idle
+ * between requests closes without a reply. Lock held. */
 static int guard_close(eb_http_server_t *s, eb_http_conn_t *c, enum eb_http_close reason)
 {
     int phase = atomic_load_explicit(&c->phase, memory_order_acquire);
@@ -168,10 +179,7 @@ static int guard_close(eb_http_server_t *s, eb_http_conn_t *c, enum eb_http_clos
     if (phase == EB_HTTP_CLOSING || phase == EB_HTTP_HANDLING ||
         !atomic_compare_exchange_strong(&c->phase, &phase, EB_HTTP_CLOSING))
         return 0;
-    eb_series_add(http_closed[reason], 1); /* counted before the client can see it */
-    if (phase != EB_HTTP_IDLE && s->canned_len[reason])
-        (void)send(c->fd, s->canned[reason], s->canned_len[reason], MSG_DONTWAIT | MSG_NOSIGNAL);
-    shutdown(c->fd, SHUT_RDWR);
+    shut_with(s, c, reason, phase != EB_HTTP_IDLE);
     s->live--;
     return 1;
 }
@@ -266,7 +274,7 @@ static void *guard_main(void *arg)
         }
         pthread_cond_timedwait(&s->wake, &s->lock, &ts);
         now = eb_time_mono_us();
-        for (size_t i = 0; i < s->n && !s->stopping; i++) {
+        for (size_t i = 0; i < s->n; i++) {
             eb_http_conn_t *c = s->conns[i];
             int phase = atomic_load_explicit(&c->phase, memory_order_acquire);
             enum eb_http_close why = eb__http_expired(phase, since_of(c), &s->dl, now);
@@ -275,8 +283,7 @@ static void *guard_main(void *arg)
             if (why != EB_HTTP_KEEP && unread_bytes(c->fd) == 0)
                 guard_close(s, c, why);
         }
-        if (!s->stopping)
-            guard_make_room(s);
+        guard_make_room(s);
     }
     pthread_mutex_unlock(&s->lock);
     return NULL;
@@ -331,9 +338,7 @@ static void guard_admit(eb_http_server_t *s, struct MHD_Connection *conn, void *
             s->live++;
         } else {
             atomic_store(&c->phase, EB_HTTP_CLOSING);
-            eb_series_add(http_closed[why], 1);
-            (void)send(c->fd, s->canned[why], s->canned_len[why], MSG_DONTWAIT | MSG_NOSIGNAL);
-            shutdown(c->fd, SHUT_RDWR);
+            shut_with(s, c, why, 1);
         }
         c = NULL;
     }
@@ -443,8 +448,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
 }
 
+/* Builds the replies the guard sends itself, once per server: 408 for the
+ * deadlines and for a stalled connection closed to make room, 503 and 429
+ * for the admissions refused. The idle close sends nothing. */
 static void guard_canned(eb_http_server_t *s)
 {
+    static const struct canned_status {
+        unsigned int status;
+        const char *reason, *code;
+    } timeout = {408, "Request Timeout", "REQUEST_TIMEOUT"},
+      refused = {503, "Service Unavailable", "SERVICE_UNAVAILABLE"},
+      per_ip = {429, "Too Many Requests", "TOO_MANY_REQUESTS"};
     const eb_http_limits_t *l = &s->lim;
     char m[EB_HTTP_CLOSE_COUNT][200];
 
@@ -465,17 +479,13 @@ static void guard_canned(eb_http_server_t *s)
              "this client address holds %u connections (HTTP_MAX_CONNECTIONS_PER_IP)",
              l->max_per_ip);
     for (int r = EB_HTTP_HEADER_TIMEOUT; r < EB_HTTP_CLOSE_COUNT; r++) {
-        unsigned int status = r == EB_HTTP_REFUSED ? 503 : r == EB_HTTP_PER_IP ? 429 : 408;
-        const char *reason = status == 503   ? "Service Unavailable"
-                             : status == 429 ? "Too Many Requests"
-                                             : "Request Timeout";
-        const char *code = status == 503   ? "SERVICE_UNAVAILABLE"
-                           : status == 429 ? "TOO_MANY_REQUESTS"
-                                           : "REQUEST_TIMEOUT";
+        const struct canned_status *st = r == EB_HTTP_REFUSED  ? &refused
+                                         : r == EB_HTTP_PER_IP ? &per_ip
+                                                               : &timeout;
 
         if (r != EB_HTTP_IDLE_TIMEOUT)
-            s->canned_len[r] =
-                eb__http_canned(s->canned[r], sizeof(s->canned[r]), status, reason, code, m[r]);
+            s->canned_len[r] = eb__http_canned(s->canned[r], sizeof(s->canned[r]), st->status,
+                                               st->reason, st->code, m[r]);
     }
 }
 
@@ -560,7 +570,7 @@ eb_err_t eb_http_listen(const eb_http_listen_opts_t *opts, eb_http_server_t **se
         return eb__seterr(errstr, errstr_size, EB_ERR_NOMEM, "out of memory");
     }
     guard_canned(s);
-    pthread_once(&http_metrics_once, http_metrics_register);
+    eb__http_metrics_init();
 
     /* The logger must be the first option, or early messages bypass it. A
      * pool size of 1 draws a warning: leave the option out then. (An
@@ -600,7 +610,6 @@ eb_err_t eb_http_listen(const eb_http_listen_opts_t *opts, eb_http_server_t **se
         return eb__seterr(errstr, errstr_size, EB_ERR_IO,
                           "cannot start the connection guard's thread");
     }
-    s->guard_running = 1;
     *server = s;
     return EB_OK;
 }
@@ -613,8 +622,7 @@ void eb_http_stop(eb_http_server_t *s)
     s->stopping = 1;
     pthread_cond_signal(&s->wake);
     pthread_mutex_unlock(&s->lock);
-    if (s->guard_running)
-        pthread_join(s->guard, NULL);
+    pthread_join(s->guard, NULL);
     MHD_stop_daemon(s->daemon); /* every connection's CLOSED empties the table */
     server_free(s);
 }

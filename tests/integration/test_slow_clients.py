@@ -56,6 +56,16 @@ def connect(port):
     return s
 
 
+def read_reply(test, sock):
+    """One whole response from sock; fails if the server closes first."""
+    data = b""
+    while parse_reply(data) is None:
+        chunk = sock.recv(4096)
+        test.assertTrue(chunk, "closed mid-reply: %r" % data)
+        data += chunk
+    return parse_reply(data)
+
+
 def read_until_closed(sock, deadline):
     """Every byte the server sends until it closes (or resets) the
     connection; raises when it stays open past deadline."""
@@ -269,10 +279,7 @@ class DeadlinesTest(StackTestCase):
         sk = connect(self.order.port)
         try:
             sk.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-            data = b""
-            while parse_reply(data) is None:
-                data += sk.recv(4096)
-            self.assertEqual(parse_reply(data)[0], 200)
+            self.assertEqual(read_reply(self, sk)[0], 200)
             start = time.monotonic()
             rest = read_until_closed(sk, start + self.idle_s + scaled(2))
             self.assertEqual(rest, b"", "an idle close sends nothing")
@@ -294,12 +301,8 @@ class DeadlinesTest(StackTestCase):
                 body = json.dumps(order_body("keepalive", 1, 10)).encode()
                 sk.sendall(b"POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
                            b"\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
-                data = b""
-                while parse_reply(data) is None:
-                    chunk = sk.recv(4096)
-                    self.assertTrue(chunk, "closed mid-reply: %r" % data)
-                    data += chunk
-                self.assertEqual(parse_reply(data)[0], 201, data)
+                reply = read_reply(self, sk)
+                self.assertEqual(reply[0], 201, reply)
                 time.sleep(0.5)  # idle, within HTTP_TIMEOUT_S, between requests
         finally:
             sk.close()
@@ -309,9 +312,7 @@ class DeadlinesTest(StackTestCase):
         try:
             for sk in held:  # the server has admitted them: each is answered
                 sk.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-                data = b""
-                while parse_reply(data) is None:
-                    data += sk.recv(4096)
+                read_reply(self, sk)
             extra = connect(self.order.port)
             try:  # a client sends its request at once; it must still read the 429
                 extra.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
