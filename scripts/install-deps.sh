@@ -8,7 +8,11 @@
 #   scripts/install-deps.sh --kafka  also Java and Maven for kafka-local (the real-Kafka
 #                                    tier, ./test-kafka.sh --kafka); kafka-local fetches
 #                                    the Apache Kafka release through Maven on first use
+#   scripts/install-deps.sh --pytools  also the test-only tools Debian lacks, from PyPI
+#                                    (tests/requirements.txt, pinned) into a virtualenv,
+#                                    .pytools/ in the source tree, beside Debian's packages
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
     # build
@@ -27,15 +31,33 @@ for arg in "$@"; do
     --bench) packages+=(wrk) ;;
     --kafka) packages+=(openjdk-17-jre-headless maven) ;;
     --ci) packages+=(clang-format docker-compose clang libclang-rt-14-dev) ;;
-    *) echo "usage: $0 [--bench] [--ci] [--kafka]" >&2; exit 2 ;;
+    --pytools) packages+=(python3-venv python3-jsonschema) pytools=1 ;;
+    *) echo "usage: $0 [--bench] [--ci] [--kafka] [--pytools]" >&2; exit 2 ;;
     esac
 done
+
+# The PyPI tools, once Debian's packages are there. The virtualenv sees
+# Debian's site packages (python3-kafka, python3-jsonschema), so the tests
+# that need a PyPI tool run with .pytools/bin/python3 and nothing else.
+install_pytools() {
+    local want=tests/requirements.txt stamp=.pytools/requirements.txt
+    [ -n "${pytools:-}" ] || return 0
+    cmp -s "$want" "$stamp" 2>/dev/null && return 0
+    echo "Installing the test tools from PyPI into .pytools/ ($want)" >&2
+    rm -rf .pytools
+    /usr/bin/python3 -m venv --system-site-packages .pytools
+    .pytools/bin/pip install -q --disable-pip-version-check -r "$want"
+    cp "$want" "$stamp"
+}
 
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+    install_pytools
+    exit 0
+fi
 
 echo "Installing missing packages: ${missing[*]}" >&2
 sudo=""
@@ -48,3 +70,4 @@ $sudo apt-get update -qq
 # redis-server's package starts a system Redis on 6379 where an init system
 # runs; the suite never uses it (tests and demo start their own on free ports).
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_pytools
