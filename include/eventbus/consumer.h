@@ -52,6 +52,7 @@
 #include "eventbus/error.h"
 #include "eventbus/log.h"
 #include "eventbus/redis.h"
+#include "eventbus/schema.h"
 #include "eventbus/work.h"
 
 #ifdef __cplusplus
@@ -97,6 +98,10 @@ typedef struct eb_consumer_opts_s {
     size_t topic_count;
     const char *const *event_types; /* CloudEvent types handled; others are dead-lettered */
     size_t event_type_count;
+    /* Versions of the handled types (schema.h): every event is upcast to the
+     * newest before its handler runs; an unknown dataschema is dead-lettered.
+     * NULL: data as it comes. Not copied: must outlive the consumer. */
+    const eb_schemas_t *schemas;
     eb_handler_t *handler;             /* per event; or: */
     eb_batch_handler_t *batch_handler; /* per batch (exactly one of the two) */
     eb_batch_end_cb_t *batch_end;

@@ -28,7 +28,14 @@
 extern "C" {
 #endif
 
-#define EB_EVENT_ID_MAX 128 /* longest id, source, subject we accept */
+#define EB_EVENT_ID_MAX   128 /* longest id, source, subject we accept */
+#define EB_DATASCHEMA_MAX 256 /* longest dataschema URI we accept */
+
+/* The Kafka header the CloudEvents Kafka protocol binding gives an event in
+ * structured mode: eb_work_publish() and the outbox relay put it on every
+ * event they send, and consumers check it (eb_event_check_content_type). */
+#define EB_CE_CONTENT_TYPE_HEADER "content-type"
+#define EB_CE_CONTENT_TYPE        "application/cloudevents+json; charset=UTF-8"
 
 /* The context attributes of one event plus its data. Plain storage owned by
  * the caller: eb_event_init() or eb_event_decode() fills it, eb_event_close()
@@ -41,6 +48,9 @@ typedef struct eb_event_s {
     char subject[EB_EVENT_ID_MAX + 1];
     char correlationid[EB_EVENT_ID_MAX + 1];
     char causationid[EB_EVENT_ID_MAX + 1];
+    /* The URI of the JSON Schema the data follows, which names the version of
+     * the data's shape (schema.h). Empty on events from before versions. */
+    char dataschema[EB_DATASCHEMA_MAX + 1];
     cJSON *data; /* owned; an object for every event type of the suite */
 } eb_event_t;
 
@@ -67,6 +77,20 @@ void eb_event_close(eb_event_t *ev);
 /* Serialises ev as a CloudEvents JSON document. Returns a malloc'd,
  * NUL-terminated string the caller frees, or NULL when out of memory. */
 char *eb_event_encode(const eb_event_t *ev, size_t *len);
+
+/* Checks a Kafka record's content-type header value (len bytes; NULL when
+ * the record has none) against the structured mode of the CloudEvents Kafka
+ * binding: application/cloudevents+json, any parameters, any letter case.
+ * A record without the header is accepted as structured JSON too, as the
+ * suite wrote them before the header existed. Returns EB_ERR_BAD_EVENT with
+ * the reason in errstr otherwise (binary mode is not supported). */
+eb_err_t eb_event_check_content_type(const void *value, size_t len, char *errstr,
+                                     size_t errstr_size);
+
+/* Returns 1 if the media type (len bytes) is JSON: application/json or any
+ * type with a +json structured syntax suffix (RFC 6839), parameters and
+ * letter case aside. The datacontenttype values eb_event_decode() accepts. */
+int eb_media_type_is_json(const char *value, size_t len);
 
 /* Parses and validates a CloudEvents JSON document of len bytes (not
  * necessarily NUL-terminated). On EB_OK ev holds the event and must be closed;

@@ -7,6 +7,7 @@
  *   config      table-driven settings, --help and validation
  *   kafka       librdkafka configuration from the settings
  *   envelope    CloudEvents events: made, derived, encoded, decoded
+ *   schema      event versions: dataschema per (type, version), upcasters
  *   json        strict parsing of JSON from outside
  *   uuid, time, traceparent   the ids, times and trace context events carry
  *   money       integer minor units on the wire and back
@@ -47,6 +48,7 @@
 #include "eventbus/outbox.h"
 #include "eventbus/producer.h"
 #include "eventbus/redis.h"
+#include "eventbus/schema.h"
 #include "eventbus/time.h"
 #include "eventbus/traceparent.h"
 #include "eventbus/uuid.h"

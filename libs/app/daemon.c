@@ -53,6 +53,7 @@ int app_daemon_main(const app_daemon_t *d, int argc, char **argv)
     opts.topic_count = d->topic_count;
     opts.event_types = d->event_types;
     opts.event_type_count = d->event_type_count;
+    opts.schemas = d->schemas;
     opts.handler = d->handler;
     opts.batch_handler = d->batch_handler;
     opts.batch_end = d->batch_end;

@@ -337,24 +337,34 @@ static eb_err_t index_parts(eb_consumer_t *c)
 static void decode(eb_consumer_t *c, eb_work_t *w)
 {
     rd_kafka_headers_t *h = NULL;
-    const void *tp;
-    size_t tplen;
+    const void *tp, *ct = NULL;
+    size_t tplen, ctlen = 0;
 
-    if (rd_kafka_message_headers(w->msg, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-        rd_kafka_header_get_last(h, "traceparent", &tp, &tplen) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-        tp && eb_traceparent_valid(tp, tplen)) {
-        memcpy(w->traceparent, tp, tplen);
-        w->traceparent[tplen] = '\0';
+    if (rd_kafka_message_headers(w->msg, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (rd_kafka_header_get_last(h, "traceparent", &tp, &tplen) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            tp && eb_traceparent_valid(tp, tplen)) {
+            memcpy(w->traceparent, tp, tplen);
+            w->traceparent[tplen] = '\0';
+        }
+        if (rd_kafka_header_get_last(h, EB_CE_CONTENT_TYPE_HEADER, &ct, &ctlen) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR)
+            ct = NULL;
+        else if (!ct)
+            ct = ""; /* a header with a null value: not structured mode either */
     }
     w->attempt = 1; /* seen once, found unreadable */
-    if (eb_event_decode(w->msg->payload, w->msg->len, &w->ev, w->reason, sizeof(w->reason)) !=
-        EB_OK) {
+    if (eb_event_check_content_type(ct, ctlen, w->reason, sizeof(w->reason)) != EB_OK ||
+        eb_event_decode(w->msg->payload, w->msg->len, &w->ev, w->reason, sizeof(w->reason)) !=
+            EB_OK) {
         w->outcome = EB_TURN_POISON;
         return;
     }
     w->decoded = 1;
     if (!type_known(c, w->ev.type)) {
         set_reason(w, "unknown event type '%s' on %s", w->ev.type, w->topic);
+        w->outcome = EB_TURN_POISON;
+    } else if (c->o.schemas &&
+               eb_schemas_upcast(c->o.schemas, &w->ev, w->reason, sizeof(w->reason)) != EB_OK) {
         w->outcome = EB_TURN_POISON;
     }
 }

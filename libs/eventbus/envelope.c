@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "eb_int.h"
 #include "eventbus/envelope.h"
@@ -81,13 +82,60 @@ char *eb_event_encode(const eb_event_t *ev, size_t *len)
         add_str(o, "time", ev->time) &&
         cJSON_AddStringToObject(o, "datacontenttype", "application/json") &&
         add_str(o, "subject", ev->subject) && add_str(o, "correlationid", ev->correlationid) &&
-        add_str(o, "causationid", ev->causationid) &&
+        add_str(o, "causationid", ev->causationid) && add_str(o, "dataschema", ev->dataschema) &&
         (!ev->data || cJSON_AddItemReferenceToObject(o, "data", ev->data)))
         out = cJSON_PrintUnformatted(o);
     cJSON_Delete(o); /* a reference item does not free ev->data */
     if (out && len)
         *len = strlen(out);
     return out;
+}
+
+/* The type/subtype of a media type: what stands before any ';' parameters,
+ * without surrounding blanks. Sets *n to its length and returns its start. */
+static const char *media_essence(const char *v, size_t len, size_t *n)
+{
+    const char *end;
+
+    while (len && (*v == ' ' || *v == '\t'))
+        v++, len--;
+    end = memchr(v, ';', len);
+    *n = end ? (size_t)(end - v) : len;
+    while (*n && (v[*n - 1] == ' ' || v[*n - 1] == '\t'))
+        (*n)--;
+    return v;
+}
+
+int eb_media_type_is_json(const char *value, size_t len)
+{
+    size_t n;
+    const char *v = media_essence(value, len, &n);
+    const char *slash = memchr(v, '/', n);
+
+    if (!slash || slash == v || slash + 1 == v + n)
+        return 0;
+    if (n == 16 && strncasecmp(v, "application/json", 16) == 0)
+        return 1;
+    /* a +json suffix on a subtype of its own: "application/vnd.x+json" */
+    return (size_t)(v + n - slash) > 6 && strncasecmp(v + n - 5, "+json", 5) == 0;
+}
+
+eb_err_t eb_event_check_content_type(const void *value, size_t len, char *errstr,
+                                     size_t errstr_size)
+{
+    static const char want[] = "application/cloudevents+json";
+    size_t n;
+    const char *v;
+
+    if (!value)
+        return EB_OK;
+    v = media_essence(value, len, &n);
+    if (n == sizeof(want) - 1 && strncasecmp(v, want, n) == 0)
+        return EB_OK;
+    return eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT,
+                      "content-type '%.*s' is not a structured-mode CloudEvent (%s); "
+                      "binary mode is not supported",
+                      (int)(len > 100 ? 100 : len), (const char *)value, want);
 }
 
 /* Copies an optional (required != 0: mandatory, non-empty) string attribute. */
@@ -151,6 +199,8 @@ eb_err_t eb_event_decode(const void *buf, size_t len, eb_event_t *ev, char *errs
         (err = take_attr(root, "correlationid", 0, ev->correlationid, sizeof(ev->correlationid),
                          errstr, errstr_size)) ||
         (err = take_attr(root, "causationid", 0, ev->causationid, sizeof(ev->causationid), errstr,
+                         errstr_size)) ||
+        (err = take_attr(root, "dataschema", 0, ev->dataschema, sizeof(ev->dataschema), errstr,
                          errstr_size)))
         goto fail;
     if (ev->time[0] && !eb_time_valid(ev->time)) {
@@ -159,9 +209,10 @@ eb_err_t eb_event_decode(const void *buf, size_t len, eb_event_t *ev, char *errs
         goto fail;
     }
     it = cJSON_GetObjectItemCaseSensitive(root, "datacontenttype");
-    if (it && (!cJSON_IsString(it) || strncmp(it->valuestring, "application/json", 16) != 0)) {
+    if (it &&
+        (!cJSON_IsString(it) || !eb_media_type_is_json(it->valuestring, strlen(it->valuestring)))) {
         err = eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT,
-                         "\"datacontenttype\" is not application/json");
+                         "\"datacontenttype\" is not JSON (application/json or a +json type)");
         goto fail;
     }
     if (cJSON_GetObjectItemCaseSensitive(root, "data_base64")) {

@@ -159,15 +159,12 @@ static void on_delivery(void *msg_opaque, eb_err_t err, const char *reason, void
 
 static void produce(eb_outbox_t *r, entry_t *e)
 {
-    eb_header_t h = {"traceparent", e->traceparent, e->traceparent ? strlen(e->traceparent) : 0};
-    eb_record_t rec = {e->topic,
-                       EB_PARTITION_ANY,
-                       e->key,
-                       strlen(e->key),
-                       e->value,
-                       e->value_len,
-                       e->traceparent ? &h : NULL,
-                       e->traceparent ? 1u : 0u,
+    eb_header_t hs[] = {
+        {EB_CE_CONTENT_TYPE_HEADER, EB_CE_CONTENT_TYPE, sizeof(EB_CE_CONTENT_TYPE) - 1},
+        {"traceparent", e->traceparent, e->traceparent ? strlen(e->traceparent) : 0},
+    };
+    eb_record_t rec = {e->topic, EB_PARTITION_ANY, e->key, strlen(e->key),
+                       e->value, e->value_len,     hs,     e->traceparent ? 2u : 1u,
                        NULL};
     char errstr[256];
 

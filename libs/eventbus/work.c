@@ -112,15 +112,12 @@ eb_err_t eb_work_publish_raw(eb_work_t *w, const char *topic, const char *key, c
                              size_t value_len)
 {
     eb_batch_t *b = w->b;
-    eb_header_t tp = {"traceparent", w->traceparent, strlen(w->traceparent)};
-    eb_record_t rec = {topic,
-                       EB_PARTITION_ANY,
-                       key,
-                       key ? strlen(key) : 0,
-                       value,
-                       value_len,
-                       w->traceparent[0] ? &tp : NULL,
-                       w->traceparent[0] ? 1u : 0u,
+    eb_header_t hs[] = {
+        {EB_CE_CONTENT_TYPE_HEADER, EB_CE_CONTENT_TYPE, sizeof(EB_CE_CONTENT_TYPE) - 1},
+        {"traceparent", w->traceparent, strlen(w->traceparent)},
+    };
+    eb_record_t rec = {topic, EB_PARTITION_ANY, key, key ? strlen(key) : 0,
+                       value, value_len,        hs,  w->traceparent[0] ? 2u : 1u,
                        NULL};
     char errstr[256];
     eb_err_t err;

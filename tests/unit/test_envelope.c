@@ -182,6 +182,91 @@ static void encode_exact(void **state)
     cJSON_free(text);
 }
 
+/* The dataschema attribute is written when set and read back. */
+static void dataschema_round_trip(void **state)
+{
+    eb_event_t ev, back;
+    char err[256] = "";
+    size_t len = 0;
+    char *text;
+
+    fixed_event(&ev);
+    strcpy(ev.dataschema, "urn:eventbus:schema:T:2");
+    text = eb_event_encode(&ev, &len);
+    assert_non_null(text);
+    assert_contains(text, ",\"causationid\":\"d\",\"dataschema\":\"urn:eventbus:schema:T:2\",");
+    assert_int_equal(eb_event_decode(text, len, &back, err, sizeof(err)), EB_OK);
+    assert_string_equal(back.dataschema, "urn:eventbus:schema:T:2");
+    eb_event_close(&back);
+    cJSON_free(text);
+    eb_event_close(&ev);
+}
+
+static void media_types(void **state)
+{
+    static const struct {
+        const char *v;
+        int json;
+    } cases[] = {
+        {"application/json", 1},
+        {"Application/JSON", 1},
+        {"application/json; charset=utf-8", 1},
+        {" application/json ;charset=utf-8", 1},
+        {"application/cloudevents+json", 1},
+        {"application/vnd.acme+json;v=1", 1},
+        {"text/x+json", 1},
+        {"application/jsonx", 0},
+        {"application/xml", 0},
+        {"application/+json", 0},
+        {"/+json", 0},
+        {"json", 0},
+        {"", 0},
+        {"application/json-seq", 0},
+        {"application/x-json+xml", 0},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (eb_media_type_is_json(cases[i].v, strlen(cases[i].v)) != cases[i].json)
+            fail_msg("eb_media_type_is_json(\"%s\") != %d", cases[i].v, cases[i].json);
+}
+
+/* The structured-mode header of the CloudEvents Kafka binding. */
+static void content_type_header(void **state)
+{
+    static const char *const good[] = {
+        EB_CE_CONTENT_TYPE,
+        "application/cloudevents+json",
+        "APPLICATION/CLOUDEVENTS+JSON;charset=utf-8",
+        " application/cloudevents+json ; charset=UTF-8",
+    };
+    static const char *const bad[] = {
+        "application/json", /* binary mode: the data alone */
+        "application/cloudevents-batch+json",
+        "application/cloudevents+avro",
+        "text/plain",
+        "",
+    };
+    char err[256];
+
+    assert_string_equal(EB_CE_CONTENT_TYPE, "application/cloudevents+json; charset=UTF-8");
+    assert_int_equal(eb_event_check_content_type(NULL, 0, err, sizeof(err)), EB_OK);
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        if (eb_event_check_content_type(good[i], strlen(good[i]), err, sizeof(err)) != EB_OK)
+            fail_msg("content-type \"%s\" refused: %s", good[i], err);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        if (eb_event_check_content_type(bad[i], strlen(bad[i]), err, sizeof(err)) !=
+            EB_ERR_BAD_EVENT)
+            fail_msg("content-type \"%s\" accepted", bad[i]);
+        assert_contains(err, "content-type");
+        assert_contains(err, "application/cloudevents+json");
+    }
+    /* not NUL-terminated: only len bytes count */
+    assert_int_equal(
+        eb_event_check_content_type("application/cloudevents+jsonXYZ", 28, err, sizeof(err)),
+        EB_OK);
+}
+
 static void round_trip(void **state)
 {
     cJSON *data =
@@ -258,6 +343,9 @@ static void decode_accepts(void **state)
         /* datacontenttype with parameters */
         "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"/s\",\"type\":\"T\","
         "\"datacontenttype\":\"application/json; charset=utf-8\",\"data\":{}}",
+        /* a +json structured syntax suffix (RFC 6839), any letter case */
+        "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"/s\",\"type\":\"T\","
+        "\"datacontenttype\":\"application/vnd.acme.order+JSON; v=2\",\"data\":{}}",
         /* time with an offset, surrounding whitespace */
         "  \n{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"/s\",\"type\":\"T\","
         "\"time\":\"2026-11-21T10:30:00+02:00\"}\r\n\t ",
@@ -340,6 +428,9 @@ static void decode_rejects(void **state)
         {"{" HEAD REQ ",\"datacontenttype\":\"text/plain\"}", "datacontenttype"},
         {"{" HEAD REQ ",\"datacontenttype\":\"application/xml\"}", "datacontenttype"},
         {"{" HEAD REQ ",\"datacontenttype\":5}", "datacontenttype"},
+        {"{" HEAD REQ ",\"datacontenttype\":\"application/jsonx\"}", "datacontenttype"},
+        {"{" HEAD REQ ",\"datacontenttype\":\"application/+json\"}", "datacontenttype"},
+        {"{" HEAD REQ ",\"dataschema\":7}", "\"dataschema\""},
         {"{" HEAD REQ ",\"data_base64\":\"e30=\"}", "data_base64"},
     };
     eb_event_t ev;
@@ -573,6 +664,9 @@ int main(void)
         cmocka_unit_test(init_rejects_bad_arguments),
         cmocka_unit_test(encode_exact),
         cmocka_unit_test(round_trip),
+        cmocka_unit_test(dataschema_round_trip),
+        cmocka_unit_test(media_types),
+        cmocka_unit_test(content_type_header),
         cmocka_unit_test(decode_minimal_and_optional),
         cmocka_unit_test(decode_accepts),
         cmocka_unit_test(decode_id_length_limit),

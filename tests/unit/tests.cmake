@@ -3,6 +3,7 @@
 # plus the domain libraries named here.
 eb_unit_test(config)
 eb_unit_test(envelope)
+eb_unit_test(schema)
 eb_unit_test(money)
 eb_unit_test(backoff)
 eb_unit_test(json)

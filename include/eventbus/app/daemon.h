@@ -25,6 +25,7 @@ typedef struct app_daemon_s {
     size_t topic_count;
     const char *const *event_types;
     size_t event_type_count;
+    const eb_schemas_t *schemas;       /* versions of those types (eb_consumer_opts_t) */
     eb_handler_t *handler;             /* per event; or: */
     eb_batch_handler_t *batch_handler; /* per batch */
     eb_batch_end_cb_t *batch_end;
