@@ -2,6 +2,7 @@
  * Order and payment shapes: validation and JSON.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -294,7 +295,8 @@ eb_err_t svc_payment_parse(const cJSON *data, int failed, svc_payment_t *p, char
     }
     if (!failed && take_string(data, "paymentId", "paymentId", 1, SVC_ID_MAX, p->payment_id, &v))
         return fail(errstr, errstr_size, &v);
-    if (failed && take_string(data, "reason", "reason", 1, sizeof(p->reason) - 1, p->reason, &v))
+    if (failed && (take_string(data, "reason", "reason", 1, sizeof(p->reason) - 1, p->reason, &v) ||
+                   take_string(data, "code", "code", 1, sizeof(p->code) - 1, p->code, &v)))
         return fail(errstr, errstr_size, &v);
     if (!failed && take_items(data, 0, 0, &p->item_count, p->items, NULL, &v))
         return fail(errstr, errstr_size, &v);
@@ -311,6 +313,7 @@ cJSON *svc_payment_json(const svc_payment_t *p)
         !cJSON_AddItemToObject(d, "amount", eb_money_to_json(p->amount)) ||
         !cJSON_AddStringToObject(d, "currency", p->currency) ||
         (p->failed && !cJSON_AddStringToObject(d, "reason", p->reason)) ||
+        (p->failed && !cJSON_AddStringToObject(d, "code", p->code)) ||
         (!p->failed && p->item_count && !add_items(d, p->item_count, p->items))) {
         cJSON_Delete(d);
         return NULL;
@@ -487,4 +490,71 @@ cJSON *svc_user_json(const svc_user_t *u)
         return NULL;
     }
     return d;
+}
+
+/* ---- versions ------------------------------------------------------------------- */
+
+eb_err_t svc_upcast_payment_failed_v2(cJSON *data, char *errstr, size_t errstr_size)
+{
+    const cJSON *reason = cJSON_GetObjectItemCaseSensitive(data, "reason");
+    const char *code = PAYMENT_CODE_UNSPECIFIED;
+
+    if (!cJSON_IsString(reason)) {
+        snprintf(errstr, errstr_size, "no reason to derive the code from");
+        return EB_ERR_BAD_EVENT;
+    }
+    if (strcmp(reason->valuestring, PAYMENT_REASON_LIMIT) == 0)
+        code = PAYMENT_CODE_LIMIT;
+    cJSON_DeleteItemFromObjectCaseSensitive(data, "code");
+    if (!cJSON_AddStringToObject(data, "code", code)) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return EB_ERR_BAD_EVENT;
+    }
+    return EB_OK;
+}
+
+static eb_schemas_t *schemas;
+static pthread_once_t schemas_once = PTHREAD_ONCE_INIT;
+
+static void schemas_build(void)
+{
+    static const struct {
+        const char *type, *urn;
+        int version;
+        eb_upcast_fn *up;
+    } v[] = {
+        {TYPE_ORDER_CREATED, SCHEMA_URN(TYPE_ORDER_CREATED, 1), 1, NULL},
+        {TYPE_PAYMENT_PROCESSED, SCHEMA_URN(TYPE_PAYMENT_PROCESSED, 1), 1, NULL},
+        {TYPE_PAYMENT_FAILED, SCHEMA_URN(TYPE_PAYMENT_FAILED, 1), 1, NULL},
+        {TYPE_PAYMENT_FAILED, SCHEMA_URN(TYPE_PAYMENT_FAILED, 2), 2, svc_upcast_payment_failed_v2},
+        {TYPE_PAYMENT_REFUNDED, SCHEMA_URN(TYPE_PAYMENT_REFUNDED, 1), 1, NULL},
+        {TYPE_INVENTORY_RESERVED, SCHEMA_URN(TYPE_INVENTORY_RESERVED, 1), 1, NULL},
+        {TYPE_INVENTORY_INSUFFICIENT, SCHEMA_URN(TYPE_INVENTORY_INSUFFICIENT, 1), 1, NULL},
+        {TYPE_INVENTORY_RELEASED, SCHEMA_URN(TYPE_INVENTORY_RELEASED, 1), 1, NULL},
+        {TYPE_ORDER_CANCELLED, SCHEMA_URN(TYPE_ORDER_CANCELLED, 1), 1, NULL},
+        {TYPE_ORDER_COMPLETED, SCHEMA_URN(TYPE_ORDER_COMPLETED, 1), 1, NULL},
+        {TYPE_USER_REGISTERED, SCHEMA_URN(TYPE_USER_REGISTERED, 1), 1, NULL},
+        {TYPE_USER_UPDATED, SCHEMA_URN(TYPE_USER_UPDATED, 1), 1, NULL},
+    };
+    eb_schemas_t *s = eb_schemas_new();
+
+    for (size_t i = 0; s && i < sizeof(v) / sizeof(v[0]); i++)
+        if (eb_schemas_add(s, v[i].type, v[i].version, v[i].urn, v[i].up) != EB_OK) {
+            eb_schemas_free(s);
+            s = NULL;
+        }
+    schemas = s;
+}
+
+const eb_schemas_t *svc_schemas(void)
+{
+    pthread_once(&schemas_once, schemas_build);
+    return schemas;
+}
+
+eb_err_t svc_stamp(eb_event_t *ev)
+{
+    const eb_schemas_t *s = svc_schemas();
+
+    return s ? eb_schemas_stamp(s, ev) : EB_ERR_NOMEM;
 }

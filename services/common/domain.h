@@ -17,6 +17,7 @@
 
 #include "eventbus/app/topics.h"
 #include "eventbus/error.h"
+#include "eventbus/schema.h"
 
 /* The topics, from the suite's catalogue (eventbus/app/topics.h, which
  * also lists every topic with the dead-letter topics). */
@@ -43,6 +44,11 @@
 #define TYPE_ORDER_COMPLETED        "OrderCompleted"
 #define TYPE_USER_REGISTERED        "UserRegistered"
 #define TYPE_USER_UPDATED           "UserUpdated"
+
+/* The JSON Schema of each event's data, by version: its $id, which events
+ * carry as their dataschema (docs/schemas/<type>.v<N>.json). svc_schemas()
+ * registers them with their upcasters; svc_stamp() names the newest. */
+#define SCHEMA_URN(type, version) "urn:eventbus:schema:" type ":" #version
 
 #define SOURCE_ORDER_SERVICE     "/order-service"
 #define SOURCE_PAYMENT_SERVICE   "/payment-service"
@@ -103,6 +109,13 @@ eb_err_t svc_order_parse(const cJSON *obj, svc_order_mode_t mode, svc_order_t *o
  * items, or NULL when out of memory. */
 cJSON *svc_items_json(const svc_order_t *o);
 
+/* Why a payment failed, PaymentFailed version 2's `code`: stable values to
+ * branch on where `reason` is text for people. Version 1 had only the
+ * reason; its upcaster derives the code from it. */
+#define PAYMENT_REASON_LIMIT     "amount exceeds limit"
+#define PAYMENT_CODE_LIMIT       "AMOUNT_LIMIT"
+#define PAYMENT_CODE_UNSPECIFIED "UNSPECIFIED"
+
 /* A payment decision, as PaymentProcessed or PaymentFailed data carry it. */
 typedef struct svc_payment_s {
     int failed; /* 0: PaymentProcessed, 1: PaymentFailed */
@@ -112,6 +125,7 @@ typedef struct svc_payment_s {
     int64_t amount;
     char currency[SVC_CURRENCY_LEN + 1];
     char reason[256]; /* PaymentFailed only */
+    char code[32];    /* PaymentFailed only: a PAYMENT_CODE_* */
     /* PaymentProcessed: the order's items (productId, quantity; price 0),
      * so that inventory-service reserves from the event alone. Optional on
      * the wire (events of earlier versions have none). */
@@ -119,7 +133,8 @@ typedef struct svc_payment_s {
     svc_item_t items[SVC_MAX_ITEMS];
 } svc_payment_t;
 
-/* Validates PaymentProcessed (failed=0) or PaymentFailed (failed=1) data.
+/* Validates PaymentProcessed (failed=0) or PaymentFailed (failed=1) data,
+ * PaymentFailed at version 2 (with its code: consumers upcast first).
  * Returns EB_OK or EB_ERR_INVALID with the reason in errstr. */
 eb_err_t svc_payment_parse(const cJSON *data, int failed, svc_payment_t *out, char *errstr,
                            size_t errstr_size);
@@ -196,5 +211,20 @@ typedef enum svc_user_mode_e {
  * and well-formed, age an integer 0..150 when present. */
 eb_err_t svc_user_parse(const cJSON *obj, svc_user_mode_t mode, svc_user_t *out, svc_verr_t *verr);
 cJSON *svc_user_json(const svc_user_t *u);
+
+/* ---- versions (eventbus/schema.h) ------------------------------------------- */
+
+/* Every version of every event type of the suite with its upcasters, built
+ * on first use and never freed; NULL only when out of memory. Consumers pass
+ * it in their options, so handlers see the newest version of each event. */
+const eb_schemas_t *svc_schemas(void);
+
+/* Names the newest version of ev's type as its dataschema, as every
+ * producer of the suite does before encoding. EB_ERR_INVALID for a type the
+ * suite does not have, EB_ERR_NOMEM when the registry could not be built. */
+eb_err_t svc_stamp(eb_event_t *ev);
+
+/* PaymentFailed version 1 to 2: adds the code its reason stands for. */
+eb_err_t svc_upcast_payment_failed_v2(cJSON *data, char *errstr, size_t errstr_size);
 
 #endif /* SERVICES_COMMON_DOMAIN_H */

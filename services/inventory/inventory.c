@@ -156,7 +156,7 @@ eb_err_t inventory_event_prepare(inventory_event_t *e, const eb_event_t *cause, 
         cJSON_Delete(data);
         return err;
     }
-    e->json = eb_event_encode(&ev, &e->len);
+    e->json = svc_stamp(&ev) == EB_OK ? eb_event_encode(&ev, &e->len) : NULL;
     eb_event_close(&ev);
     if (!e->json)
         return EB_ERR_NOMEM;

@@ -89,6 +89,7 @@ int main(int argc, char **argv)
         .topic_count = 3,
         .event_types = types,
         .event_type_count = 3,
+        .schemas = svc_schemas(),
         .handler = inventory_handle,
         .routes = inventory_routes,
         .route_count = inventory_route_count,

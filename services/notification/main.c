@@ -121,6 +121,7 @@ int main(int argc, char **argv)
         .topic_count = sizeof(topics) / sizeof(topics[0]),
         .event_types = types,
         .event_type_count = sizeof(types) / sizeof(types[0]),
+        .schemas = svc_schemas(),
         .handler = notify_handle,
         .batch_end = notify_sync,
         .tick = notify_tick,

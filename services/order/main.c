@@ -166,6 +166,7 @@ int main(int argc, char **argv)
     copts.topic_count = sizeof(topics) / sizeof(topics[0]);
     copts.event_types = types;
     copts.event_type_count = sizeof(types) / sizeof(types[0]);
+    copts.schemas = svc_schemas();
     copts.handler = order_status_handle;
     app.status = order_status_new(status_cconf, status_pconf, &copts, errstr, sizeof(errstr));
     if (!app.status || order_status_start(app.status) != 0) {

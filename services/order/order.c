@@ -64,7 +64,7 @@ eb_err_t order_record_init(const svc_order_t *req, order_record_t *o)
      * rebuild reads createdAt back from it. */
     snprintf(ev.time, sizeof(ev.time), "%s", o->created_at);
     memcpy(o->event_id, ev.id, sizeof(o->event_id));
-    o->event = eb_event_encode(&ev, &o->event_len);
+    o->event = svc_stamp(&ev) == EB_OK ? eb_event_encode(&ev, &o->event_len) : NULL;
     eb_event_close(&ev);
     return o->event ? EB_OK : EB_ERR_NOMEM;
 }
@@ -170,7 +170,7 @@ char *order_change_event(const order_view_t *v, int cancelled, char *event_id, s
         return NULL;
     }
     memcpy(event_id, ev.id, EB_UUID_LEN + 1);
-    out = eb_event_encode(&ev, len);
+    out = svc_stamp(&ev) == EB_OK ? eb_event_encode(&ev, len) : NULL;
     eb_event_close(&ev);
     return out;
 }

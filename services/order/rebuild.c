@@ -58,8 +58,12 @@ static int decode(rebuild_t *b, const rd_kafka_message_t *m, eb_event_t *ev)
 {
     char errstr[256];
 
-    if (eb_event_decode(m->payload, m->len, ev, errstr, sizeof(errstr)) == EB_OK)
-        return 1;
+    if (eb_event_decode(m->payload, m->len, ev, errstr, sizeof(errstr)) == EB_OK) {
+        /* Every version the live consumer reads, upcast the same way. */
+        if (eb_schemas_upcast(svc_schemas(), ev, errstr, sizeof(errstr)) == EB_OK)
+            return 1;
+        eb_event_close(ev);
+    }
     b->skipped++;
     EB_WARN("rebuild: %s[%d]@%lld skipped: %s", rd_kafka_topic_name(m->rkt), (int)m->partition,
             (long long)m->offset, errstr);

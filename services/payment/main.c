@@ -88,6 +88,7 @@ int main(int argc, char **argv)
         .topic_count = sizeof(topics) / sizeof(topics[0]),
         .event_types = types,
         .event_type_count = sizeof(types) / sizeof(types[0]),
+        .schemas = svc_schemas(),
         .batch_handler = payment_handle_batch,
         .start = payment_start,
         .opaque = &ctx,

@@ -28,6 +28,7 @@ void payment_decide(const svc_order_t *o, int64_t limit, const char *cause_id, s
     if (o->total > limit) {
         p->failed = 1;
         snprintf(p->reason, sizeof(p->reason), "%s", PAYMENT_REASON_LIMIT);
+        snprintf(p->code, sizeof(p->code), "%s", PAYMENT_CODE_LIMIT);
     } else {
         eb_uuid_derive(cause_id, "paymentId", p->payment_id);
         /* What inventory-service reserves (docs/saga.md). */
@@ -88,7 +89,7 @@ eb_err_t payment_refund_event(const char *processed, size_t len, const char *rea
         snprintf(errstr, errstr_size, "cannot derive a refund from payment event %s", pev.id);
         goto out;
     }
-    *out = eb_event_encode(&ev, out_len);
+    *out = svc_stamp(&ev) == EB_OK ? eb_event_encode(&ev, out_len) : NULL;
     eb_event_close(&ev);
     err = *out ? EB_OK : EB_ERR_NOMEM;
 nomem:
@@ -113,7 +114,7 @@ static char *decision_event(const eb_event_t *cause, const svc_payment_t *p, siz
         cJSON_Delete(data);
         return NULL;
     }
-    value = ev.data ? eb_event_encode(&ev, len) : NULL;
+    value = ev.data && svc_stamp(&ev) == EB_OK ? eb_event_encode(&ev, len) : NULL;
     eb_event_close(&ev);
     return value;
 }

@@ -11,8 +11,6 @@
 #include "../common/domain.h"
 #include "eventbus/consumer.h"
 
-#define PAYMENT_REASON_LIMIT "amount exceeds limit"
-
 /* What payment:decision:<orderId> holds for an order cancelled before its
  * payment was decided: not an event, so it is never published. */
 #define PAYMENT_TOMBSTONE "cancelled"

@@ -69,7 +69,7 @@ static eb_err_t build(user_record_t *o, const char *type)
     /* correlationid: the user (see user.h); causationid stays the own id. */
     snprintf(ev.correlationid, sizeof(ev.correlationid), "%s", o->user.user_id);
     memcpy(o->event_id, ev.id, sizeof(o->event_id));
-    o->event = eb_event_encode(&ev, &o->event_len);
+    o->event = svc_stamp(&ev) == EB_OK ? eb_event_encode(&ev, &o->event_len) : NULL;
     eb_event_close(&ev);
     return o->event ? EB_OK : EB_ERR_NOMEM;
 }

@@ -474,7 +474,18 @@ static void payment_parse_failed(void **state)
     char err[256];
 
     assert_int_equal(payment_text("{\"orderId\":\"o-2\",\"amount\":20000,\"currency\":\"EUR\","
+                                  "\"reason\":\"amount exceeds limit\",\"code\":\"AMOUNT_LIMIT\"}",
+                                  1, &p, err, sizeof(err)),
+                     EB_OK);
+    assert_string_equal(p.code, PAYMENT_CODE_LIMIT);
+    /* version 1's data, which consumers upcast before parsing, lacks the code */
+    assert_int_equal(payment_text("{\"orderId\":\"o-2\",\"amount\":20000,\"currency\":\"EUR\","
                                   "\"reason\":\"amount exceeds limit\"}",
+                                  1, &p, err, sizeof(err)),
+                     EB_ERR_INVALID);
+    assert_non_null(strstr(err, "code"));
+    assert_int_equal(payment_text("{\"orderId\":\"o-2\",\"amount\":20000,\"currency\":\"EUR\","
+                                  "\"reason\":\"amount exceeds limit\",\"code\":\"AMOUNT_LIMIT\"}",
                                   1, &p, err, sizeof(err)),
                      EB_OK);
     assert_int_equal(p.failed, 1);
@@ -484,6 +495,56 @@ static void payment_parse_failed(void **state)
     assert_int_equal(p.amount, 2000000);
     assert_string_equal(p.currency, "EUR");
     assert_string_equal(p.reason, "amount exceeds limit");
+}
+
+/* PaymentFailed version 1 reaches handlers as version 2: the suite's
+ * registry upcasts it, deriving the code from the reason. */
+static void payment_failed_v1_upcast(void **state)
+{
+    const eb_schemas_t *s = svc_schemas();
+    const char *ds = NULL;
+    svc_payment_t p;
+    char err[256] = "";
+    eb_event_t ev;
+
+    (void)state;
+    assert_non_null(s);
+    assert_int_equal(eb_schemas_newest(s, TYPE_PAYMENT_FAILED, &ds), 2);
+    assert_string_equal(ds, "urn:eventbus:schema:PaymentFailed:2");
+    assert_int_equal(eb_schemas_newest(s, TYPE_ORDER_CREATED, &ds), 1);
+    assert_string_equal(ds, "urn:eventbus:schema:OrderCreated:1");
+
+    static const struct {
+        const char *dataschema, *reason, *code;
+    } cases[] = {
+        {"", "amount exceeds limit", PAYMENT_CODE_LIMIT},
+        {"urn:eventbus:schema:PaymentFailed:1", "amount exceeds limit", PAYMENT_CODE_LIMIT},
+        {"urn:eventbus:schema:PaymentFailed:1", "card declined", PAYMENT_CODE_UNSPECIFIED},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char json[256];
+
+        memset(&ev, 0, sizeof(ev));
+        strcpy(ev.type, TYPE_PAYMENT_FAILED);
+        strcpy(ev.dataschema, cases[i].dataschema);
+        snprintf(json, sizeof(json),
+                 "{\"orderId\":\"o-1\",\"amount\":5,\"currency\":\"USD\",\"reason\":\"%s\"}",
+                 cases[i].reason);
+        ev.data = cJSON_Parse(json);
+        assert_int_equal(eb_schemas_upcast(s, &ev, err, sizeof(err)), EB_OK);
+        assert_string_equal(ev.dataschema, "urn:eventbus:schema:PaymentFailed:2");
+        assert_int_equal(svc_payment_parse(ev.data, 1, &p, err, sizeof(err)), EB_OK);
+        assert_string_equal(p.code, cases[i].code);
+        eb_event_close(&ev);
+    }
+
+    /* a producer of the suite names the newest version */
+    memset(&ev, 0, sizeof(ev));
+    strcpy(ev.type, TYPE_PAYMENT_FAILED);
+    assert_int_equal(svc_stamp(&ev), EB_OK);
+    assert_string_equal(ev.dataschema, "urn:eventbus:schema:PaymentFailed:2");
+    strcpy(ev.type, "NoSuchType");
+    assert_int_equal(svc_stamp(&ev), EB_ERR_INVALID);
 }
 
 static void payment_parse_rejects(void **state)
@@ -568,9 +629,10 @@ static void payment_json_exact_and_round_trip(void **state)
     p.amount = 2000000;
     strcpy(p.currency, "EUR");
     strcpy(p.reason, "amount exceeds limit");
+    strcpy(p.code, PAYMENT_CODE_LIMIT);
     text = payment_json_text(&p);
     assert_string_equal(text, "{\"orderId\":\"o-2\",\"amount\":20000,\"currency\":\"EUR\","
-                              "\"reason\":\"amount exceeds limit\"}");
+                              "\"reason\":\"amount exceeds limit\",\"code\":\"AMOUNT_LIMIT\"}");
     d = cJSON_Parse(text);
     assert_int_equal(svc_payment_parse(d, 1, &back, err, sizeof(err)), EB_OK);
     assert_memory_equal(&back, &p, sizeof(p));
@@ -796,6 +858,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(payment_parse_processed, setup, teardown),
         cmocka_unit_test_setup_teardown(payment_parse_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(payment_parse_rejects, setup, teardown),
+        cmocka_unit_test(payment_failed_v1_upcast),
         cmocka_unit_test_setup_teardown(payment_json_exact_and_round_trip, setup, teardown),
         cmocka_unit_test(payment_items_round_trip),
         cmocka_unit_test(refund_round_trip_and_rules),

@@ -145,7 +145,7 @@ static void payment_failed(void **state)
 
     make_event(&ev, "PaymentFailed",
                "{\"orderId\":\"o-2\",\"amount\":20000,\"currency\":\"EUR\","
-               "\"reason\":\"amount exceeds limit\"}");
+               "\"reason\":\"amount exceeds limit\",\"code\":\"AMOUNT_LIMIT\"}");
     doc = render_ok(&ev);
     assert_common(doc, "PAYMENT_FAILED", "o-2");
     assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(doc, "userId")));
@@ -157,7 +157,7 @@ static void payment_failed(void **state)
 
     make_event(&ev, "PaymentFailed",
                "{\"orderId\":\"o-2\",\"userId\":\"u-9\",\"amount\":0.05,\"currency\":\"EUR\","
-               "\"reason\":\"card declined\"}");
+               "\"reason\":\"card declined\",\"code\":\"UNSPECIFIED\"}");
     doc = render_ok(&ev);
     assert_string_equal(str(doc, "userId"), "u-9");
     assert_contains(str(doc, "message"), "0.05 EUR");
