@@ -28,6 +28,7 @@
 #include "eventbus/error.h"
 #include "eventbus/http.h"
 #include "eventbus/redis.h"
+#include "eventbus/traceparent.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -94,6 +95,11 @@ const char *eb_api_body(const eb_api_req_t *q, size_t *len);
 
 /* A request header, or NULL. */
 const char *eb_api_header(const eb_api_req_t *q, const char *name);
+
+/* Starts this request's span in t (traceparent.h): a child of the span in
+ * the request's traceparent header, with its tracestate, or a new trace.
+ * What the request writes to the outbox carries t's traceparent on. */
+void eb_api_trace(const eb_api_req_t *q, eb_trace_t *t);
 
 /* The calling worker's Redis connection (NULL when out of memory). */
 eb_redis_t *eb_api_redis(eb_api_req_t *q);

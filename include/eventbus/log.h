@@ -29,13 +29,18 @@ typedef enum eb_log_level_e {
 } eb_log_level_t;
 
 /* Event context attached to a log line. Every member is optional: NULL
- * strings and negative partition/offset are left out of the line. */
+ * strings and negative partition/offset are left out of the line. The trace
+ * members are the W3C ids of the span doing the work (traceparent.h), as
+ * trace_id, span_id and parent_span_id: the names OpenTelemetry's log data
+ * model gives them, so log tools join lines to traces. */
 typedef struct eb_log_fields_s {
     const char *event_id;
     const char *type;
     const char *order_id;
     const char *correlation_id;
-    const char *traceparent;
+    const char *trace_id;
+    const char *span_id;
+    const char *parent_span_id;
     const char *topic;
     int32_t partition;
     int64_t offset;
@@ -44,7 +49,7 @@ typedef struct eb_log_fields_s {
 /* Initialiser for an eb_log_fields_t with nothing set. */
 #define EB_LOG_FIELDS_INIT                                                                         \
     {                                                                                              \
-        NULL, NULL, NULL, NULL, NULL, NULL, -1, -1                                                 \
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, -1, -1                                     \
     }
 
 /* Receives one finished line (without the trailing newline in len, but the
@@ -61,7 +66,16 @@ void eb_log_set_callback(eb_log_cb_t *cb, void *opaque);
 /* Parses "error", "warn", "info" or "debug". Returns 0 on success, -1 else. */
 int eb_log_level_parse(const char *name, eb_log_level_t *level);
 
-/* Formats and emits one line. Prefer the macros, which skip disabled levels. */
+/* Sets the calling thread's current event context: every line this thread
+ * logs without fields of its own (EB_INFO, EB_WARN, ...) carries it, so a
+ * handler's own lines name the event and its span. NULL clears it. The
+ * fields and their strings are not copied: they must stay valid until the
+ * context is cleared or replaced. The consumer sets it around each
+ * per-event handler call. */
+void eb_log_set_context(const eb_log_fields_t *fields);
+
+/* Formats and emits one line (fields NULL: the thread's context, if any).
+ * Prefer the macros, which skip disabled levels. */
 void eb_log_write(eb_log_level_t level, const eb_log_fields_t *fields, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

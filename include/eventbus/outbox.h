@@ -44,8 +44,10 @@ extern "C" {
 /* The Redis consumer group every relay reads its stream as. */
 #define EB_OUTBOX_GROUP "relay"
 
-/* One event for the outbox. value is value_len bytes; traceparent may be
- * NULL or empty. */
+/* One event for the outbox. value is value_len bytes; traceparent and
+ * tracestate (the trace context of the span that wrote it, traceparent.h)
+ * may be NULL or empty; tracestate goes with a traceparent only. The relay
+ * sends them as the record's headers. */
 typedef struct eb_outbox_entry_s {
     const char *topic;
     const char *key;
@@ -53,6 +55,7 @@ typedef struct eb_outbox_entry_s {
     size_t value_len;
     const char *event_id;
     const char *traceparent;
+    const char *tracestate;
 } eb_outbox_entry_t;
 
 /* Appends the XADD of e to stream to p (inside the caller's MULTI). */

@@ -13,6 +13,7 @@
 #include "eventbus/error.h"
 #include "eventbus/log.h"
 #include "eventbus/redis.h"
+#include "eventbus/traceparent.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,7 +28,14 @@ const char *eb_work_topic(const eb_work_t *w);
 int32_t eb_work_partition(const eb_work_t *w);
 int64_t eb_work_offset(const eb_work_t *w);
 
-/* The W3C traceparent header of the message, NUL-terminated, or NULL. */
+/* This hop's trace context (traceparent.h): the span the consumer started
+ * for this attempt at the event, a child of the span in the record's
+ * traceparent header (or a new trace when it had none), with the
+ * tracestate it carried. What the handler publishes carries it on. */
+const eb_trace_t *eb_work_trace(const eb_work_t *w);
+
+/* The traceparent this hop sends on (this span's), NUL-terminated: the
+ * value eb_work_publish() puts on what the handler publishes. */
 const char *eb_work_traceparent(const eb_work_t *w);
 
 /* 1 on the first attempt, 2 on the first retry, ... */

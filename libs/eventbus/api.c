@@ -188,6 +188,13 @@ const char *eb_api_header(const eb_api_req_t *q, const char *name)
     return MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, name);
 }
 
+void eb_api_trace(const eb_api_req_t *q, eb_trace_t *t)
+{
+    const char *tp = eb_api_header(q, "traceparent"), *ts = eb_api_header(q, "tracestate");
+
+    eb_trace_start(t, tp, tp ? strlen(tp) : 0, ts, ts ? strlen(ts) : 0);
+}
+
 static eb_redis_t *thread_redis(eb_api_t *a)
 {
     eb_redis_t *r = pthread_getspecific(a->redis_key);

@@ -337,21 +337,22 @@ static eb_err_t index_parts(eb_consumer_t *c)
 static void decode(eb_consumer_t *c, eb_work_t *w)
 {
     rd_kafka_headers_t *h = NULL;
-    const void *tp, *ct = NULL;
-    size_t tplen, ctlen = 0;
+    const void *tp = NULL, *ts = NULL, *ct = NULL;
+    size_t tplen = 0, tslen = 0, ctlen = 0;
 
     if (rd_kafka_message_headers(w->msg, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (rd_kafka_header_get_last(h, "traceparent", &tp, &tplen) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            tp && eb_traceparent_valid(tp, tplen)) {
-            memcpy(w->traceparent, tp, tplen);
-            w->traceparent[tplen] = '\0';
-        }
+        if (rd_kafka_header_get_last(h, "traceparent", &tp, &tplen) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            tp = NULL;
+        if (rd_kafka_header_get_last(h, "tracestate", &ts, &tslen) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            ts = NULL;
         if (rd_kafka_header_get_last(h, EB_CE_CONTENT_TYPE_HEADER, &ct, &ctlen) !=
             RD_KAFKA_RESP_ERR_NO_ERROR)
             ct = NULL;
         else if (!ct)
             ct = ""; /* a header with a null value: not structured mode either */
     }
+    /* This hop's span: a child of the producer's, or a new trace. */
+    eb_trace_start(&w->trace, tp, tplen, ts, tslen);
     w->attempt = 1; /* seen once, found unreadable */
     if (eb_event_check_content_type(ct, ctlen, w->reason, sizeof(w->reason)) != EB_OK ||
         eb_event_decode(w->msg->payload, w->msg->len, &w->ev, w->reason, sizeof(w->reason)) !=
@@ -539,6 +540,7 @@ static void observe(eb_consumer_t *c, const eb_work_t *w, double seconds)
 static void handle(eb_consumer_t *c)
 {
     int *blocked = c->tflag;
+    eb_log_fields_t ctx;
 
     if (c->o.batch_handler) {
         eb_work_t **todo = malloc(c->b.nworks * sizeof(*todo));
@@ -589,7 +591,10 @@ static void handle(eb_consumer_t *c)
             w->reason[0] = '\0';
             w->result = EB_OK;
             t0 = eb_time_mono_us();
+            eb_work_log_fields(w, &ctx); /* the handler's own lines name its event and span */
+            eb_log_set_context(&ctx);
             settle_result(c, w, c->o.handler(w, c->o.opaque));
+            eb_log_set_context(NULL);
             observe(c, w, (double)(eb_time_mono_us() - t0) / 1e6);
             atomic_store(&c->last_loop_ms, eb_time_mono_ms()); /* handling, not stuck */
         }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "eventbus/error.h"
+#include "eventbus/producer.h"
 
 /* snprintf into errstr when errstr is not NULL; returns err. */
 static inline eb_err_t eb__seterr(char *errstr, size_t errstr_size, eb_err_t err, const char *fmt,
@@ -28,6 +29,16 @@ static inline eb_err_t eb__seterr(char *errstr, size_t errstr_size, eb_err_t err
     }
     return err;
 }
+
+/* ---- producer.c ---- */
+
+#define EB_EVENT_HEADERS_MAX 3
+
+/* Fills hs[EB_EVENT_HEADERS_MAX] with the Kafka headers every event the
+ * library publishes carries: content-type (the CloudEvents Kafka binding's
+ * structured mode), then traceparent and tracestate when given and not
+ * empty. The values are referenced, not copied. Returns the count. */
+size_t eb__event_headers(eb_header_t *hs, const char *traceparent, const char *tracestate);
 
 /* ---- json.c ---- */
 

@@ -25,6 +25,12 @@ static char log_instance[128] = "";
 static int log_json = 1;
 static eb_log_cb_t *log_cb = NULL;
 static void *log_cb_opaque = NULL;
+static _Thread_local const eb_log_fields_t *log_context;
+
+void eb_log_set_context(const eb_log_fields_t *fields)
+{
+    log_context = fields;
+}
 
 static void stderr_sink(eb_log_level_t level, const char *line, size_t len, void *opaque)
 {
@@ -157,6 +163,8 @@ void eb_log_write(eb_log_level_t level, const eb_log_fields_t *f, const char *fm
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     eb_time_format(eb_time_now_ms(), ts);
+    if (!f)
+        f = log_context;
 
     if (log_json) {
         line_printf(&l, "{\"time\":\"%s\",\"level\":\"%s\"", ts, level_name(level));
@@ -172,7 +180,9 @@ void eb_log_write(eb_log_level_t level, const eb_log_fields_t *f, const char *fm
         line_field(&l, "type", f->type);
         line_field(&l, "orderId", f->order_id);
         line_field(&l, "correlationid", f->correlation_id);
-        line_field(&l, "traceparent", f->traceparent);
+        line_field(&l, "trace_id", f->trace_id);
+        line_field(&l, "span_id", f->span_id);
+        line_field(&l, "parent_span_id", f->parent_span_id);
         line_field(&l, "topic", f->topic);
         if (f->partition >= 0)
             line_printf(&l, log_json ? ",\"partition\":%" PRId32 : " partition=%" PRId32,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eb_int.h"
 #include "eventbus/backoff.h"
 #include "eventbus/envelope.h"
 #include "eventbus/lifecycle.h"
@@ -33,7 +34,7 @@ typedef struct entry_s {
     struct entry_s *qnext; /* ack or retry queue */
     uint64_t ms, seq;      /* the stream id */
     char id[48];
-    char *topic, *key, *value, *traceparent;
+    char *topic, *key, *value, *traceparent, *tracestate;
     size_t value_len;
 } entry_t;
 
@@ -73,11 +74,15 @@ struct eb_outbox_s {
 
 void eb_outbox_append(eb_redis_pipeline_t *p, const char *stream, const eb_outbox_entry_t *e)
 {
-    const char *argv[] = {"XADD",      stream,        "*",           "topic",  e->topic,
-                          "key",       e->key,        "value",       e->value, "eventId",
-                          e->event_id, "traceparent", e->traceparent};
+    const char *argv[] = {"XADD",         stream,       "*",          "topic",
+                          e->topic,       "key",        e->key,       "value",
+                          e->value,       "eventId",    e->event_id,  "traceparent",
+                          e->traceparent, "tracestate", e->tracestate};
     size_t len[sizeof(argv) / sizeof(argv[0])];
-    int argc = e->traceparent && e->traceparent[0] ? 13 : 11; /* traceparent is optional */
+    int argc = 11; /* the trace context is optional */
+
+    if (e->traceparent && e->traceparent[0])
+        argc = e->tracestate && e->tracestate[0] ? 15 : 13;
 
     for (int i = 0; i < argc; i++)
         len[i] = i == 8 ? e->value_len : strlen(argv[i]); /* the event, binary-safe */
@@ -110,6 +115,7 @@ static void entry_free(entry_t *e)
     free(e->key);
     free(e->value);
     free(e->traceparent);
+    free(e->tracestate);
     free(e);
 }
 
@@ -159,13 +165,11 @@ static void on_delivery(void *msg_opaque, eb_err_t err, const char *reason, void
 
 static void produce(eb_outbox_t *r, entry_t *e)
 {
-    eb_header_t hs[] = {
-        {EB_CE_CONTENT_TYPE_HEADER, EB_CE_CONTENT_TYPE, sizeof(EB_CE_CONTENT_TYPE) - 1},
-        {"traceparent", e->traceparent, e->traceparent ? strlen(e->traceparent) : 0},
-    };
-    eb_record_t rec = {e->topic, EB_PARTITION_ANY, e->key, strlen(e->key),
-                       e->value, e->value_len,     hs,     e->traceparent ? 2u : 1u,
-                       NULL};
+    eb_header_t hs[EB_EVENT_HEADERS_MAX];
+    eb_record_t rec = {
+        e->topic, EB_PARTITION_ANY, e->key, strlen(e->key),
+        e->value, e->value_len,     hs,     eb__event_headers(hs, e->traceparent, e->tracestate),
+        NULL};
     char errstr[256];
 
     if (eb_producer_send(r->producer, &rec, e, errstr, sizeof(errstr)) != EB_OK) {
@@ -218,6 +222,7 @@ static void take_entry(eb_outbox_t *r, const eb_redis_result_t *el)
                      : strcmp(k.str, "key") == 0         ? &e->key
                      : strcmp(k.str, "value") == 0       ? &e->value
                      : strcmp(k.str, "traceparent") == 0 ? &e->traceparent
+                     : strcmp(k.str, "tracestate") == 0  ? &e->tracestate
                                                          : NULL;
 
         if (!dst || *dst)

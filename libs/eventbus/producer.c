@@ -7,6 +7,7 @@
  * counts events_published_total{topic}.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "eb_int.h"
 #include "eventbus/envelope.h"
@@ -165,4 +166,18 @@ void eb_producer_destroy(eb_producer_t *p, int timeout_ms)
     }
     rd_kafka_destroy(p->rk);
     free(p);
+}
+
+size_t eb__event_headers(eb_header_t *hs, const char *traceparent, const char *tracestate)
+{
+    size_t n = 0;
+
+    hs[n++] = (eb_header_t){EB_CE_CONTENT_TYPE_HEADER, EB_CE_CONTENT_TYPE,
+                            sizeof(EB_CE_CONTENT_TYPE) - 1};
+    if (traceparent && *traceparent) {
+        hs[n++] = (eb_header_t){"traceparent", traceparent, strlen(traceparent)};
+        if (tracestate && *tracestate)
+            hs[n++] = (eb_header_t){"tracestate", tracestate, strlen(tracestate)};
+    }
+    return n;
 }

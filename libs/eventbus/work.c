@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eb_int.h"
 #include "eventbus/log.h"
 #include "eventbus/work.h"
 #include "work_int.h"
@@ -67,7 +68,12 @@ int64_t eb_work_offset(const eb_work_t *w)
 
 const char *eb_work_traceparent(const eb_work_t *w)
 {
-    return w->traceparent[0] ? w->traceparent : NULL;
+    return w->trace.traceparent;
+}
+
+const eb_trace_t *eb_work_trace(const eb_work_t *w)
+{
+    return &w->trace;
 }
 
 int eb_work_attempt(const eb_work_t *w)
@@ -91,7 +97,9 @@ void eb_work_log_fields(const eb_work_t *w, eb_log_fields_t *f)
         f->order_id = w->ev.subject;
         f->correlation_id = w->ev.correlationid;
     }
-    f->traceparent = eb_work_traceparent(w);
+    f->trace_id = w->trace.trace_id;
+    f->span_id = w->trace.span_id;
+    f->parent_span_id = w->trace.parent_id[0] ? w->trace.parent_id : NULL;
     f->topic = w->topic;
     f->partition = w->msg->partition;
     f->offset = w->msg->offset;
@@ -112,12 +120,11 @@ eb_err_t eb_work_publish_raw(eb_work_t *w, const char *topic, const char *key, c
                              size_t value_len)
 {
     eb_batch_t *b = w->b;
-    eb_header_t hs[] = {
-        {EB_CE_CONTENT_TYPE_HEADER, EB_CE_CONTENT_TYPE, sizeof(EB_CE_CONTENT_TYPE) - 1},
-        {"traceparent", w->traceparent, strlen(w->traceparent)},
-    };
-    eb_record_t rec = {topic, EB_PARTITION_ANY, key, key ? strlen(key) : 0,
-                       value, value_len,        hs,  w->traceparent[0] ? 2u : 1u,
+    eb_header_t hs[EB_EVENT_HEADERS_MAX];
+    eb_record_t rec = {topic, EB_PARTITION_ANY,
+                       key,   key ? strlen(key) : 0,
+                       value, value_len,
+                       hs,    eb__event_headers(hs, w->trace.traceparent, w->trace.tracestate),
                        NULL};
     char errstr[256];
     eb_err_t err;

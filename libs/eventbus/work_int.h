@@ -17,6 +17,7 @@
 #include "eventbus/envelope.h"
 #include "eventbus/producer.h"
 #include "eventbus/redis.h"
+#include "eventbus/traceparent.h"
 #include "group.h"
 #include "turn.h"
 
@@ -47,7 +48,7 @@ struct eb_work_s {
     int publish_failed;
     eb_err_t result; /* what a batch handler decided (eb_work_fail sets it) */
     char reason[EB_REASON_MAX];
-    char traceparent[EB_TRACEPARENT_LEN + 1];
+    eb_trace_t trace; /* this hop's span, started when the record was decoded */
 };
 
 /* The producer's delivery report for what a work published

@@ -74,11 +74,11 @@ static enum MHD_Result get_order(eb_api_req_t *q, void *opaque)
 static enum MHD_Result post_order(eb_api_req_t *q, void *opaque)
 {
     order_api_t *a = opaque;
-    const char *tp = eb_api_header(q, "traceparent");
     const char *ikey = eb_api_header(q, "Idempotency-Key");
     const char *body;
     size_t body_len;
-    char traceparent[EB_TRACEPARENT_LEN + 1], existing[EB_UUID_LEN + 1];
+    char existing[EB_UUID_LEN + 1];
+    eb_trace_t trace;
     svc_order_t *req = NULL;
     order_record_t o;
     order_view_t v;
@@ -100,17 +100,14 @@ static enum MHD_Result post_order(eb_api_req_t *q, void *opaque)
         return eb_api_error(q, MHD_HTTP_BAD_REQUEST, verr.code, verr.message, verr.field);
     }
 
-    /* The trace continues from the caller's traceparent, or starts here. */
-    if (tp && eb_traceparent_valid(tp, strlen(tp)))
-        snprintf(traceparent, sizeof(traceparent), "%s", tp);
-    else
-        eb_traceparent_generate(traceparent);
+    /* This request's span: a child of the caller's, or a new trace. */
+    eb_api_trace(q, &trace);
 
     if (order_record_init(req, &o) != EB_OK) {
         ret = eb_api_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, "INTERNAL", "out of memory", NULL);
         goto out;
     }
-    err = order_store_create(eb_api_redis(q), &o, req, traceparent, ikey, a->o.idem_ttl_s, &outcome,
+    err = order_store_create(eb_api_redis(q), &o, req, &trace, ikey, a->o.idem_ttl_s, &outcome,
                              existing);
     if (err) {
         ret = eb_api_unavailable(q);
@@ -135,8 +132,9 @@ out:
  * allows it (lifecycle.h); 409 INVALID_STATE otherwise. */
 static enum MHD_Result change_order(eb_api_req_t *q, int cancel)
 {
-    const char *id = eb_api_param(q), *tp = eb_api_header(q, "traceparent");
-    char traceparent[EB_TRACEPARENT_LEN + 1], event_id[EB_UUID_LEN + 1], current[64], msg[160];
+    const char *id = eb_api_param(q);
+    char event_id[EB_UUID_LEN + 1], current[64], msg[160];
+    eb_trace_t trace;
     eb_redis_pipeline_t *held = NULL;
     order_view_t v;
     size_t len = 0;
@@ -152,17 +150,15 @@ static enum MHD_Result change_order(eb_api_req_t *q, int cancel)
     eb_redis_pipeline_destroy(held); /* v is not used after this */
     if (!event)
         return eb_api_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, "INTERNAL", "out of memory", NULL);
-    if (tp && eb_traceparent_valid(tp, strlen(tp)))
-        snprintf(traceparent, sizeof(traceparent), "%s", tp);
-    else
-        eb_traceparent_generate(traceparent);
+    eb_api_trace(q, &trace);
 
     const eb_outbox_entry_t e = {cancel ? TOPIC_ORDER_CANCELLED : TOPIC_ORDER_COMPLETED,
                                  id,
                                  event,
                                  len,
                                  event_id,
-                                 traceparent};
+                                 trace.traceparent,
+                                 trace.tracestate};
 
     err = order_store_decide(eb_api_redis(q), id, cancel ? ORDER_EV_CANCELLED : ORDER_EV_COMPLETED,
                              &e, current, sizeof(current));

@@ -11,7 +11,7 @@
 
 /* Appends HSET order:<id> and XADD outbox to the pipeline. */
 static void append_order(eb_redis_pipeline_t *p, const order_record_t *o, const svc_order_t *req,
-                         const char *traceparent)
+                         const eb_trace_t *trace)
 {
     char key[64];
     const char *hset[] = {
@@ -19,7 +19,8 @@ static void append_order(eb_redis_pipeline_t *p, const order_record_t *o, const 
         "total",     o->total,      "items",  o->items_json,        "createdAt",     o->created_at,
         "updatedAt", o->created_at, "status", ORDER_STATUS_PENDING, "correlationId", o->event_id};
     const eb_outbox_entry_t e = {TOPIC_ORDER_CREATED, o->order_id, o->event,
-                                 o->event_len,        o->event_id, traceparent};
+                                 o->event_len,        o->event_id, trace->traceparent,
+                                 trace->tracestate};
 
     snprintf(key, sizeof(key), "order:%s", o->order_id);
     eb_redis_pipeline_append_argv(p, sizeof(hset) / sizeof(hset[0]), hset, NULL);
@@ -74,7 +75,7 @@ static int idem_lookup(eb_redis_pipeline_t *p, const char *ikey, const char *fin
 /* One attempt at the MULTI/EXEC of order_store_create(): 1 stored, 0 the
  * WATCHed key changed, -1 Redis failed. */
 static int store_once(eb_redis_pipeline_t *p, const order_record_t *o, const svc_order_t *req,
-                      const char *traceparent, const char *ikey, int64_t idem_ttl_s)
+                      const eb_trace_t *trace, const char *ikey, int64_t idem_ttl_s)
 {
     eb_redis_result_t exec;
     char ival[64];
@@ -85,7 +86,7 @@ static int store_once(eb_redis_pipeline_t *p, const order_record_t *o, const svc
         snprintf(ival, sizeof(ival), "%s %s", o->order_id, o->fingerprint);
         eb_redis_pipeline_append(p, "SET %s %s EX %lld", ikey, ival, (long long)idem_ttl_s);
     }
-    append_order(p, o, req, traceparent);
+    append_order(p, o, req, trace);
     eb_redis_pipeline_append(p, "EXEC");
     if (!run(p, &exec)) {
         ok = -1;
@@ -106,7 +107,7 @@ static int store_once(eb_redis_pipeline_t *p, const order_record_t *o, const svc
 }
 
 eb_err_t order_store_create(eb_redis_t *r, const order_record_t *o, const svc_order_t *req,
-                            const char *traceparent, const char *idem_key, int64_t idem_ttl_s,
+                            const eb_trace_t *trace, const char *idem_key, int64_t idem_ttl_s,
                             order_store_outcome_t *outcome, char existing_id[EB_UUID_LEN + 1])
 {
     eb_redis_pipeline_t *p = eb_redis_pipeline_new(r);
@@ -133,7 +134,7 @@ eb_err_t order_store_create(eb_redis_t *r, const order_record_t *o, const svc_or
                 break;
             }
         }
-        stored = store_once(p, o, req, traceparent, idem_key ? ikey : NULL, idem_ttl_s);
+        stored = store_once(p, o, req, trace, idem_key ? ikey : NULL, idem_ttl_s);
         if (stored != 0) {
             err = stored > 0 ? EB_OK : EB_ERR_REDIS;
             break;
@@ -260,25 +261,25 @@ eb_err_t order_store_apply(eb_redis_t *r, const char *id, order_event_t ev)
 /* A decision of order-service's own (cancel, complete): the status change
  * and its event's outbox entry in one script, taken only from the allowed
  * statuses. KEYS: the order, the outbox stream. ARGV: time, to status, to
- * reason, topic, key, value, eventId, traceparent ("" for none), then the
+ * reason, topic, key, value, eventId, traceparent, tracestate ("" for none), then the
  * allowed "status|reason" keys. Answers {2} done, {0} no such order, or
  * {-1, status} not allowed from status. */
 static const char decide_script[] =
     "local cur = redis.call('HMGET', KEYS[1], 'status', 'reason') "
     "if not cur[1] then return {0} end "
     "local k = cur[1] .. '|' .. (cur[2] or '') "
-    "for i = 9, #ARGV do "
+    "for i = 10, #ARGV do "
     "  if ARGV[i] == k then "
     "    if ARGV[3] == '' then redis.call('HDEL', KEYS[1], 'reason') "
     "    else redis.call('HSET', KEYS[1], 'reason', ARGV[3]) end "
     "    redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updatedAt', ARGV[1]) "
-    "    if ARGV[8] == '' then "
-    "      redis.call('XADD', KEYS[2], '*', 'topic', ARGV[4], 'key', ARGV[5], 'value', ARGV[6], "
-    "                 'eventId', ARGV[7]) "
-    "    else "
-    "      redis.call('XADD', KEYS[2], '*', 'topic', ARGV[4], 'key', ARGV[5], 'value', ARGV[6], "
-    "                 'eventId', ARGV[7], 'traceparent', ARGV[8]) "
+    "    local e = {'XADD', KEYS[2], '*', 'topic', ARGV[4], 'key', ARGV[5], 'value', ARGV[6], "
+    "               'eventId', ARGV[7]} "
+    "    if ARGV[8] ~= '' then "
+    "      table.insert(e, 'traceparent') table.insert(e, ARGV[8]) "
+    "      if ARGV[9] ~= '' then table.insert(e, 'tracestate') table.insert(e, ARGV[9]) end "
     "    end "
+    "    redis.call(unpack(e)) "
     "    return {2} "
     "  end "
     "end "
@@ -288,8 +289,8 @@ eb_err_t order_store_decide(eb_redis_t *r, const char *id, order_event_t ev,
                             const eb_outbox_entry_t *e, char *current, size_t current_size)
 {
     char now[EB_TIME_LEN + 1], key[160], allowed[ORDER_STATE_COUNT][64];
-    const char *argv[13 + ORDER_STATE_COUNT];
-    size_t len[13 + ORDER_STATE_COUNT];
+    const char *argv[14 + ORDER_STATE_COUNT];
+    size_t len[14 + ORDER_STATE_COUNT];
     order_state_t to = order_status_next(ORDER_PENDING, ev);
     eb_redis_pipeline_t *p = eb_redis_pipeline_new(r);
     eb_redis_result_t rep, first;
@@ -314,6 +315,7 @@ eb_err_t order_store_decide(eb_redis_t *r, const char *id, order_event_t ev,
     argv[argc++] = e->value; /* index 10: binary-safe below */
     argv[argc++] = e->event_id;
     argv[argc++] = e->traceparent ? e->traceparent : "";
+    argv[argc++] = e->traceparent && e->tracestate ? e->tracestate : "";
     for (int s = 0; s < ORDER_STATE_COUNT; s++) {
         if (ev == ORDER_EV_CANCELLED ? !order_can_cancel((order_state_t)s)
                                      : !order_can_complete((order_state_t)s))

@@ -33,7 +33,7 @@ typedef enum order_store_outcome_e {
  * ORDER_STORE_KEY_MISMATCH with the first order's id in existing_id, and stores
  * nothing. Returns EB_OK or EB_ERR_REDIS (Redis unreachable or failing). */
 eb_err_t order_store_create(eb_redis_t *r, const order_record_t *o, const svc_order_t *req,
-                            const char *traceparent, const char *idem_key, int64_t idem_ttl_s,
+                            const eb_trace_t *trace, const char *idem_key, int64_t idem_ttl_s,
                             order_store_outcome_t *outcome, char existing_id[EB_UUID_LEN + 1]);
 
 /* Loads order id. On EB_OK, *held holds the strings v points into; free it

@@ -37,17 +37,6 @@ static enum MHD_Result no_user(eb_api_req_t *q)
     return eb_api_error(q, MHD_HTTP_NOT_FOUND, "NOT_FOUND", "no such user", NULL);
 }
 
-/* The request's traceparent when valid, else a new trace. */
-static void trace_of(eb_api_req_t *q, char out[EB_TRACEPARENT_LEN + 1])
-{
-    const char *tp = eb_api_header(q, "traceparent");
-
-    if (tp && eb_traceparent_valid(tp, strlen(tp)))
-        snprintf(out, EB_TRACEPARENT_LEN + 1, "%s", tp);
-    else
-        eb_traceparent_generate(out);
-}
-
 /* Parses the body into req; on failure answers 400 and returns 0. */
 static int parse_body(eb_api_req_t *q, svc_user_t *req, enum MHD_Result *ret)
 {
@@ -64,7 +53,7 @@ static int parse_body(eb_api_req_t *q, svc_user_t *req, enum MHD_Result *ret)
 
 static enum MHD_Result post_user(eb_api_req_t *q, void *opaque)
 {
-    char traceparent[EB_TRACEPARENT_LEN + 1];
+    eb_trace_t trace;
     svc_user_t req;
     user_record_t o;
     enum MHD_Result ret;
@@ -72,10 +61,10 @@ static enum MHD_Result post_user(eb_api_req_t *q, void *opaque)
     (void)opaque;
     if (!parse_body(q, &req, &ret))
         return ret;
-    trace_of(q, traceparent);
+    eb_api_trace(q, &trace);
     if (user_record_register(&req, &o) != EB_OK)
         ret = no_memory(q);
-    else if (user_store_create(eb_api_redis(q), &o, traceparent) != EB_OK)
+    else if (user_store_create(eb_api_redis(q), &o, &trace) != EB_OK)
         ret = eb_api_unavailable(q);
     else
         ret = reply_doc(q, MHD_HTTP_CREATED, o.doc, o.doc_len, o.user.user_id);
@@ -86,7 +75,8 @@ static enum MHD_Result post_user(eb_api_req_t *q, void *opaque)
 static enum MHD_Result put_user(eb_api_req_t *q, void *opaque)
 {
     const char *id = eb_api_param(q);
-    char traceparent[EB_TRACEPARENT_LEN + 1], created_at[40];
+    char created_at[40];
+    eb_trace_t trace;
     svc_user_t req;
     user_record_t o;
     enum MHD_Result ret;
@@ -95,7 +85,7 @@ static enum MHD_Result put_user(eb_api_req_t *q, void *opaque)
     (void)opaque;
     if (!parse_body(q, &req, &ret))
         return ret;
-    trace_of(q, traceparent);
+    eb_api_trace(q, &trace);
     memset(&o, 0, sizeof(o));
     for (int i = 0; i < UPDATE_ATTEMPTS && err == EB_ERR_CONFLICT; i++) {
         user_record_close(&o);
@@ -104,7 +94,7 @@ static enum MHD_Result put_user(eb_api_req_t *q, void *opaque)
             break;
         err = user_record_update(&req, id, created_at, &o);
         if (err == EB_OK)
-            err = user_store_update(eb_api_redis(q), &o, traceparent);
+            err = user_store_update(eb_api_redis(q), &o, &trace);
         else if (err == EB_ERR_INVALID)
             err = EB_ERR_NOT_FOUND; /* an id or createdAt we never wrote */
     }

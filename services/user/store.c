@@ -17,15 +17,15 @@ static void age_text(const svc_user_t *u, char out[24])
         out[0] = '\0';
 }
 
-eb_err_t user_store_create(eb_redis_t *r, const user_record_t *o, const char *traceparent)
+eb_err_t user_store_create(eb_redis_t *r, const user_record_t *o, const eb_trace_t *trace)
 {
     eb_redis_pipeline_t *p = eb_redis_pipeline_new(r);
     eb_redis_result_t exec;
     char key[32 + SVC_ID_MAX], age[24];
     const char *hset[] = {"HSET",        key,   "name", o->user.name, "email",
                           o->user.email, "age", age,    "createdAt",  o->user.created_at};
-    const eb_outbox_entry_t e = {o->topic,     o->user.user_id, o->event,
-                                 o->event_len, o->event_id,     traceparent};
+    const eb_outbox_entry_t e = {o->topic,    o->user.user_id,    o->event,         o->event_len,
+                                 o->event_id, trace->traceparent, trace->tracestate};
     eb_err_t err = EB_ERR_REDIS;
 
     if (!p)
@@ -81,27 +81,38 @@ static const char update_script[] =
     "local cur = redis.call('HGET', KEYS[1], 'createdAt') "
     "if not cur then return 0 end "
     "if cur ~= ARGV[1] then return -1 end "
+    "local e = {'XADD', KEYS[2], '*', 'topic', ARGV[6], 'key', ARGV[7], 'value', ARGV[8], "
+    "'eventId', ARGV[9]} "
     "if ARGV[10] ~= '' then "
-    "redis.call('XADD', KEYS[2], '*', 'topic', ARGV[6], 'key', ARGV[7], 'value', ARGV[8], "
-    "'eventId', ARGV[9], 'traceparent', ARGV[10]) "
-    "else "
-    "redis.call('XADD', KEYS[2], '*', 'topic', ARGV[6], 'key', ARGV[7], 'value', ARGV[8], "
-    "'eventId', ARGV[9]) "
+    "table.insert(e, 'traceparent') table.insert(e, ARGV[10]) "
+    "if ARGV[11] ~= '' then table.insert(e, 'tracestate') table.insert(e, ARGV[11]) end "
     "end "
+    "redis.call(unpack(e)) "
     "redis.call('HSET', KEYS[1], 'name', ARGV[2], 'email', ARGV[3], 'age', ARGV[4], "
     "'updatedAt', ARGV[5]) "
     "return 1";
 
-eb_err_t user_store_update(eb_redis_t *r, const user_record_t *o, const char *traceparent)
+eb_err_t user_store_update(eb_redis_t *r, const user_record_t *o, const eb_trace_t *trace)
 {
     eb_redis_pipeline_t *p = eb_redis_pipeline_new(r);
     eb_redis_result_t rep;
     char key[32 + SVC_ID_MAX], age[24];
-    const char *argv[] = {"EVAL",        update_script,      "2",
-                          key,           USER_OUTBOX_STREAM, o->user.created_at,
-                          o->user.name,  o->user.email,      age,
-                          o->updated_at, o->topic,           o->user.user_id,
-                          o->event,      o->event_id,        traceparent ? traceparent : ""};
+    const char *argv[] = {"EVAL",
+                          update_script,
+                          "2",
+                          key,
+                          USER_OUTBOX_STREAM,
+                          o->user.created_at,
+                          o->user.name,
+                          o->user.email,
+                          age,
+                          o->updated_at,
+                          o->topic,
+                          o->user.user_id,
+                          o->event,
+                          o->event_id,
+                          trace->traceparent,
+                          trace->tracestate};
     size_t len[sizeof(argv) / sizeof(argv[0])];
     const int argc = (int)(sizeof(argv) / sizeof(argv[0]));
     eb_err_t err = EB_ERR_REDIS;

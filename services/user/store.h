@@ -24,9 +24,9 @@
 #define USER_OUTBOX_STREAM "users:outbox"
 
 /* Stores the new user o (user_record_register()) with its outbox entry;
- * traceparent goes into the entry (may be NULL). Returns EB_OK or
+ * trace (the request's span) goes into the entry. Returns EB_OK or
  * EB_ERR_REDIS (Redis unreachable or failing). */
-eb_err_t user_store_create(eb_redis_t *r, const user_record_t *o, const char *traceparent);
+eb_err_t user_store_create(eb_redis_t *r, const user_record_t *o, const eb_trace_t *trace);
 
 /* Reads user id's createdAt into out (for building its update). Returns
  * EB_OK, EB_ERR_NOT_FOUND or EB_ERR_REDIS. */
@@ -36,7 +36,7 @@ eb_err_t user_store_created_at(eb_redis_t *r, const char *id, char out[40]);
  * the user exists with o's createdAt, in one script. Returns EB_OK,
  * EB_ERR_NOT_FOUND (no such user: nothing written), EB_ERR_CONFLICT (the
  * stored createdAt differs: read it again) or EB_ERR_REDIS. */
-eb_err_t user_store_update(eb_redis_t *r, const user_record_t *o, const char *traceparent);
+eb_err_t user_store_update(eb_redis_t *r, const user_record_t *o, const eb_trace_t *trace);
 
 /* Loads user id into u and its updatedAt ("" if never updated) into
  * updated_at. Returns EB_OK, EB_ERR_NOT_FOUND (also for a hash that is not

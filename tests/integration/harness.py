@@ -12,6 +12,7 @@ never a bare sleep.
 import collections
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -603,6 +604,25 @@ def order_body(user="u1", qty=2, price=50, currency=None, items=None):
     if currency:
         body["currency"] = currency
     return body
+
+
+TRACEPARENT_RE = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+
+def trace_span(value):
+    """(trace id, span id) of a version-00 traceparent (str or bytes); None if
+    it is not one."""
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    m = TRACEPARENT_RE.match(value or "")
+    return (m.group(1), m.group(2)) if m else None
+
+
+def is_child_span(value, parent):
+    """value is a traceparent of parent's trace with a span of its own: what a
+    hop sends on after receiving parent (W3C trace context, one span a hop)."""
+    mine, theirs = trace_span(value), trace_span(parent)
+    return bool(mine and theirs and mine[0] == theirs[0] and mine[1] != theirs[1])
 
 
 def cloud_event(type_, subject, data, source="/test", id_=None, correlation=None, cause=None):

@@ -10,7 +10,7 @@ import collections
 import json
 import unittest
 
-from harness import (StackTestCase, http, order_body, read_notifications, scaled,
+from harness import (StackTestCase, http, is_child_span, order_body, read_notifications, scaled,
                      wait_until)
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -107,8 +107,11 @@ class FlowTest(StackTestCase):
 
         created = wait_until("OrderCreated on order-created", lambda: find("order-created"))
         paid = wait_until("PaymentProcessed", lambda: find("payment-processed"))
-        for rec in (created, paid):
-            self.assertEqual(rec["headers"].get("traceparent"), TRACEPARENT.encode())
+        # One trace, a span per hop: order-service's is a child of the
+        # caller's, payment-service's a child of order-service's.
+        self.assertTrue(is_child_span(created["headers"].get("traceparent"), TRACEPARENT))
+        self.assertTrue(is_child_span(paid["headers"].get("traceparent"),
+                                      created["headers"]["traceparent"]))
         # Money on the wire: a JSON number with at most two decimals.
         self.assertRegex(created["value"], r'"total":101(,|})')
         self.assertRegex(created["value"], r'"price":50\.5(,|})')

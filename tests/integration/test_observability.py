@@ -15,7 +15,8 @@ import unittest
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness import (StackTestCase, http, order_body, read_notifications, scaled,
+from harness import (StackTestCase, http, is_child_span, order_body, read_notifications, scaled,
+                     trace_span,
                      wait_until)
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -129,18 +130,46 @@ class ObservabilityTest(StackTestCase):
         wait_until("outbox_pending 0", lambda: value(scrape(self.order)[0], "outbox_pending") == 0,
                    10, 0.3)
 
-    def test_traceparent_travels_to_every_event_and_into_the_logs(self):
-        ids = self.post_and_settle(1, {"traceparent": TRACEPARENT})
+    def test_trace_context_travels_a_span_per_hop_and_into_the_logs(self):
+        # A later version of traceparent is continued as version 00 (W3C:
+        # parse the fields of 00, ignore what follows a '-'); tracestate
+        # goes along with it, cleaned of blanks and empty members.
+        future = "cc" + TRACEPARENT[2:] + "-a-later-field"
+        ids = self.post_and_settle(1, {"traceparent": future,
+                                       "tracestate": "congo=t61rcWkgMzE, ,rojo=00f067aa0ba902b7"})
         oid = ids[0]
+        recs = {}
         for topic in ("order-created", "payment-processed"):
-            recs = [r for r in self.stack.kafka_records(topic) if r["key"] == oid]
-            self.assertEqual(len(recs), 1, topic)
-            self.assertEqual(recs[0]["headers"].get("traceparent"), TRACEPARENT.encode(), topic)
+            got = [r for r in self.stack.kafka_records(topic) if r["key"] == oid]
+            self.assertEqual(len(got), 1, topic)
+            recs[topic] = got[0]["headers"]
+            self.assertEqual(recs[topic].get("tracestate"), b"congo=t61rcWkgMzE,rojo=00f067aa0ba902b7")
+        created, paid = recs["order-created"]["traceparent"], recs["payment-processed"]["traceparent"]
+        self.assertTrue(is_child_span(created, TRACEPARENT), created)
+        self.assertTrue(is_child_span(paid, created), paid)
+        trace_id = trace_span(TRACEPARENT)[0]
+        # Every line of the work on this order names the trace and the span
+        # doing it; payment-service's span is the one on PaymentProcessed,
+        # its parent the one on OrderCreated.
         for name in ("payment-service", "notification-service"):
             lines = [l for l in self.daemons[name].log_lines() if l.get("orderId") == oid]
             self.assertTrue(lines, name)
             for l in lines:
-                self.assertEqual(l.get("traceparent"), TRACEPARENT, name)
+                self.assertEqual(l.get("trace_id"), trace_id, (name, l))
+                self.assertRegex(l.get("span_id", ""), r"^[0-9a-f]{16}$", (name, l))
+                self.assertIn(l.get("parent_span_id"),
+                              (trace_span(created)[1], trace_span(paid)[1]), (name, l))
+        decided = [l for l in self.daemons["payment-service"].log_lines()
+                   if l.get("orderId") == oid and l.get("span_id") == trace_span(paid)[1]]
+        self.assertTrue(decided, "no payment-service line of the span on PaymentProcessed")
+        self.assertEqual(decided[0]["parent_span_id"], trace_span(created)[1])
+        # An invalid traceparent starts a new trace and drops the tracestate.
+        oid = self.post_and_settle(1, {"traceparent": "00-" + "0" * 32 + "-00f067aa0ba902b7-01",
+                                       "tracestate": "congo=t61rcWkgMzE"})[0]
+        got = [r for r in self.stack.kafka_records("order-created") if r["key"] == oid]
+        self.assertEqual(len(got), 1)
+        self.assertNotIn("tracestate", got[0]["headers"])
+        self.assertNotEqual(trace_span(got[0]["headers"]["traceparent"])[0], "0" * 32)
 
     def test_log_lines_are_json_with_the_event_context(self):
         self.post_and_settle(1)

@@ -562,7 +562,9 @@ static void traceparent_valid_cases(void **state)
         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0A",  /* upper-case flags */
         "00-00000000000000000000000000000000-00f067aa0ba902b7-01",  /* all-zero trace id */
         "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",  /* all-zero parent id */
-        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  /* version 01 */
+        "0g-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  /* non-hex version */
+        "0A-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  /* upper-case version */
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-011", /* later version, no '-' */
         "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  /* version ff */
         "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",   /* 54 chars */
         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-011", /* 56 chars */
@@ -576,6 +578,9 @@ static void traceparent_valid_cases(void **state)
 
     assert_true(tp_valid(TP_GOOD));
     assert_true(tp_valid("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"));
+    /* A later version: version 00's fields, then the end or '-' and more. */
+    assert_true(tp_valid("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+    assert_true(tp_valid("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09-what-next"));
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (tp_valid(bad[i]))
             fail_msg("accepted \"%s\"", bad[i]);

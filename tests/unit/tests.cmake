@@ -4,6 +4,7 @@
 eb_unit_test(config)
 eb_unit_test(envelope)
 eb_unit_test(schema)
+eb_unit_test(traceparent)
 eb_unit_test(money)
 eb_unit_test(backoff)
 eb_unit_test(json)
