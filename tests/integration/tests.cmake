@@ -5,6 +5,9 @@ eb_integration_test(http_api 120)
 # user-service: its API, and its events through Kafka outages and a kill -9.
 eb_integration_test(users 180)
 eb_integration_test(flow 240)
+# The events read by the CloudEvents SDK and validated against docs/schemas;
+# every version of PaymentFailed, and later ones dead-lettered.
+eb_integration_test(contracts 240)
 # inventory-service: stock, all-or-none reservations, redelivery, a kill -9.
 eb_integration_test(inventory 240)
 eb_integration_test(balance 240)
@@ -30,6 +33,7 @@ eb_integration_test(chaos 420 chaos)
 # The real-Kafka tier (label kafka): the suites where real broker behaviour
 # matters, on one shared three-node kafka-local cluster.
 eb_kafka_test(flow 300)
+eb_kafka_test(contracts 300)
 eb_kafka_test(inventory 300)
 eb_kafka_test(balance 300)
 eb_kafka_test(dlq 300)
