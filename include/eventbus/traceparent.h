@@ -1,5 +1,6 @@
 /*
  * W3C trace context (traceparent.c): the traceparent header, version 00.
+ * Any thread; out buffers are the caller's.
  */
 #ifndef EVENTBUS_TRACEPARENT_H
 #define EVENTBUS_TRACEPARENT_H
