@@ -61,7 +61,8 @@ struct MHD_Connection;
 
 /* Creates the router (no server). The opts are copied; opts->opaque must
  * stay valid until the server is stopped (or, without a server, for as
- * long as eb_admin_route() is called). */
+ * long as eb_admin_route() is called). Returns NULL when out of memory; the
+ * caller owns it (eb_admin_destroy). */
 eb_admin_t *eb_admin_new(const eb_admin_opts_t *opts);
 
 /* Starts a dedicated server (eb_http_listen(), one thread, 64 connections,

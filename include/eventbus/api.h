@@ -67,8 +67,10 @@ typedef struct eb_api_s eb_api_t;
 
 /* Lifecycle, from the main thread: eb_api_new() -> eb_api_start() ->
  * eb_api_stop() (finishes requests in progress, joins the workers) ->
- * eb_api_destroy(). opts is copied; routes, strings and admin must outlive
- * the API. Returns NULL when out of memory. */
+ * eb_api_destroy(). opts is copied; routes, strings, admin and opaque must
+ * outlive the API (until eb_api_destroy). eb_api_new() returns NULL when
+ * out of memory; the caller owns the API. eb_api_port() may be called from
+ * any thread once eb_api_start() returned. */
 eb_api_t *eb_api_new(const eb_api_opts_t *opts);
 eb_err_t eb_api_start(eb_api_t *a, char *errstr, size_t errstr_size);
 int eb_api_port(const eb_api_t *a); /* the bound port; -1 when not listening */
@@ -76,14 +78,19 @@ void eb_api_stop(eb_api_t *a);
 void eb_api_destroy(eb_api_t *a); /* NULL is a no-op */
 
 /* Answers PING on the calling worker's Redis connection (for /ready, which
- * runs on a worker). Returns 1 when Redis answered. */
+ * runs on a worker). Call it from a worker thread only (a handler or an
+ * admin callback routed through the API). Returns 1 when Redis answered. */
 int eb_api_redis_ping(eb_api_t *a);
 
 /* eb_redis_probe_write() on the calling worker's connection: 1 Redis
- * accepted the write, 0 refused it (why in reason), -1 unreachable. */
+ * accepted the write, 0 refused it (why in reason), -1 unreachable. From a
+ * worker thread only, as eb_api_redis_ping(). */
 int eb_api_redis_probe_write(eb_api_t *a, const char *key, char *reason, size_t size);
 
-/* ---- for handlers -------------------------------------------------------- */
+/* ---- for handlers --------------------------------------------------------
+ *
+ * On the worker thread running the handler, during the call. The strings
+ * returned belong to the request and stay valid until the handler returns. */
 
 /* The "{id}" segment of the path ("" when the pattern has none). Checked:
  * 1..128 bytes of letters, digits, '-' and '_'; a request whose segment is
@@ -101,10 +108,12 @@ const char *eb_api_header(const eb_api_req_t *q, const char *name);
  * What the request writes to the outbox carries t's traceparent on. */
 void eb_api_trace(const eb_api_req_t *q, eb_trace_t *t);
 
-/* The calling worker's Redis connection (NULL when out of memory). */
+/* The calling worker's Redis connection (NULL when out of memory). Owned by
+ * the worker: use it during the call, never destroy or keep it. */
 eb_redis_t *eb_api_redis(eb_api_req_t *q);
 
-/* Queues a JSON reply; location, when not NULL, is sent as Location. */
+/* Queues a JSON reply (body and location are copied); location, when not
+ * NULL, is sent as Location. */
 enum MHD_Result eb_api_reply(eb_api_req_t *q, unsigned int status, const char *body, size_t len,
                              const char *location);
 

@@ -94,12 +94,17 @@ typedef struct eb_conf_args_s {
 /* Applies defaults, then the environment, then argv to every section.
  * Returns EB_OK, or EB_ERR_INVALID with one line naming the setting or flag
  * in errstr. String values point into the environment, argv or the static
- * defaults, so nothing needs freeing. Does no I/O besides getenv(). */
+ * defaults, so nothing needs freeing; they stay valid while argv lives and
+ * the environment is not changed (no setenv/putenv of those variables).
+ * Does no I/O besides getenv(): call it from main() before other threads
+ * start. */
 eb_err_t eb_config_parse(const eb_conf_program_t *prog, int argc, char **argv, eb_conf_args_t *args,
                          char *errstr, size_t errstr_size);
 
 /* Parses one value as entry describes it, storing it at base + offset.
- * Exposed for the unit tests and for tools that take values from elsewhere. */
+ * A string setting stores value itself (not a copy): it must outlive its
+ * use. Exposed for the unit tests and for tools that take values from
+ * elsewhere. */
 eb_err_t eb_config_set(const eb_conf_entry_t *entry, void *base, const char *value, char *errstr,
                        size_t errstr_size);
 
@@ -183,7 +188,8 @@ extern const eb_conf_entry_t eb_config_outbox_entries[EB_CONF_OUTBOX_COUNT];
         "Outbox", eb_config_outbox_entries, EB_CONF_OUTBOX_COUNT, (c)                              \
     }
 
-/* Fills instance_id with "hostname-pid" when INSTANCE_ID was not given. */
+/* Fills instance_id with "hostname-pid" when INSTANCE_ID was not given; it
+ * then points into conf->instance_buf, valid as long as conf. */
 void eb_config_common_finish(eb_common_conf_t *conf);
 
 #ifdef __cplusplus

@@ -61,7 +61,8 @@ extern "C" {
 
 typedef struct eb_consumer_s eb_consumer_t;
 
-/* Handles one event. Returns EB_OK, or the error (with eb_work_fail() giving
+/* Handles one event. work is valid only during the call (work.h). Returns
+ * EB_OK, or the error (with eb_work_fail() giving
  * the reason) whose class decides what happens: EB_ERR_BAD_EVENT and the other
  * permanent errors dead-letter the message at once, EB_ERR_TRANSIENT retries
  * it with backoff up to retry_max times, EB_ERR_REDIS and EB_ERR_KAFKA make
@@ -121,12 +122,22 @@ typedef struct eb_consumer_opts_s {
 } eb_consumer_opts_t;
 
 /* Creates the consumer and its producer and subscribes. Takes ownership of
- * both confs in every case. The opts strings must outlive the consumer.
- * Returns NULL with the reason in errstr. Makes no blocking call. */
+ * both confs in every case (do not destroy them after the call, even when it
+ * fails). opts itself is copied; what it points to (strings, arrays,
+ * schemas, opaque) must stay valid until eb_consumer_destroy() returns.
+ * Returns NULL with the reason in errstr; the caller owns the consumer and
+ * frees it with eb_consumer_destroy(). Makes no blocking call.
+ *
+ * Threading: eb_consumer_new(), eb_consumer_run() and eb_consumer_destroy()
+ * are called from one thread, the owner; the handlers and callbacks of opts
+ * run on it, inside eb_consumer_run(). Only eb_consumer_status() and
+ * eb_consumer_handle() may be called from other threads. */
 eb_consumer_t *eb_consumer_new(rd_kafka_conf_t *consumer_conf, rd_kafka_conf_t *producer_conf,
                                const eb_consumer_opts_t *opts, char *errstr, size_t errstr_size);
 
-/* Runs the loop until *stop becomes non-zero, then hands back unfinished
+/* Runs the loop on the calling thread until *stop becomes non-zero (stop
+ * may be eb_stop_flag, set by a signal, or a flag of the caller's, set from
+ * any thread), then hands back unfinished
  * messages, commits stored offsets and leaves the group, waiting on the
  * brokers for a few seconds at most: with no coordinator reachable it
  * gives up (the group expires the member after session.timeout.ms, and
@@ -135,11 +146,14 @@ eb_consumer_t *eb_consumer_new(rd_kafka_conf_t *consumer_conf, rd_kafka_conf_t *
  * error. */
 eb_err_t eb_consumer_run(eb_consumer_t *c, const atomic_int *stop);
 
-/* Flushes the producer (up to 3 s), closes and frees everything. Call after
- * eb_consumer_run() returned. NULL is a no-op. */
+/* Flushes the producer (up to 3 s), closes and frees everything, the
+ * handles of eb_consumer_handle() and the works included. Call after
+ * eb_consumer_run() returned (or instead of it), on the owner thread, once
+ * no other thread uses the consumer. NULL is a no-op. */
 void eb_consumer_destroy(eb_consumer_t *c);
 
-/* What /ready needs, readable from any thread. */
+/* What /ready needs: fills *st (caller's storage). Any thread, until
+ * eb_consumer_destroy(). */
 typedef struct eb_consumer_status_s {
     int joined;           /* has received an assignment since it last lost one */
     int assigned;         /* partitions currently assigned */
@@ -148,7 +162,9 @@ typedef struct eb_consumer_status_s {
 
 void eb_consumer_status(const eb_consumer_t *c, eb_consumer_status_t *st);
 
-/* The librdkafka consumer handle, for metadata queries from other threads. */
+/* The librdkafka consumer handle, for metadata queries from other threads
+ * (rd_kafka_metadata, eb_kafka_reachable). Owned by c and valid until
+ * eb_consumer_destroy(): do not poll, close or destroy it. */
 rd_kafka_t *eb_consumer_handle(eb_consumer_t *c);
 
 #ifdef __cplusplus

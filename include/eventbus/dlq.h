@@ -50,8 +50,9 @@ typedef struct eb_dlq_info_s {
 /* Writes "<topic>-dlq" into out. Returns EB_ERR_INVALID if it does not fit. */
 eb_err_t eb_dlq_topic(const char *topic, char *out, size_t size);
 
-/* Returns a new header list: a copy of original (may be NULL) followed by
- * the dead-letter headers of info. The caller owns it. */
+/* Returns a new header list: a copy of original (may be NULL; not taken
+ * over) followed by the dead-letter headers of info (copied). The caller
+ * owns it: rd_kafka_headers_destroy(), or hand it to librdkafka. */
 rd_kafka_headers_t *eb_dlq_headers(const rd_kafka_headers_t *original, const eb_dlq_info_t *info);
 
 /* Returns 1 if name is one of the headers eb_dlq_headers() adds. */

@@ -39,7 +39,9 @@ extern "C" {
 
 /* The context attributes of one event plus its data. Plain storage owned by
  * the caller: eb_event_init() or eb_event_decode() fills it, eb_event_close()
- * frees data. An empty string means "attribute absent". */
+ * frees data. An empty string means "attribute absent". No thread affinity:
+ * the functions here are reentrant; one event is used by one thread at a
+ * time. */
 typedef struct eb_event_s {
     char id[EB_EVENT_ID_MAX + 1];
     char source[EB_EVENT_ID_MAX + 1];

@@ -74,17 +74,20 @@ eb_err_t eb_http_listen(const eb_http_listen_opts_t *opts, eb_http_server_t **se
  * the server's threads and frees it. NULL is a no-op. */
 void eb_http_stop(eb_http_server_t *server);
 
-/* Returns the bound TCP port of a running server, or -1 (NULL). */
+/* Returns the bound TCP port of a running server, or -1 (NULL). Any thread
+ * until eb_http_stop(). */
 int eb_http_port(const eb_http_server_t *server);
 
-/* Queues a response with Content-Type application/json. body is copied.
+/* Queues a response with Content-Type application/json, from the handler's
+ * thread (libmicrohttpd's). body is copied.
  * location, when not NULL, becomes the Location header. Returns MHD_YES or
  * MHD_NO as MHD_queue_response does. */
 enum MHD_Result eb_http_reply(struct MHD_Connection *conn, unsigned int status, const char *body,
                               size_t len, const char *location);
 
 /* Queues {"error":{"code":code,"message":message[,"field":field]}}. field may
- * be NULL. For 405 the Allow header is set from allow (may be NULL). */
+ * be NULL. For 405 the Allow header is set from allow (may be NULL). The
+ * strings are copied. On the thread libmicrohttpd called the handler on. */
 enum MHD_Result eb_http_error(struct MHD_Connection *conn, unsigned int status, const char *code,
                               const char *message, const char *field, const char *allow);
 

@@ -23,7 +23,8 @@ extern "C" {
 #endif
 
 /* Marks n event ids of group done for ttl_s seconds, in one pipeline.
- * Returns EB_OK or EB_ERR_REDIS. */
+ * Nothing is kept. On the thread that owns r. Returns EB_OK or
+ * EB_ERR_REDIS. */
 eb_err_t eb_idempotency_mark_done(eb_redis_t *r, const char *group, const char *const *ids,
                                   size_t n, int64_t ttl_s);
 

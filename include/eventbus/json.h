@@ -1,5 +1,6 @@
 /*
  * JSON documents from outside (json.c): parsed whole and strictly.
+ * Reentrant: any thread.
  */
 #ifndef EVENTBUS_JSON_H
 #define EVENTBUS_JSON_H

@@ -44,8 +44,9 @@ typedef struct eb_kafka_props_s {
  * NULL), client.id, the defaults, the
  * properties file and the user properties applied, or NULL with the
  * offending property or file line in errstr. The caller owns the conf and
- * normally hands it to eb_producer_new(), eb_consumer_new() or rd_kafka_new().
- * Reads KAFKA_CONFIG_FILE; makes no connection. */
+ * normally hands it to eb_producer_new(), eb_consumer_new() or rd_kafka_new(),
+ * which take it; else rd_kafka_conf_destroy() it. Nothing of common or
+ * props is kept. Any thread. Reads KAFKA_CONFIG_FILE; makes no connection. */
 rd_kafka_conf_t *eb_kafka_conf_new(const eb_common_conf_t *common, const char *client_id,
                                    const eb_kafka_props_t *props, char *errstr, size_t errstr_size);
 
@@ -59,8 +60,9 @@ int eb_kafka_reachable(rd_kafka_t *rk, int timeout_ms);
 
 /* Reads every partition of topic from its beginning to its end as it was
  * when the scan started, calling fn on each record in partition order, on
- * the calling thread. rk is a consumer handle (its partitions are assigned
- * and unassigned here; nothing is committed). Returns EB_OK once every
+ * the calling thread (the message is valid only during that call). rk is
+ * a consumer handle (its partitions are assigned and unassigned here;
+ * nothing is committed), used by no other thread meanwhile. Returns EB_OK once every
  * partition was read to that end; EB_ERR_KAFKA (no such topic, no broker for
  * 10 s) or a stop (*stop set; may be NULL) with the reason in errstr. */
 eb_err_t eb_kafka_scan(rd_kafka_t *rk, const char *topic,

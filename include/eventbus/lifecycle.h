@@ -26,14 +26,15 @@ extern atomic_int eb_reopen_flag;
 
 /* Installs SIGTERM/SIGINT handlers that set eb_stop_flag, a SIGHUP handler
  * that sets eb_reopen_flag, and ignores SIGPIPE (a client hanging up must
- * not kill a server). Call once from main(). */
+ * not kill a server). Call once from main(), before other threads start. */
 void eb_lifecycle_install_signals(void);
 
-/* Sets eb_stop_flag from code, e.g. after a fatal error in a thread. */
+/* Sets eb_stop_flag from code, e.g. after a fatal error in a thread. Any
+ * thread, and async-signal-safe. */
 void eb_lifecycle_request_stop(void);
 
 /* Sleeps up to ms milliseconds, waking early (within 50 ms) when a stop was
- * requested. Returns non-zero if a stop was requested. */
+ * requested. Returns non-zero if a stop was requested. Any thread. */
 int eb_lifecycle_sleep(int64_t ms);
 
 #ifdef __cplusplus

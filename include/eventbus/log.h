@@ -60,7 +60,9 @@ typedef void(eb_log_cb_t)(eb_log_level_t level, const char *line, size_t len, vo
  * the format (json != 0: JSON lines, else text). The strings are copied. */
 void eb_log_init(const char *service, const char *instance, eb_log_level_t level, int json);
 
-/* Replaces the line sink; NULL restores the stderr writer. */
+/* Replaces the line sink; NULL restores the stderr writer. cb runs on
+ * whichever thread logs, concurrently and without a lock: it must be
+ * thread-safe. opaque must stay valid while cb is installed. */
 void eb_log_set_callback(eb_log_cb_t *cb, void *opaque);
 
 /* Parses "error", "warn", "info" or "debug". Returns 0 on success, -1 else. */
@@ -75,7 +77,8 @@ int eb_log_level_parse(const char *name, eb_log_level_t *level);
 void eb_log_set_context(const eb_log_fields_t *fields);
 
 /* Formats and emits one line (fields NULL: the thread's context, if any).
- * Prefer the macros, which skip disabled levels. */
+ * Prefer the macros, which skip disabled levels. fields is read during the
+ * call only. */
 void eb_log_write(eb_log_level_t level, const eb_log_fields_t *fields, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -26,7 +26,9 @@ extern const size_t eb_metrics_latency_bucket_count;
 
 /* Registers a family. labels is a comma-separated list ("route,code") or
  * NULL. Registering the same name again returns the existing family. The
- * strings must be static. Returns NULL only when out of memory. */
+ * strings must be static. Returns NULL only when out of memory. The family
+ * belongs to the registry: never freed by the caller, valid until
+ * eb_metrics_reset(). Any thread (registration takes a lock). */
 eb_metric_t *eb_metrics_counter(const char *name, const char *help, const char *labels);
 eb_metric_t *eb_metrics_gauge(const char *name, const char *help, const char *labels);
 eb_metric_t *eb_metrics_histogram(const char *name, const char *help, const char *labels,
@@ -34,7 +36,9 @@ eb_metric_t *eb_metrics_histogram(const char *name, const char *help, const char
 
 /* Returns the series for the label values (as many as the family has label
  * names, given as const char *), creating it on first use. Values are copied.
- * Returns NULL when out of memory or when m is NULL. */
+ * Returns NULL when out of memory or when m is NULL. The series belongs to
+ * the registry and stays valid until eb_metrics_reset(): keep the pointer.
+ * Any thread. */
 eb_series_t *eb_metric_series(eb_metric_t *m, ...);
 
 /* Counter: add v >= 0. Gauge: add any v. NULL is a no-op. */
@@ -54,12 +58,14 @@ void eb_series_observe(eb_series_t *s, double v);
 /* Current value of a counter or gauge (0 for a histogram); for tests. */
 double eb_series_value(const eb_series_t *s);
 
-/* Renders every family into a malloc'd buffer the caller frees. Returns NULL
- * when out of memory. */
+/* Renders every family into a malloc'd buffer the caller frees (free()).
+ * Returns NULL when out of memory. Any thread. */
 char *eb_metrics_render(size_t *len);
 
-/* Drops every family; for tests and for valgrind-clean exits. Not
- * thread-safe: call when no other thread uses metrics. */
+/* Drops every family; for tests and for valgrind-clean exits. Every
+ * family and series pointer is invalid after it, so call it last, after
+ * the consumers, producers and servers that update metrics were destroyed.
+ * Not thread-safe: call when no other thread uses metrics. */
 void eb_metrics_reset(void);
 
 #ifdef __cplusplus

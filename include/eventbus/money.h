@@ -4,7 +4,7 @@
  * On the wire amounts are JSON numbers with at most two decimals
  * ("total":100.5). Parsing checks that the number has no third decimal and
  * lies within EB_MONEY_MAX; formatting writes the shortest exact decimal, so
- * 10050 becomes 100.5 and 10000 becomes 100.
+ * 10050 becomes 100.5 and 10000 becomes 100. Pure functions: any thread.
  */
 #ifndef EVENTBUS_MONEY_H
 #define EVENTBUS_MONEY_H
@@ -44,7 +44,8 @@ size_t eb_money_format(int64_t minor, char *buf, size_t size);
 size_t eb_money_format_fixed(int64_t minor, char *buf, size_t size);
 
 /* Returns a new cJSON number node that prints exactly as eb_money_format()
- * would, or NULL when out of memory. */
+ * would, or NULL when out of memory. The caller owns it (add it to a tree,
+ * or cJSON_Delete it). */
 cJSON *eb_money_to_json(int64_t minor);
 
 #ifdef __cplusplus

@@ -58,7 +58,8 @@ typedef struct eb_outbox_entry_s {
     const char *tracestate;
 } eb_outbox_entry_t;
 
-/* Appends the XADD of e to stream to p (inside the caller's MULTI). */
+/* Appends the XADD of e to stream to p (inside the caller's MULTI). The
+ * strings are copied into p. On the thread that owns p. */
 void eb_outbox_append(eb_redis_pipeline_t *p, const char *stream, const eb_outbox_entry_t *e);
 
 typedef struct eb_outbox_s eb_outbox_t;
@@ -72,8 +73,11 @@ typedef struct eb_outbox_opts_s {
     int claim_idle_ms;    /* pending longer than this: abandoned */
 } eb_outbox_opts_t;
 
-/* Creates the relay and its producer (takes pconf in every case). Starts no
- * thread. Returns NULL with the reason in errstr. */
+/* Creates the relay and its producer (takes pconf in every case). opts and
+ * its strings are copied. Starts no thread. Returns NULL with the reason in
+ * errstr; the caller owns the relay (eb_outbox_destroy). eb_outbox_new(),
+ * eb_outbox_start() and eb_outbox_destroy() are called from one thread; the
+ * relay's own thread owns its Redis connection and producer. */
 eb_outbox_t *eb_outbox_new(rd_kafka_conf_t *pconf, const eb_outbox_opts_t *opts, char *errstr,
                            size_t errstr_size);
 
@@ -81,7 +85,9 @@ eb_outbox_t *eb_outbox_new(rd_kafka_conf_t *pconf, const eb_outbox_opts_t *opts,
  * to 5 s for in-flight deliveries and acknowledges them. Returns 0 or -1. */
 int eb_outbox_start(eb_outbox_t *r);
 
-/* Joins the thread (if started) and frees everything. NULL is a no-op. */
+/* Joins the thread (if started; it ends once eb_stop_flag is set) and
+ * frees everything, the handle of eb_outbox_kafka() included. NULL is a
+ * no-op. */
 void eb_outbox_destroy(eb_outbox_t *r);
 
 /* Returns 1 if the relay stopped on a fatal error (the process should exit
@@ -91,7 +97,8 @@ int eb_outbox_failed(eb_outbox_t *r);
 /* Monotonic ms when the relay loop last turned, for liveness. Any thread. */
 int64_t eb_outbox_last_loop_ms(eb_outbox_t *r);
 
-/* The producer's handle, for readiness probes from other threads. */
+/* The producer's handle, for readiness probes from other threads
+ * (metadata queries only). Owned by r, valid until eb_outbox_destroy(). */
 rd_kafka_t *eb_outbox_kafka(eb_outbox_t *r);
 
 #ifdef __cplusplus

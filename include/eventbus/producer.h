@@ -55,15 +55,20 @@ typedef void(eb_delivery_cb_t)(void *msg_opaque, eb_err_t err, const char *reaso
 
 typedef struct eb_producer_s eb_producer_t;
 
-/* Creates the producer. Takes ownership of conf in every case. Forces
- * enable.idempotence=true and acks=all. cb (may be NULL) receives delivery
- * reports with opaque. Returns NULL with the reason in errstr. */
+/* Creates the producer. Takes ownership of conf in every case (also on
+ * failure). Forces enable.idempotence=true and acks=all. cb (may be NULL)
+ * receives delivery reports with opaque, which must stay valid until
+ * eb_producer_destroy() returned. Returns NULL with the reason in errstr;
+ * the caller owns the producer (eb_producer_destroy). The thread that
+ * creates it is normally its owner, the polling one. */
 eb_producer_t *eb_producer_new(rd_kafka_conf_t *conf, eb_delivery_cb_t *cb, void *opaque,
                                char *errstr, size_t errstr_size);
 
 /* Queues one record. Returns EB_OK when queued (the outcome arrives through
  * the delivery callback), EB_ERR_KAFKA when the local queue is full (poll and
- * try again) and EB_ERR_INVALID for records that can never be sent. */
+ * try again) and EB_ERR_INVALID for records that can never be sent. Any
+ * thread. msg_opaque is handed back as is; what it points to is the
+ * caller's and must live until its delivery report. */
 eb_err_t eb_producer_send(eb_producer_t *p, const eb_record_t *rec, void *msg_opaque, char *errstr,
                           size_t errstr_size);
 
@@ -73,11 +78,13 @@ eb_err_t eb_producer_send(eb_producer_t *p, const eb_record_t *rec, void *msg_op
 eb_err_t eb_producer_send_wait(eb_producer_t *p, const eb_record_t *rec, void *msg_opaque,
                                int timeout_ms, char *errstr, size_t errstr_size);
 
-/* Serves delivery reports for up to timeout_ms. Returns the number served. */
+/* Serves delivery reports for up to timeout_ms, on the calling thread (the
+ * owner). Returns the number served. */
 int eb_producer_poll(eb_producer_t *p, int timeout_ms);
 
 /* Waits until every queued record has its delivery report or timeout_ms
- * passed. Returns EB_OK when nothing is outstanding, else EB_ERR_KAFKA. */
+ * passed, serving the reports on the calling thread (the owner). Returns
+ * EB_OK when nothing is outstanding, else EB_ERR_KAFKA. */
 eb_err_t eb_producer_flush(eb_producer_t *p, int timeout_ms);
 
 /* Returns 1 once the producer hit a fatal error (e.g. the idempotent
@@ -85,12 +92,13 @@ eb_err_t eb_producer_flush(eb_producer_t *p, int timeout_ms);
  * stop and let the process be restarted. Thread-safe. */
 int eb_producer_fatal(eb_producer_t *p);
 
-/* The librdkafka handle, for metadata queries. Owned by p. */
+/* The librdkafka handle, for metadata queries from any thread. Owned by p
+ * and valid until eb_producer_destroy(): do not poll or destroy it. */
 rd_kafka_t *eb_producer_handle(eb_producer_t *p);
 
 /* Flushes for up to timeout_ms (records still outstanding then are reported
- * as failed through the callback), destroys the handle and frees p. NULL is
- * a no-op. */
+ * as failed through the callback), destroys the handle and frees p. On the
+ * owner thread, once no other thread sends. NULL is a no-op. */
 void eb_producer_destroy(eb_producer_t *p, int timeout_ms);
 
 #ifdef __cplusplus

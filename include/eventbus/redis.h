@@ -36,17 +36,21 @@ typedef struct eb_redis_addr_s {
     int timeout_ms; /* connect and per-command timeout */
 } eb_redis_addr_t;
 
-/* Parses redis://[[username]:password@]host[:port][/db]. Returns EB_ERR_INVALID with a
- * reason in errstr for anything else. timeout_ms is set to 1000. */
+/* Parses redis://[[username]:password@]host[:port][/db] into *addr (caller's
+ * storage; url is not kept). Returns EB_ERR_INVALID with a reason in errstr
+ * for anything else. timeout_ms is set to 1000. */
 eb_err_t eb_redis_url_parse(const char *url, eb_redis_addr_t *addr, char *errstr,
                             size_t errstr_size);
 
 typedef struct eb_redis_s eb_redis_t;
 
-/* Creates a handle; does not connect yet. The address is copied. */
+/* Creates a handle; does not connect yet. The address is copied. Returns
+ * NULL when out of memory; the caller owns the handle (eb_redis_destroy) and
+ * the thread that uses it owns it for the time being (see above). */
 eb_redis_t *eb_redis_new(const eb_redis_addr_t *addr);
 
-/* Closes the connection and frees r. NULL is a no-op. */
+/* Closes the connection and frees r, once no pipeline of r is left. NULL
+ * is a no-op. */
 void eb_redis_destroy(eb_redis_t *r);
 
 /* ---- Pipelines ------------------------------------------------------------
@@ -95,7 +99,8 @@ typedef struct eb_redis_result_s {
 } eb_redis_result_t;
 
 /* Creates an empty pipeline on r, which must outlive it. NULL when out of
- * memory. Nothing is sent before eb_redis_pipeline_exec(). */
+ * memory; the caller owns it (eb_redis_pipeline_destroy). Nothing is sent
+ * before eb_redis_pipeline_exec(). */
 eb_redis_pipeline_t *eb_redis_pipeline_new(eb_redis_t *r);
 
 /* Queues one command, written as for hiredis's redisCommand(): %s a C
@@ -124,15 +129,17 @@ eb_err_t eb_redis_pipeline_exec(eb_redis_pipeline_t *p);
 /* How many commands were queued. */
 size_t eb_redis_pipeline_count(const eb_redis_pipeline_t *p);
 
-/* The reply to command i (0 = the first appended). An index past the end,
- * or a pipeline not yet executed, gives EB_REDIS_NOREPLY. */
+/* The reply to command i (0 = the first appended), returned by value; its
+ * pointers point into p (see eb_redis_result_t). An index past the end, or a
+ * pipeline not yet executed, gives EB_REDIS_NOREPLY. */
 eb_redis_result_t eb_redis_pipeline_result(const eb_redis_pipeline_t *p, size_t i);
 
 /* Element i of an array reply; EB_REDIS_NOREPLY ("no such element") when
  * array is not an array or has no element i. */
 eb_redis_result_t eb_redis_result_element(const eb_redis_result_t *array, size_t i);
 
-/* Forgets the commands and replies, for reusing p. */
+/* Forgets the commands and replies, for reusing p: results read from it
+ * before are invalid after. */
 void eb_redis_pipeline_clear(eb_redis_pipeline_t *p);
 
 /* Frees p and its replies. NULL is a no-op. */
@@ -150,7 +157,8 @@ int eb_redis_is_refusal(const char *err);
 
 /* The text of the last refusal (eb_redis_is_refusal) any command on r got,
  * or NULL; *seq (may be NULL) counts them, so a caller can tell whether one
- * came after an earlier look. Same thread as r. */
+ * came after an earlier look. The text is r's: the next refusal overwrites
+ * it and eb_redis_destroy() frees it; copy it to keep it. Same thread as r. */
 const char *eb_redis_refusal(const eb_redis_t *r, uint64_t *seq);
 
 /* Writes a short-lived key (SET key PX 10 s) to learn whether Redis accepts

@@ -41,7 +41,9 @@ typedef eb_err_t(eb_upcast_fn)(cJSON *data, char *errstr, size_t errstr_size);
 
 typedef struct eb_schemas_s eb_schemas_t;
 
-/* An empty registry, or NULL when out of memory. */
+/* An empty registry, or NULL when out of memory. The caller owns it
+ * (eb_schemas_free), and frees it only after every consumer given it was
+ * destroyed. */
 eb_schemas_t *eb_schemas_new(void);
 
 /* Frees s. NULL is a no-op. */
@@ -57,7 +59,8 @@ eb_err_t eb_schemas_add(eb_schemas_t *s, const char *type, int version, const ch
                         eb_upcast_fn *up);
 
 /* The newest version of type, and its dataschema in *dataschema (may be
- * NULL); 0 when s has no version of type. */
+ * NULL; the string is s's, valid until eb_schemas_free); 0 when s has no
+ * version of type. */
 int eb_schemas_newest(const eb_schemas_t *s, const char *type, const char **dataschema);
 
 /* Sets ev->dataschema to the newest version of ev->type, as a producer

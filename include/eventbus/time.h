@@ -1,5 +1,6 @@
 /*
- * Times (time.c): wall clock and monotonic clocks, RFC 3339 text.
+ * Times (time.c): wall clock and monotonic clocks, RFC 3339 text. Any
+ * thread; out buffers are the caller's.
  */
 #ifndef EVENTBUS_TIME_H
 #define EVENTBUS_TIME_H

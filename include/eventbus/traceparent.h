@@ -9,7 +9,8 @@
  * tracestate it received. Without a valid traceparent it starts a new trace
  * and drops any tracestate, as the W3C Trace Context recommendation says.
  *
- * Everything here is pure but for the random ids: any thread.
+ * Everything here is pure but for the random ids: any thread. Out buffers
+ * and eb_trace_t storage are the caller's.
  */
 #ifndef EVENTBUS_TRACEPARENT_H
 #define EVENTBUS_TRACEPARENT_H

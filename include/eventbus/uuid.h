@@ -1,6 +1,6 @@
 /*
  * UUIDs (uuid.c): random ones for new things, derived ones for things
- * that follow from others.
+ * that follow from others. Any thread; out buffers are the caller's.
  */
 #ifndef EVENTBUS_UUID_H
 #define EVENTBUS_UUID_H

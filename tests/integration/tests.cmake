@@ -23,6 +23,9 @@ eb_integration_test(saga 420)
 # The saga's compensation in payment-service (refund once, tombstone) and
 # the notifications of refunds, cancels, completions and sign-ups.
 eb_integration_test(compensation 240)
+# The example service (examples/shipping-notifier, built into build/bin from
+# the tree): an event in, one out, dead letters, versions, SIGTERM.
+eb_integration_test(example 120)
 # Redis up but refusing writes (maxmemory, a replica): told apart from unreachable.
 eb_integration_test(redis_refusal 120)
 # Slow clients (slowloris), deadlines, a full connection table, one address past its share.
