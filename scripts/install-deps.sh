@@ -11,6 +11,11 @@
 #   scripts/install-deps.sh --pytools  also the test-only tools Debian lacks, from PyPI
 #                                    (tests/requirements.txt, pinned) into a virtualenv,
 #                                    .pytools/ in the source tree, beside Debian's packages
+#   scripts/install-deps.sh --nodetools  also the contract checkers from npm (the AsyncAPI
+#                                    parser, Redocly's OpenAPI linter; pinned in
+#                                    tests/contracts/package-lock.json) into
+#                                    tests/contracts/node_modules/; Debian's nodejs and npm
+#                                    when there is no node
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,7 +37,8 @@ for arg in "$@"; do
     --kafka) packages+=(openjdk-17-jre-headless maven) ;;
     --ci) packages+=(clang-format docker-compose clang libclang-rt-14-dev) ;;
     --pytools) packages+=(python3-venv python3-jsonschema) pytools=1 ;;
-    *) echo "usage: $0 [--bench] [--ci] [--kafka] [--pytools]" >&2; exit 2 ;;
+    --nodetools) nodetools=1 ;;
+    *) echo "usage: $0 [--bench] [--ci] [--kafka] [--pytools] [--nodetools]" >&2; exit 2 ;;
     esac
 done
 
@@ -50,12 +56,31 @@ install_pytools() {
     cp "$want" "$stamp"
 }
 
+# The npm tools of the contract checks (tests/contracts). A node already on
+# the machine (Debian's, or a newer one) is used as it is; otherwise Debian's
+# nodejs and npm. Installed with npm ci from the committed lock, scripts
+# not run, and again only when the lock changes.
+if [ -n "${nodetools:-}" ] && ! command -v node >/dev/null; then
+    packages+=(nodejs npm)
+fi
+install_nodetools() {
+    local dir=tests/contracts
+    local lock=$dir/package-lock.json stamp=$dir/node_modules/.eventbus-lock
+    [ -n "${nodetools:-}" ] || return 0
+    cmp -s "$lock" "$stamp" 2>/dev/null && return 0
+    echo "Installing the contract checkers from npm into $dir/node_modules ($lock)" >&2
+    rm -rf "$dir/node_modules"
+    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    cp "$lock" "$stamp"
+}
+
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
     install_pytools
+    install_nodetools
     exit 0
 fi
 
@@ -71,3 +96,4 @@ $sudo apt-get update -qq
 # runs; the suite never uses it (tests and demo start their own on free ports).
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 install_pytools
+install_nodetools

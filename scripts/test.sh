@@ -15,8 +15,8 @@ preset="${1:-default}"
 shift || true
 
 case "$preset" in
-default | release) scripts/install-deps.sh --kafka --pytools ;;
-*) scripts/install-deps.sh --pytools ;;
+default | release) scripts/install-deps.sh --kafka --pytools --nodetools ;;
+*) scripts/install-deps.sh --pytools --nodetools ;;
 esac
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" -j"$(nproc)"

@@ -2,6 +2,8 @@
 eb_integration_test(config 300)
 eb_integration_test(dev_broker 90)
 eb_integration_test(http_api 120)
+# docs/openapi.yaml against the running APIs and admin endpoints (schemathesis).
+eb_integration_test(openapi 300)
 # user-service: its API, and its events through Kafka outages and a kill -9.
 eb_integration_test(users 180)
 eb_integration_test(flow 240)
