@@ -30,7 +30,7 @@ for arg in "$@"; do
     case "$arg" in
     --bench) packages+=(wrk) ;;
     --kafka) packages+=(openjdk-17-jre-headless maven) ;;
-    --ci) packages+=(clang-format docker-compose clang libclang-rt-14-dev) ;;
+    --ci) packages+=(clang-format docker-compose clang libclang-rt-14-dev prometheus) ;;
     --pytools) packages+=(python3-venv python3-jsonschema) pytools=1 ;;
     *) echo "usage: $0 [--bench] [--ci] [--kafka] [--pytools]" >&2; exit 2 ;;
     esac
