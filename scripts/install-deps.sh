@@ -35,7 +35,7 @@ for arg in "$@"; do
     case "$arg" in
     --bench) packages+=(wrk) ;;
     --kafka) packages+=(openjdk-17-jre-headless maven) ;;
-    --ci) packages+=(clang-format docker-compose clang libclang-rt-14-dev) ;;
+    --ci) packages+=(clang-format docker-compose clang libclang-rt-14-dev prometheus) ;;
     --pytools) packages+=(python3-venv python3-jsonschema) pytools=1 ;;
     --nodetools) nodetools=1 ;;
     *) echo "usage: $0 [--bench] [--ci] [--kafka] [--pytools] [--nodetools]" >&2; exit 2 ;;

@@ -67,6 +67,7 @@ int app_daemon_main(const app_daemon_t *d, int argc, char **argv)
     }
     probe.consumer = consumer;
     eb_admin_opts_t aopts = {app_probe_ready, app_probe_live, app_probe_collect, &probe};
+    app_setup_build_info(d->service);
     admin = eb_admin_new(&aopts);
     if (admin && d->route_count) {
         eb_api_opts_t ao = {

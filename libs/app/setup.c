@@ -7,9 +7,11 @@
 #include <strings.h>
 #include <sys/resource.h>
 
+#include "eb_revision.h" /* generated: EB_REVISION */
 #include "eventbus/app/setup.h"
 #include "eventbus/kafka.h"
 #include "eventbus/log.h"
+#include "eventbus/metrics.h"
 
 /* ---- the log and the process's limits ---------------------------------------- */
 
@@ -43,6 +45,16 @@ void app_setup_log(const char *service, eb_common_conf_t *common)
         eb_log_level_parse(common->log_level, &level);
     eb_log_init(service, common->instance_id, level,
                 !common->log_format || strcasecmp(common->log_format, "json") == 0);
+}
+
+void app_setup_build_info(const char *service)
+{
+    eb_metric_t *m = eb_metrics_gauge("build_info",
+                                      "Always 1; the labels name the build: service, version (as "
+                                      "--version), librdkafka linked, git revision",
+                                      "service,version,librdkafka,revision");
+
+    eb_series_set(eb_metric_series(m, service, EB_VERSION, rd_kafka_version_str(), EB_REVISION), 1);
 }
 
 /* ---- Redis ------------------------------------------------------------------- */

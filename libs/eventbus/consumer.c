@@ -158,7 +158,7 @@ eb_consumer_t *eb_consumer_new(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
         eb__seterr(errstr, errstr_size, EB_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    eb__group_init(&c->g, drop_works, c);
+    eb__group_init(&c->g, opts->group_id, drop_works, c);
     c->o = *opts;
     if (!c->o.batch_size)
         c->o.batch_size = DEFAULT_BATCH;

@@ -297,9 +297,10 @@ static double stats_num(const cJSON *o, const char *name)
     return cJSON_IsNumber(v) ? v->valuedouble : -1;
 }
 
-/* Publishes consumer_lag{topic,partition} from librdkafka's statistics for
- * the partitions this member consumes, and hides the series of partitions it
- * no longer does, so summing over instances counts each partition once. */
+/* Publishes consumer_lag{group,topic,partition} from librdkafka's statistics
+ * for the partitions this member consumes, and hides the series of partitions
+ * it no longer does, so summing over a group's instances counts each
+ * partition once. */
 static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
     eb_group_t *g = opaque;
@@ -328,7 +329,7 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
             }
             if (lag < 0)
                 continue;
-            now[n] = eb_metric_series(g->m_lag, topic->string, part->string);
+            now[n] = eb_metric_series(g->m_lag, g->group_id, topic->string, part->string);
             eb_series_set(now[n++], lag);
         }
     }
@@ -346,17 +347,19 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     return 0; /* librdkafka frees json */
 }
 
-void eb__group_init(eb_group_t *g, eb_group_revoked_cb_t *revoked, void *opaque)
+void eb__group_init(eb_group_t *g, const char *group_id, eb_group_revoked_cb_t *revoked,
+                    void *opaque)
 {
     memset(g, 0, sizeof(*g));
     atomic_init(&g->joined, 0);
     atomic_init(&g->assigned, 0);
     g->revoked = revoked;
     g->opaque = opaque;
+    g->group_id = group_id;
     g->m_lag = eb_metrics_gauge("consumer_lag",
                                 "Messages behind the end of each partition this member consumes, "
                                 "from librdkafka statistics",
-                                "topic,partition");
+                                "group,topic,partition");
 }
 
 void eb__group_free(eb_group_t *g)

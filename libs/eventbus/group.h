@@ -73,6 +73,7 @@ typedef struct eb_group_s {
 
     atomic_int joined, assigned; /* read from other threads (/ready) */
 
+    const char *group_id; /* the consumer's, for consumer_lag's group label; not copied */
     eb_metric_t *m_lag;
     eb_series_t *lag_series[EB_MAX_LAG_SERIES]; /* consumer_lag series set by the last stats */
     size_t nlag;
@@ -81,8 +82,12 @@ typedef struct eb_group_s {
     void *opaque;
 } eb_group_t;
 
-/* Sets g up; revoked(parts, opaque) is called when partitions go. */
-void eb__group_init(eb_group_t *g, eb_group_revoked_cb_t *revoked, void *opaque);
+/* Sets g up for the consumer group group_id, which names the group in
+ * consumer_lag{group,topic,partition} and must outlive g (the consumer's
+ * options already must); revoked(parts, opaque) is called when partitions
+ * go. */
+void eb__group_init(eb_group_t *g, const char *group_id, eb_group_revoked_cb_t *revoked,
+                    void *opaque);
 
 /* Installs the group callbacks (rebalance, error, statistics) on conf. */
 void eb__group_conf(eb_group_t *g, rd_kafka_conf_t *conf);

@@ -178,6 +178,7 @@ int main(int argc, char **argv)
         (app_probe_intake_t){NULL, app.relay, order_status_consumer(app.status), "status updater"};
     eb_admin_opts_t aopts = {app_probe_intake_ready, app_probe_intake_live,
                              app_probe_intake_collect, &app.probe};
+    app_setup_build_info(prog.name);
     admin = eb_admin_new(&aopts);
     order_api_opts_t hopts = {
         .bind_address = conf.bind_address,

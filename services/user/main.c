@@ -111,6 +111,7 @@ int main(int argc, char **argv)
     app.probe.relay = app.relay;
     eb_admin_opts_t aopts = {app_probe_intake_ready, app_probe_intake_live,
                              app_probe_intake_collect, &app.probe};
+    app_setup_build_info(prog.name);
     admin = eb_admin_new(&aopts);
     eb_api_opts_t hopts = {
         .bind_address = conf.bind_address,

@@ -2,22 +2,25 @@
 
 /metrics is parsed with a real Prometheus text parser (Debian's
 python3-prometheus-client), checking the names and types of docs/contract.md
-section 7 and that counters move with traffic. /ready must turn 503 while
+section 7 and that counters move with traffic, that consumer_lag names its
+consumer group, and that every daemon's build_info agrees with its
+--version. /ready must turn 503 while
 Redis is paused and 200 again after. A request's traceparent must be on
 every event it causes and in every service's log lines about them.
 """
 
 import json
 import os
+import re
 import signal
+import subprocess
 import time
 import unittest
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness import (StackTestCase, http, is_child_span, order_body, read_notifications, scaled,
-                     trace_span,
-                     wait_until)
+from harness import (BIN, StackTestCase, http, is_child_span, order_body, read_notifications,
+                     scaled, trace_span, wait_until)
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -66,6 +69,12 @@ class ObservabilityTest(StackTestCase):
         cls.notify = s.start_notification()
         cls.daemons = {"order-service": cls.order, "payment-service": cls.payment,
                        "notification-service": cls.notify}
+        # Every daemon of the suite, for build_info. inventory-service has
+        # stock for every order, so an order goes on from PAID to CONFIRMED
+        # rather than being refunded.
+        cls.every_daemon = dict(cls.daemons, **{
+            "inventory-service": s.start_inventory(INVENTORY_DEFAULT_STOCK=1000000),
+            "user-service": s.start_user()})
         for p in cls.daemons.values():
             s.wait_assigned(p)
         s.wait_ready(cls.order)
@@ -78,7 +87,8 @@ class ObservabilityTest(StackTestCase):
             self.assertEqual(status, 201)
             ids.append(o["orderId"])
         wait_until("orders paid", lambda: all(http("GET", self.order.url + "/orders/" + i)[2]
-                                              ["status"] == "PAID" for i in ids), 30, 0.3)
+                                              ["status"] in ("PAID", "CONFIRMED") for i in ids),
+                   30, 0.3)
         wait_until("notifications", lambda: len([n for n in read_notifications(
             self.notify.notify_file) if n["orderId"] in ids]) == 2 * n, 30, 0.3)
         return ids
@@ -124,6 +134,40 @@ class ObservabilityTest(StackTestCase):
             parts = {dict(k)["partition"] for k in lag if dict(k)["topic"] == "order-created"}
             return parts == {str(p) for p in range(6)} and sum(lag.values()) == 0
         wait_until("payment-service's lag: 6 partitions, all caught up", lag_series, 20, 0.3)
+
+    def test_consumer_lag_names_each_consumer_group(self):
+        # The consumers' group ids are their service names (order-service's
+        # is its status updater).
+        self.post_and_settle(1)
+        for group, proc in self.daemons.items():
+            with self.subTest(group):
+                def labelled():
+                    lag = scrape(proc)[0].get("consumer_lag", {})
+                    return lag and [dict(k) for k in lag]
+                series = wait_until("%s's consumer_lag series" % group, labelled, 20, 0.3)
+                for labels in series:
+                    self.assertEqual(set(labels), {"group", "topic", "partition"}, labels)
+                    self.assertEqual(labels["group"], group, labels)
+
+    def test_build_info_names_the_build_on_every_daemon(self):
+        for name, proc in self.every_daemon.items():
+            with self.subTest(name):
+                out = subprocess.run([os.path.join(BIN, name), "--version"], check=True,
+                                     capture_output=True, text=True, timeout=30).stdout
+                m = re.match(r"^%s (\S+) \(librdkafka (\S+)\)$" % name, out.strip())
+                self.assertTrue(m, out)
+                samples, types = scrape(proc)
+                self.assertEqual(types.get("build_info"), "gauge")
+                info = samples.get("build_info", {})
+                self.assertEqual(len(info), 1, info)
+                labels, val = next(iter(info.items()))
+                labels = dict(labels)
+                self.assertEqual(val, 1)
+                self.assertEqual(set(labels), {"service", "version", "librdkafka", "revision"})
+                self.assertEqual(labels["service"], name)
+                self.assertEqual(labels["version"], m.group(1))
+                self.assertEqual(labels["librdkafka"], m.group(2))
+                self.assertRegex(labels["revision"], r"^([0-9a-f]{40}|unknown)$")
 
     def test_outbox_pending_drains(self):
         self.post_and_settle(2)

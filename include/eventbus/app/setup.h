@@ -19,6 +19,13 @@
  * LOG_LEVEL and LOG_FORMAT. Call once, after app_cli_parse(). */
 void app_setup_log(const char *service, eb_common_conf_t *common);
 
+/* Registers build_info{service,version,librdkafka,revision} 1 on /metrics:
+ * the constant gauge Prometheus exporters use to tell which build runs where
+ * (version as --version prints it, the librdkafka linked at run time, the
+ * git commit built from or "unknown"). Call once at start-up, in every
+ * daemon that serves /metrics. */
+void app_setup_build_info(const char *service);
+
 /* Raises the open-files limit to its hard limit: a server holds a
  * descriptor per connection (HTTP_MAX_CONNECTIONS, and those closing), and
  * a soft limit of 1024 would refuse connections before the setting does.
