@@ -14,11 +14,17 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt CMakePresets.json ./
+COPY cmake cmake
 COPY include include
 COPY libs libs
 COPY services services
 COPY tools tools
+COPY examples examples
+# The build context has no .git: say which commit this is for
+# build_info{revision} (docker build --build-arg EB_REVISION=$(git rev-parse HEAD) .).
+ARG EB_REVISION=unknown
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DEB_BUILD_TESTS=OFF -DEB_BUILD_BENCH=OFF \
+      -DEB_REVISION="$EB_REVISION" \
  && cmake --build build -j"$(nproc)" \
  && strip build/bin/*
 

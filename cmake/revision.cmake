@@ -8,6 +8,7 @@
 # REVISION (the cache variable EB_REVISION) wins: a build from a tarball or
 # a Docker context, which has no .git, can still say what it is. Without it
 # and without git, the revision is "unknown".
+cmake_minimum_required(VERSION 3.25)
 if(NOT REVISION)
   set(REVISION unknown)
   find_program(GIT git)
