@@ -98,13 +98,11 @@ static int event_id_of(const rd_kafka_message_t *m, char *out, size_t size)
  * one, else what dlq_show_bytes() shows. */
 static cJSON *decoded(const char *name, const void *v, size_t size)
 {
-    cJSON *o = dlq_show_bytes(name, v, size), *i = cJSON_GetObjectItem(o, "int");
+    cJSON *o = dlq_show_bytes(name, v, size), *i = cJSON_DetachItemFromObject(o, "int");
 
     if (i) {
-        cJSON *n = cJSON_CreateNumber(i->valuedouble);
-
         cJSON_Delete(o);
-        return n;
+        return i;
     }
     return o;
 }

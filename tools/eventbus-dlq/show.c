@@ -1,7 +1,9 @@
 /*
  * Bytes as JSON without losing any (show.h).
  */
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,13 +99,19 @@ cJSON *dlq_show_bytes(const char *name, const void *p, size_t size)
     {
         int32_t i32;
         int64_t i64;
+        char num[24];
 
         /* The integer only when the size is the encoding's: else the bytes
-         * alone say what is there. */
+         * alone say what is there. Written as text: a double would round
+         * past 2^53. */
         if (is32 && eb_dlq_read_be32(p, size, &i32) == 0)
-            cJSON_AddNumberToObject(o, "int", i32);
+            snprintf(num, sizeof(num), "%" PRId32, i32);
         else if (is64 && eb_dlq_read_be64(p, size, &i64) == 0)
-            cJSON_AddNumberToObject(o, "int", (double)i64);
+            snprintf(num, sizeof(num), "%" PRId64, i64);
+        else
+            num[0] = '\0';
+        if (num[0])
+            cJSON_AddItemToObject(o, "int", cJSON_CreateRaw(num));
     }
     return o;
 }
