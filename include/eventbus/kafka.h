@@ -14,6 +14,7 @@
 #define EVENTBUS_KAFKA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <stdatomic.h>
 
@@ -68,6 +69,30 @@ int eb_kafka_reachable(rd_kafka_t *rk, int timeout_ms);
 eb_err_t eb_kafka_scan(rd_kafka_t *rk, const char *topic,
                        void (*fn)(void *arg, const rd_kafka_message_t *m), void *arg,
                        const atomic_int *stop, char *errstr, size_t errstr_size);
+
+/* Part of one partition of a topic: the offsets from start to before end. */
+typedef struct eb_kafka_range_s {
+    int32_t partition;
+    int64_t start, end;
+} eb_kafka_range_t;
+
+/* Every partition of topic with its low (start) and high (end) watermark,
+ * in partition order: *ranges is a new array of *count entries that the
+ * caller frees with free(). rk is any handle. Returns EB_OK, or
+ * EB_ERR_KAFKA (no such topic, no answer in 10 s) with the reason in errstr. */
+eb_err_t eb_kafka_topic_ranges(rd_kafka_t *rk, const char *topic, eb_kafka_range_t **ranges,
+                               int *count, char *errstr, size_t errstr_size);
+
+/* Reads the given ranges of topic (empty ones and repeated partitions
+ * skipped), calling fn on each record on the calling thread, in offset order
+ * within a partition; partitions interleave as the broker delivers them. fn
+ * returns nonzero to end the scan there. rk is a consumer handle, assigned
+ * and unassigned here; nothing is committed. Returns EB_OK once every range
+ * was read or fn ended the scan; EB_ERR_KAFKA (no record for 10 s) or a stop
+ * (*stop set; may be NULL) with the reason in errstr. */
+eb_err_t eb_kafka_scan_ranges(rd_kafka_t *rk, const char *topic, const eb_kafka_range_t *ranges,
+                              int count, int (*fn)(void *arg, const rd_kafka_message_t *m),
+                              void *arg, const atomic_int *stop, char *errstr, size_t errstr_size);
 
 #ifdef __cplusplus
 }

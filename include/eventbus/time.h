@@ -29,6 +29,11 @@ void eb_time_format(int64_t ms, char *out);
 /* Returns 1 if s is a well-formed RFC 3339 date-time. */
 int eb_time_valid(const char *s);
 
+/* Reads a well-formed RFC 3339 date-time (eb_time_valid()) into ms since
+ * the epoch, UTC; digits past the millisecond are cut. Returns 0, or -1 and
+ * leaves *ms alone when s is not one. */
+int eb_time_parse(const char *s, int64_t *ms);
+
 #ifdef __cplusplus
 }
 #endif

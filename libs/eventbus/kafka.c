@@ -147,16 +147,16 @@ int eb_kafka_reachable(rd_kafka_t *rk, int timeout_ms)
     return ok;
 }
 
-eb_err_t eb_kafka_scan(rd_kafka_t *rk, const char *topic,
-                       void (*fn)(void *arg, const rd_kafka_message_t *m), void *arg,
-                       const atomic_int *stop, char *errstr, size_t errstr_size)
+eb_err_t eb_kafka_topic_ranges(rd_kafka_t *rk, const char *topic, eb_kafka_range_t **ranges,
+                               int *count, char *errstr, size_t errstr_size)
 {
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    rd_kafka_topic_partition_list_t *parts;
-    int64_t *end;
-    int remaining = 0, nparts;
+    eb_kafka_range_t *r;
+    int nparts;
 
+    *ranges = NULL;
+    *count = 0;
     if (!rkt || rd_kafka_metadata(rk, 0, rkt, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
         md->topic_cnt != 1 || md->topics[0].err) {
         snprintf(errstr, errstr_size, "topic %s: %s", topic,
@@ -171,8 +171,38 @@ eb_err_t eb_kafka_scan(rd_kafka_t *rk, const char *topic,
     rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(rkt);
 
-    end = calloc((size_t)nparts + 1, sizeof(*end));
-    parts = rd_kafka_topic_partition_list_new(nparts);
+    r = calloc((size_t)nparts + 1, sizeof(*r));
+    if (!r) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return EB_ERR_NOMEM;
+    }
+    for (int p = 0; p < nparts; p++) {
+        r[p].partition = p;
+        if (rd_kafka_query_watermark_offsets(rk, topic, p, &r[p].start, &r[p].end, 10000)) {
+            snprintf(errstr, errstr_size, "cannot read the offsets of %s[%d]", topic, p);
+            free(r);
+            return EB_ERR_KAFKA;
+        }
+    }
+    *ranges = r;
+    *count = nparts;
+    return EB_OK;
+}
+
+eb_err_t eb_kafka_scan_ranges(rd_kafka_t *rk, const char *topic, const eb_kafka_range_t *ranges,
+                              int count, int (*fn)(void *arg, const rd_kafka_message_t *m),
+                              void *arg, const atomic_int *stop, char *errstr, size_t errstr_size)
+{
+    rd_kafka_topic_partition_list_t *parts;
+    int64_t *end; /* per partition number: where its range ends, -1 when not read */
+    int32_t top = -1;
+    int remaining = 0, done = 0;
+
+    for (int i = 0; i < count; i++)
+        if (ranges[i].partition > top)
+            top = ranges[i].partition;
+    end = malloc(((size_t)top + 1) * sizeof(*end) + 1);
+    parts = rd_kafka_topic_partition_list_new(count > 0 ? count : 1);
     if (!end || !parts) {
         free(end);
         if (parts)
@@ -180,37 +210,43 @@ eb_err_t eb_kafka_scan(rd_kafka_t *rk, const char *topic,
         snprintf(errstr, errstr_size, "out of memory");
         return EB_ERR_NOMEM;
     }
-    for (int p = 0; p < nparts; p++) {
-        int64_t lo = 0, hi = 0;
+    for (int32_t p = 0; p <= top; p++)
+        end[p] = -1;
+    for (int i = 0; i < count; i++) {
+        const eb_kafka_range_t *r = &ranges[i];
 
-        if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000)) {
-            snprintf(errstr, errstr_size, "cannot read the offsets of %s[%d]", topic, p);
-            free(end);
-            rd_kafka_topic_partition_list_destroy(parts);
-            return EB_ERR_KAFKA;
-        }
-        end[p] = hi;
-        if (hi > lo) {
-            rd_kafka_topic_partition_list_add(parts, topic, p)->offset = lo;
-            remaining++;
-        }
+        if (r->partition < 0 || r->end <= r->start || end[r->partition] >= 0)
+            continue;
+        end[r->partition] = r->end;
+        rd_kafka_topic_partition_list_add(parts, topic, r->partition)->offset = r->start;
+        remaining++;
     }
     if (remaining)
         rd_kafka_assign(rk, parts);
     snprintf(errstr, errstr_size, "stopped while reading %s", topic);
-    while (remaining > 0 && !(stop && atomic_load(stop))) {
+    while (remaining > 0 && !done && !(stop && atomic_load(stop))) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 10000);
+        int32_t p;
 
         if (!m) {
             snprintf(errstr, errstr_size, "timed out reading %s", topic);
             break;
         }
-        if (!m->err && m->partition >= 0 && m->partition < nparts &&
-            m->offset < end[m->partition]) {
-            fn(arg, m);
-            if (m->offset + 1 >= end[m->partition])
+        p = m->partition;
+        if (p < 0 || p > top || end[p] < 0) {
+            if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                EB_WARN("reading %s: %s", topic, rd_kafka_message_errstr(m));
+        } else if (!m->err || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            /* A record at or past the end, or the partition's end (EOF,
+             * when enabled; its offset is the next one), closes the range:
+             * offsets may have gaps (compaction, transaction markers). */
+            if (!m->err && m->offset < end[p])
+                done = fn(arg, m);
+            if (m->offset + (m->err ? 0 : 1) >= end[p]) {
+                end[p] = -1;
                 remaining--;
-        } else if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            }
+        } else {
             EB_WARN("reading %s: %s", topic, rd_kafka_message_errstr(m));
         }
         rd_kafka_message_destroy(m);
@@ -218,5 +254,35 @@ eb_err_t eb_kafka_scan(rd_kafka_t *rk, const char *topic,
     rd_kafka_assign(rk, NULL);
     rd_kafka_topic_partition_list_destroy(parts);
     free(end);
-    return remaining == 0 ? EB_OK : EB_ERR_KAFKA;
+    return remaining == 0 || done ? EB_OK : EB_ERR_KAFKA;
+}
+
+typedef struct scan_all_s {
+    void (*fn)(void *arg, const rd_kafka_message_t *m);
+    void *arg;
+} scan_all_t;
+
+static int scan_all_fn(void *arg, const rd_kafka_message_t *m)
+{
+    scan_all_t *a = arg;
+
+    a->fn(a->arg, m);
+    return 0;
+}
+
+eb_err_t eb_kafka_scan(rd_kafka_t *rk, const char *topic,
+                       void (*fn)(void *arg, const rd_kafka_message_t *m), void *arg,
+                       const atomic_int *stop, char *errstr, size_t errstr_size)
+{
+    eb_kafka_range_t *ranges;
+    scan_all_t a = {fn, arg};
+    int count;
+    eb_err_t err = eb_kafka_topic_ranges(rk, topic, &ranges, &count, errstr, errstr_size);
+
+    if (err != EB_OK)
+        return err;
+    err =
+        eb_kafka_scan_ranges(rk, topic, ranges, count, scan_all_fn, &a, stop, errstr, errstr_size);
+    free(ranges);
+    return err;
 }

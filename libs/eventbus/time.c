@@ -94,3 +94,49 @@ int eb_time_valid(const char *s)
         return 0;
     return *s == '\0' && oh <= 23 && om <= 59;
 }
+
+/* Days from 1970-01-01 to the given proleptic Gregorian date. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    int64_t era, yoe, doy;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+int eb_time_parse(const char *s, int64_t *ms)
+{
+    int y, mo, d, h, mi, se, oh = 0, om = 0, frac = 0, scale = 100, sign = 0;
+
+    if (!eb_time_valid(s))
+        return -1;
+    digits(&s, 4, &y);
+    s++;
+    digits(&s, 2, &mo);
+    s++;
+    digits(&s, 2, &d);
+    s++;
+    digits(&s, 2, &h);
+    s++;
+    digits(&s, 2, &mi);
+    s++;
+    digits(&s, 2, &se);
+    if (*s == '.') {
+        /* Milliseconds; finer digits are cut, not rounded. */
+        for (s++; isdigit((unsigned char)*s); s++, scale /= 10)
+            frac += (*s - '0') * scale;
+    }
+    if (*s == '+' || *s == '-') {
+        sign = *s == '+' ? 1 : -1;
+        s++;
+        digits(&s, 2, &oh);
+        s++;
+        digits(&s, 2, &om);
+    }
+    *ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + se; /* seconds, local */
+    *ms = (*ms - sign * (oh * 3600 + om * 60)) * 1000 + frac;
+    return 0;
+}

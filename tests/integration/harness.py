@@ -446,8 +446,8 @@ class Stack:
     def kafka_records(self, topic, timeout=20):
         """Every record of topic from the beginning to its end now: dicts with
         partition, offset, timestamp, key (str), value (str), raw (value
-        bytes) and headers ({name: bytes}, the last value of each name) and
-        header_list (every (name, bytes) in order)."""
+        bytes), raw_key (key bytes or None) and headers ({name: bytes}, the
+        last value of each name) and header_list (every (name, bytes) in order)."""
         from kafka import KafkaConsumer, TopicPartition
         c = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
                           group_id=None, request_timeout_ms=timeout * 1000 + 1000)
@@ -471,7 +471,7 @@ class Stack:
                             "partition": r.partition, "offset": r.offset,
                             "timestamp": r.timestamp,
                             "key": (r.key or b"").decode("utf-8", "replace"),
-                            "raw": r.value or b"",
+                            "raw": r.value or b"", "raw_key": r.key,
                             "value": (r.value or b"").decode("utf-8", "replace"),
                             "headers": {k: v for k, v in r.headers},
                             "header_list": list(r.headers)})

@@ -108,6 +108,15 @@ class ConfigTest(unittest.TestCase):
         r = self.run_bin("kafka-dev-broker", ["--help"])
         for flag in ("--brokers", "--partitions", "--control"):
             self.assertIn(flag, r.stdout)
+        r = self.run_bin("eventbus-dlq", ["--help"])
+        for flag in ("-b BROKERS", "-F FILE", "-X key=value", "-p, --partition", "-o, --offset",
+                     "--end-offset", "-c, --count", "--group", "--since", "--until",
+                     "--event-id", "--dry-run", "KAFKA_BROKERS", "KAFKA_CONFIG_FILE",
+                     "LOG_LEVEL", "LOG_FORMAT", "INSTANCE_ID"):
+            self.assertIn(flag, r.stdout)
+        # --help wins over a bad flag of the tool's own
+        r = self.run_bin("eventbus-dlq", ["list", "x-dlq", "-p", "x", "--help"])
+        self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_version(self):
         for name in ALL:
@@ -185,6 +194,24 @@ class ConfigTest(unittest.TestCase):
             ("eventbus-dlq", ["list"], {}, "usage"),
             ("eventbus-dlq", ["purge", "x-dlq"], {}, "usage"),
             ("eventbus-dlq", ["list", "x-dlq", "--dry-run"], {}, "replay only"),
+            ("eventbus-dlq", ["list", "x-dlq", "-p", "x"], {}, "-p"),
+            ("eventbus-dlq", ["replay", "x-dlq", "--partition=1,"], {}, "--partition"),
+            ("eventbus-dlq", ["list", "x-dlq", "-o", "start"], {}, "-o"),
+            ("eventbus-dlq", ["list", "x-dlq", "-o", "5", "--end-offset", "5"], {},
+             "--end-offset"),
+            ("eventbus-dlq", ["list", "x-dlq", "-c", "0"], {}, "-c"),
+            ("eventbus-dlq", ["list", "x-dlq", "--since", "yesterday"], {}, "--since"),
+            ("eventbus-dlq", ["list", "x-dlq", "--until", "2026-02-30T00:00:00Z"], {}, "--until"),
+            ("eventbus-dlq", ["list", "x-dlq", "--group"], {}, "--group"),
+            ("eventbus-dlq", ["list", "x-dlq", "-b", ""], {}, "-b"),
+            ("eventbus-dlq", ["list", "x-dlq", "-F", bad_props], {}, "no.such.property"),
+            ("eventbus-dlq", ["list", "x-dlq", "-F", "/nonexistent/kafka.properties"], {},
+             "/nonexistent/kafka.properties"),
+            ("eventbus-dlq", ["list", "x-dlq", "-X", "no.such.property=1"], {},
+             "no.such.property"),
+            # a producer property is checked on list too, which makes no producer
+            ("eventbus-dlq", ["list", "x-dlq", "-X", "producer.acks=most"], {}, "acks"),
+            ("eventbus-dlq", ["list", "x-dlq", "-q"], {}, "-q"),
         ]
         for name, args, env, mentions in cases:
             with self.subTest(name=name, args=args, env=env):

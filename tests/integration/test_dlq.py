@@ -6,6 +6,7 @@ NOTIFY_FILE path (ENOSPC on every write), switched in and out with SIGHUP as
 logrotate would.
 """
 
+import base64
 import collections
 import json
 import os
@@ -120,7 +121,9 @@ class PoisonTest(StackTestCase):
             self.assertIsInstance(d["kafka_dlt-original-offset"], int)
             self.assertEqual(d["kafka_dlt-exception-fqcn"], "eventbus.PermanentError")
             self.assertIn(d["kafka_dlt-original-consumer-group"], GROUPS_ON_ORDER_CREATED)
-            self.assertEqual(l["headers"]["x-test"], "poison")
+            # Every header in order; bytes that are not text as base64.
+            self.assertEqual(l["headers"][:2], [{"name": "x-test", "value": "poison"},
+                                                {"name": "x-bin", "value": {"base64": "AAE="}}])
         ids = {l["eventId"] for l in poison}
         self.assertIn("poison-type-id", ids)
         self.assertIn(None, ids)  # "not JSON" has no event id
@@ -308,6 +311,172 @@ class NoLiveLockTest(StackTestCase):
         wait_until("the next record dead-lettered too", lambda: any(
             r["key"] == "ll-poison-2" for r in self.stack.kafka_records("order-created-dlq")),
             20, 0.3)
+
+
+T0 = 1577836800000  # 2020-01-01T00:00:00Z
+
+
+def dead_letter_headers(group, offset, partition=3, extra=()):
+    """Dead-letter headers as Spring Kafka (and the library) write them."""
+    return list(extra) + [
+        (DLT + "original-topic", b"order-completed"),
+        (DLT + "original-partition", struct.pack(">i", partition)),
+        (DLT + "original-offset", struct.pack(">q", offset)),
+        (DLT + "original-timestamp", struct.pack(">q", T0 - 1)),
+        (DLT + "original-consumer-group", group.encode()),
+        (DLT + "exception-fqcn", b"eventbus.PermanentError"),
+        (DLT + "exception-message", b"not JSON"),
+        (DLT + "exception-stacktrace", b"Spring adds this one"),
+        ("eventbus-attempts", b"1"),
+    ]
+
+
+class KcatTest(StackTestCase):
+    """eventbus-dlq as an operator with kcat habits uses it: -b -F -X,
+    filters by partition, offset range, group and time, replay by offset of
+    a dead letter that is not a CloudEvent, bytes shown losslessly. The dead
+    letters are written by an independent client (kafka-python) with chosen
+    timestamps, so the tests need only a broker."""
+
+    DLQ = "order-completed-dlq"
+    BINARY_KEY = b"k\xfe\x00"
+    BINARY_VALUE = b"\x00\x01not json\xff"
+    ORIGINAL = [("x-bin", b"\x00\xff\x01"), ("x-text", "h\u00e9llo".encode()), ("x-empty", b"")]
+
+    @classmethod
+    def start(cls, s):
+        s.start_broker()
+        from kafka import KafkaProducer
+        p = KafkaProducer(bootstrap_servers=s.bootstrap, acks="all")
+        try:
+            # partition 1: four, one second apart, groups alternating; the
+            # third is binary through and through
+            sends = []
+            for i in range(4):
+                group = ("payment-service", "notification-service")[i % 2]
+                key, value = b"k%d" % i, b"not json %d" % i
+                extra = ()
+                if i == 2:
+                    key, value, extra = cls.BINARY_KEY, cls.BINARY_VALUE, cls.ORIGINAL
+                sends.append(p.send(cls.DLQ, key=key, value=value, partition=1,
+                                    timestamp_ms=T0 + 1000 * i,
+                                    headers=dead_letter_headers(group, 100 + i, extra=extra)))
+            for i in range(2):
+                sends.append(p.send(cls.DLQ, key=b"q%d" % i, value=b"four %d" % i, partition=4,
+                                    timestamp_ms=T0 + 500 + 1000 * i,
+                                    headers=dead_letter_headers("payment-service", 200 + i)))
+            cls.sent = [f.get(timeout=30) for f in sends]
+        finally:
+            p.close()
+        cls.p1 = [m.offset for m in cls.sent[:4]]
+
+    def dlq(self, *args, env=None):
+        """Runs eventbus-dlq; returns (exit code, stdout lines as JSON, stderr)."""
+        out = subprocess.run(bin_argv("eventbus-dlq", *args), env=env or self.stack.env(),
+                             capture_output=True, text=True, timeout=60)
+        lines = [json.loads(l) for l in out.stdout.splitlines()] if out.returncode == 0 else []
+        return out.returncode, lines, out.stderr
+
+    def listed(self, *args, env=None):
+        rc, lines, err = self.dlq("list", self.DLQ, *args, env=env)
+        self.assertEqual(rc, 0, err)
+        return [(l["partition"], l["offset"]) for l in lines]
+
+    def test_filters_by_partition_offset_group_and_time(self):
+        p1 = [(1, o) for o in self.p1]
+        p4 = [(4, m.offset) for m in self.sent[4:]]
+        self.assertEqual(sorted(self.listed()), sorted(p1 + p4))
+        self.assertEqual(self.listed("-p", "1"), p1)
+        self.assertEqual(sorted(self.listed("-p", "4", "--partition", "1")), sorted(p1 + p4))
+        self.assertEqual(sorted(self.listed("--partition=1,4")), sorted(p1 + p4))
+        # offsets: a range (end exclusive), N before the end, one, a count
+        self.assertEqual(self.listed("-p", "1", "-o", str(self.p1[1]), "--end-offset",
+                                     str(self.p1[3])), p1[1:3])
+        self.assertEqual(self.listed("-p", "1", "-o", "-2"), p1[2:])
+        self.assertEqual(self.listed("-p1", "-o%d" % self.p1[2], "-c1"), [p1[2]])
+        self.assertEqual(self.listed("-p", "1", "-o", "end"), [])
+        self.assertEqual(len(self.listed("-c", "3")), 3)
+        # the original consumer group
+        self.assertEqual(self.listed("-p", "1", "--group", "notification-service"),
+                         [p1[1], p1[3]])
+        self.assertEqual(sorted(self.listed("--group", "payment-service")),
+                         sorted([p1[0], p1[2]] + p4))
+        self.assertEqual(self.listed("--group", "nobody"), [])
+        # time: the dead letter's timestamp, since inclusive, until exclusive
+        self.assertEqual(sorted(self.listed("--since", "2020-01-01T00:00:01Z",
+                                            "--until", str(T0 + 3000))),
+                         sorted([p1[1], p1[2], p4[1]]))
+        self.assertEqual(self.listed("-p", "1", "--since", "2020-01-01T01:00:02+01:00"),
+                         p1[2:])
+        # all together
+        # (partitions interleave as the broker delivers them: compare sets)
+        self.assertEqual(sorted(self.listed("-p", "1,4", "--group", "payment-service",
+                                            "--until", "2020-01-01T00:00:01.5Z")),
+                         [p1[0], p4[0]])
+        rc, _, err = self.dlq("list", self.DLQ, "-p", "6")
+        self.assertEqual(rc, 1)
+        self.assertIn("no partition 6", err)
+
+    def test_binary_bytes_shown_as_base64_and_replayed_byte_for_byte(self):
+        rc, [line], err = self.dlq("list", self.DLQ, "-p", "1", "-o", str(self.p1[2]), "-c", "1")
+        self.assertEqual(rc, 0, err)
+        self.assertIsNone(line["eventId"])
+        self.assertEqual(base64.b64decode(line["key"]["base64"]), self.BINARY_KEY)
+        self.assertEqual(base64.b64decode(line["value"]["base64"]), self.BINARY_VALUE)
+        self.assertEqual(line["timestamp"], T0 + 2000)
+        headers = line["headers"]
+        self.assertEqual(headers[:3], [
+            {"name": "x-bin", "value": {"base64": base64.b64encode(b"\x00\xff\x01").decode()}},
+            {"name": "x-text", "value": "h\u00e9llo"}, {"name": "x-empty", "value": ""}])
+        by_name = {h["name"]: h["value"] for h in headers}
+        self.assertEqual(by_name[DLT + "original-partition"],
+                         {"base64": base64.b64encode(struct.pack(">i", 3)).decode(), "int": 3})
+        self.assertEqual(by_name[DLT + "original-offset"]["int"], 102)
+        self.assertEqual(line["deadLetter"][DLT + "original-partition"], 3)
+        self.assertEqual(line["deadLetter"][DLT + "original-consumer-group"], "payment-service")
+        # what list shows decodes back to the record's bytes
+        original = [r for r in self.stack.kafka_records(self.DLQ)
+                    if r["partition"] == 1 and r["offset"] == self.p1[2]][0]
+        shown = [(h["name"], base64.b64decode(h["value"]["base64"])
+                  if isinstance(h["value"], dict) else h["value"].encode()) for h in headers]
+        self.assertEqual(shown, original["header_list"])
+
+        # Replay that one by its offset: not a CloudEvent, it has no id.
+        before = {r["offset"] for r in self.stack.kafka_records("order-completed")
+                  if r["partition"] == 3}
+        rc, lines, err = self.dlq("replay", self.DLQ, "--partition", "1", "--offset",
+                                  str(self.p1[2]), "--count", "1")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(lines, [{"action": "replayed", "to": "order-completed", "partition": 3,
+                                  "dlqPartition": 1, "dlqOffset": self.p1[2]}])
+        [r] = [r for r in self.stack.kafka_records("order-completed")
+               if r["partition"] == 3 and r["offset"] not in before]
+        self.assertEqual(r["raw"], self.BINARY_VALUE)
+        self.assertEqual(r["raw_key"], self.BINARY_KEY)
+        self.assertEqual(r["header_list"], self.ORIGINAL)  # no kafka_dlt-*, no eventbus-*
+
+    def test_kcat_flags_override_the_environment(self):
+        bad_env = self.stack.env(KAFKA_BROKERS="127.0.0.1:1")
+        every = sorted(self.listed())
+        self.assertEqual(sorted(self.listed("-b", self.stack.bootstrap, env=bad_env)), every)
+        # -X reaches the client, after the environment and the file
+        self.assertEqual(sorted(self.listed("-X", "bootstrap.servers=" + self.stack.bootstrap,
+                                            env=bad_env)), every)
+        rc, _, err = self.dlq("list", self.DLQ, "-X", "fetch.wait.max.ms=soon")
+        self.assertEqual(rc, 2)
+        self.assertIn("fetch.wait.max.ms", err)
+        # -F replaces KAFKA_CONFIG_FILE
+        props = os.path.join(self.stack.dir, "dlq.properties")
+        with open(props, "w") as f:
+            f.write("bootstrap.servers=%s\n" % self.stack.bootstrap)
+        env = self.stack.env(KAFKA_CONFIG_FILE="/nonexistent/kafka.properties")
+        env.pop("KAFKA_BROKERS")
+        self.assertEqual(sorted(self.listed("-F", props, env=env)), every)
+        with open(props, "a") as f:
+            f.write("no.such.property=1\n")
+        rc, _, err = self.dlq("list", self.DLQ, "-F", props)
+        self.assertEqual(rc, 2)
+        self.assertIn("no.such.property", err)
 
 
 if __name__ == "__main__":

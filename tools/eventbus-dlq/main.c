@@ -1,21 +1,31 @@
 /*
- * eventbus-dlq: inspect and replay dead letters.
+ * eventbus-dlq: inspect and replay dead letters, as kcat would.
  *
- *   eventbus-dlq list <dlq-topic>
+ *   eventbus-dlq list <dlq-topic> [filters]
  *       One JSON object per dead letter on stdout: where it was dead-lettered
  *       from and why (the kafka_dlt-* headers, decoded), its key, value and
- *       original headers.
+ *       every header, none of their bytes lost (show.h).
  *
- *   eventbus-dlq replay <dlq-topic> [--event-id ID]... [--dry-run]
- *       Publishes dead letters again to the topic they came from
- *       (kafka_dlt-original-topic), same partition, same key, same value,
- *       original headers without the dead-letter ones. With --event-id only
- *       those events; with --dry-run only prints what it would publish.
- *       Safe to repeat: consumers skip events they already handled, and a
- *       dead-lettered event was never marked handled.
+ *   eventbus-dlq replay <dlq-topic> [filters] [--dry-run]
+ *       Publishes the selected dead letters again to the topic they came
+ *       from (kafka_dlt-original-topic), its partition
+ *       (kafka_dlt-original-partition), same key, same value, the original
+ *       headers without the dead-letter ones, byte for byte: a dead letter
+ *       that is not a CloudEvent is selected by offset. With --dry-run only
+ *       prints what it would publish. Safe to repeat: consumers skip events
+ *       they already handled, and a dead-lettered event was never marked
+ *       handled.
  *
- * Both read the DLQ from its beginning up to its end at start (high
- * watermarks), without a consumer group and without committing anything.
+ * Filters (select.h): partitions, an offset range and a count, the
+ * original consumer group, a time range on the dead letter's timestamp,
+ * event ids. Both commands read each selected partition from its start
+ * offset up to the end it had at start (its high watermark), without a
+ * consumer group and without committing anything; the time filter is
+ * applied to each record read, not through ListOffsets by time, so it
+ * works on the dev broker too (docs/mock-cluster.md).
+ *
+ * Shutdown: SIGINT/SIGTERM stop the scan; replay then flushes what it
+ * queued (30 s at most), destroys the producer, and the consumer closes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +36,8 @@
 #include "eventbus/app/cli.h"
 #include "eventbus/app/setup.h"
 #include "eventbus/eventbus.h"
-
-#define MAX_EVENT_IDS 256
+#include "select.h"
+#include "show.h"
 
 static eb_common_conf_t common;
 
@@ -40,46 +50,36 @@ static const eb_conf_program_t prog = {
     "eventbus-dlq",
     "Inspects and replays dead letters.\n\n"
     "Commands:\n"
-    "  list <dlq-topic>      print one JSON line per dead letter (headers decoded)\n"
-    "  replay <dlq-topic>    publish dead letters again to their original topic\n"
-    "      --event-id ID     only this event (repeatable)\n"
-    "      --dry-run         print what would be published, publish nothing",
-    "list|replay <dlq-topic> [--event-id ID]... [--dry-run] [options]",
+    "  list <dlq-topic>       print one JSON line per dead letter: key, value and headers\n"
+    "                         without losing a byte (text as strings, other bytes as\n"
+    "                         {\"base64\":...}), the dead-letter headers decoded\n"
+    "  replay <dlq-topic>     publish dead letters again, byte for byte, to their\n"
+    "                         original topic and partition\n"
+    "      --dry-run          print what would be published, publish nothing\n\n"
+    "Filters (list and replay; all must match, a repeated filter any of its values):\n"
+    "  -p, --partition N[,N...]  only these partitions of the DLQ (repeatable)\n"
+    "  -o, --offset beginning|end|N|-N\n"
+    "                         start offset in each partition: the first (default), the\n"
+    "                         end, offset N, or N records before the end\n"
+    "      --end-offset N     stop before offset N (exclusive)\n"
+    "  -c, --count N          at most N dead letters in all (one: -p P -o O -c 1)\n"
+    "      --group G          dead-lettered by consumer group G\n"
+    "                         (kafka_dlt-original-consumer-group; repeatable)\n"
+    "      --since T          dead-lettered at or after T: the DLQ record's timestamp;\n"
+    "      --until T          before T (T: RFC 3339, 2026-11-21T10:30:00Z, or ms since\n"
+    "                         the epoch)\n"
+    "      --event-id ID      the CloudEvent with this id (repeatable)\n\n"
+    "Kafka, as kcat:\n"
+    "  -b BROKERS             bootstrap servers (KAFKA_BROKERS)\n"
+    "  -F FILE                librdkafka properties file (KAFKA_CONFIG_FILE)\n"
+    "  -X key=value           librdkafka property, for every client (below)",
+    "list|replay <dlq-topic> [filters] [--dry-run] [-b brokers] [-F file] [-X key=value]... "
+    "[options]",
     sections,
     sizeof(sections) / sizeof(sections[0]),
     1,
     2,
 };
-
-typedef struct dlq_opts_s {
-    const char *event_ids[MAX_EVENT_IDS];
-    int event_id_count;
-    int dry_run;
-} dlq_opts_t;
-
-/* Adds a header value to o: integers for the big-endian kafka_dlt-* fields,
- * text (up to the first NUL byte) for everything else. */
-static void add_header(cJSON *o, const char *name, const void *v, size_t size)
-{
-    int32_t i32;
-    int64_t i64;
-
-    if (!v) {
-        cJSON_AddNullToObject(o, name);
-    } else if (strcmp(name, EB_DLT_ORIGINAL_PARTITION) == 0 &&
-               eb_dlq_read_be32(v, size, &i32) == 0) {
-        cJSON_AddNumberToObject(o, name, i32);
-    } else if ((strcmp(name, EB_DLT_ORIGINAL_OFFSET) == 0 ||
-                strcmp(name, EB_DLT_ORIGINAL_TIMESTAMP) == 0) &&
-               eb_dlq_read_be64(v, size, &i64) == 0) {
-        cJSON_AddNumberToObject(o, name, (double)i64);
-    } else {
-        char *s = strndup(v, size);
-
-        cJSON_AddStringToObject(o, name, s ? s : "");
-        free(s);
-    }
-}
 
 /* The CloudEvent id inside a value, if it is one. */
 static int event_id_of(const rd_kafka_message_t *m, char *out, size_t size)
@@ -94,11 +94,23 @@ static int event_id_of(const rd_kafka_message_t *m, char *out, size_t size)
     return 1;
 }
 
-static void print_record(const rd_kafka_message_t *m)
+/* The decoded view of a dead-letter header: the integer of a big-endian
+ * one, else what dlq_show_bytes() shows. */
+static cJSON *decoded(const char *name, const void *v, size_t size)
 {
-    cJSON *o = cJSON_CreateObject(), *dlt = cJSON_CreateObject(), *orig = cJSON_CreateObject();
+    cJSON *o = dlq_show_bytes(name, v, size), *i = cJSON_DetachItemFromObject(o, "int");
+
+    if (i) {
+        cJSON_Delete(o);
+        return i;
+    }
+    return o;
+}
+
+static void print_record(const rd_kafka_message_t *m, const char *event_id)
+{
+    cJSON *o = cJSON_CreateObject(), *dlt = cJSON_CreateObject(), *all = cJSON_CreateArray();
     rd_kafka_headers_t *h = NULL;
-    char event_id[EB_EVENT_ID_MAX + 1];
     const char *name;
     const void *v;
     size_t size;
@@ -108,57 +120,63 @@ static void print_record(const rd_kafka_message_t *m)
     cJSON_AddNumberToObject(o, "partition", m->partition);
     cJSON_AddNumberToObject(o, "offset", (double)m->offset);
     cJSON_AddNumberToObject(o, "timestamp", (double)rd_kafka_message_timestamp(m, NULL));
-    if (event_id_of(m, event_id, sizeof(event_id)))
+    if (event_id)
         cJSON_AddStringToObject(o, "eventId", event_id);
     else
         cJSON_AddNullToObject(o, "eventId");
-    add_header(o, "key", m->key, m->key_len);
-    add_header(o, "value", m->payload, m->len);
+    cJSON_AddItemToObject(o, "key", dlq_show_bytes(NULL, m->key, m->key_len));
+    cJSON_AddItemToObject(o, "value", dlq_show_bytes(NULL, m->payload, m->len));
     if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &v, &size) == 0; i++)
-            add_header(eb_dlq_is_dlq_header(name) ? dlt : orig, name, v, size);
+        for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &v, &size) == 0; i++) {
+            cJSON *e = cJSON_CreateObject();
+
+            cJSON_AddStringToObject(e, "name", name);
+            cJSON_AddItemToObject(e, "value", dlq_show_bytes(name, v, size));
+            cJSON_AddItemToArray(all, e);
+            /* the last one wins, as rd_kafka_header_get_last() */
+            if (dlq_is_dead_letter_header(name)) {
+                cJSON_DeleteItemFromObjectCaseSensitive(dlt, name);
+                cJSON_AddItemToObject(dlt, name, decoded(name, v, size));
+            }
+        }
     }
     cJSON_AddItemToObject(o, "deadLetter", dlt);
-    cJSON_AddItemToObject(o, "headers", orig);
+    cJSON_AddItemToObject(o, "headers", all);
     line = cJSON_PrintUnformatted(o);
     if (line)
         printf("%s\n", line);
+    else
+        fprintf(stderr, "eventbus-dlq: out of memory printing offset %lld\n", (long long)m->offset);
     cJSON_free(line);
     cJSON_Delete(o);
 }
 
-typedef struct replay_s {
+/* What a scan carries from record to record. */
+typedef struct run_s {
+    const dlq_args_t *args;
+    int replay;
     eb_producer_t *producer;
-    const dlq_opts_t *opts;
-    int selected, failed;
-} replay_t;
+    int64_t selected; /* matched the filters */
+    int64_t queued;   /* replayed (or would be, with --dry-run) */
+    int failed;       /* could not be sent, or not acknowledged */
+    int unacked;      /* queued but not acknowledged */
+} run_t;
 
-static int wanted(const dlq_opts_t *o, const char *event_id)
+static void replay_record(run_t *rp, const rd_kafka_message_t *m, const char *event_id)
 {
-    if (o->event_id_count == 0)
-        return 1;
-    for (int i = 0; event_id && i < o->event_id_count; i++)
-        if (strcmp(o->event_ids[i], event_id) == 0)
-            return 1;
-    return 0;
-}
-
-static void replay_record(replay_t *rp, const rd_kafka_message_t *m)
-{
-    rd_kafka_headers_t *h = NULL, *orig = NULL;
-    char event_id[EB_EVENT_ID_MAX + 1], topic[256], errstr[256];
+    rd_kafka_headers_t *h = NULL, *orig;
+    char topic[256], errstr[256];
+    const char *name;
     const void *v;
     size_t size;
     int32_t partition = EB_PARTITION_ANY;
-    int has_id = event_id_of(m, event_id, sizeof(event_id));
 
-    if (!wanted(rp->opts, has_id ? event_id : NULL))
-        return;
     rd_kafka_message_headers(m, &h);
     if (!h || rd_kafka_header_get_last(h, EB_DLT_ORIGINAL_TOPIC, &v, &size) != 0 || !v ||
         size == 0 || size >= sizeof(topic)) {
-        fprintf(stderr, "eventbus-dlq: offset %lld has no %s header; skipped\n",
-                (long long)m->offset, EB_DLT_ORIGINAL_TOPIC);
+        fprintf(stderr, "eventbus-dlq: %s[%d] offset %lld has no %s header; skipped\n",
+                rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset,
+                EB_DLT_ORIGINAL_TOPIC);
         return;
     }
     memcpy(topic, v, size);
@@ -166,31 +184,35 @@ static void replay_record(replay_t *rp, const rd_kafka_message_t *m)
     if (rd_kafka_header_get_last(h, EB_DLT_ORIGINAL_PARTITION, &v, &size) == 0 && v)
         eb_dlq_read_be32(v, size, &partition);
 
-    /* The original headers: everything but what the dead-lettering added. */
-    orig = rd_kafka_headers_copy(h);
-    eb_dlq_strip_headers(orig);
+    /* The original headers, in their order: all but the dead-letter ones. */
+    orig = rd_kafka_headers_new(8);
+    for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &v, &size) == 0; i++)
+        if (!dlq_is_dead_letter_header(name))
+            rd_kafka_header_add(orig, name, -1, v, v ? (ssize_t)size : 0);
 
-    rp->selected++;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "action", rp->opts->dry_run ? "would replay" : "replayed");
-    if (has_id)
+    cJSON_AddStringToObject(o, "action", rp->args->dry_run ? "would replay" : "replayed");
+    if (event_id)
         cJSON_AddStringToObject(o, "eventId", event_id);
     cJSON_AddStringToObject(o, "to", topic);
     cJSON_AddNumberToObject(o, "partition", partition);
+    cJSON_AddNumberToObject(o, "dlqPartition", m->partition);
     cJSON_AddNumberToObject(o, "dlqOffset", (double)m->offset);
 
-    if (!rp->opts->dry_run) {
+    if (!rp->args->dry_run) {
         eb_record_t rec = {topic, partition, m->key, m->key_len, m->payload, m->len, NULL, 0, orig};
 
-        if (eb_producer_send(rp->producer, &rec, NULL, errstr, sizeof(errstr)) != EB_OK) {
-            fprintf(stderr, "eventbus-dlq: replay of offset %lld: %s\n", (long long)m->offset,
-                    errstr);
+        if (eb_producer_send_wait(rp->producer, &rec, NULL, 30000, errstr, sizeof(errstr)) !=
+            EB_OK) {
+            fprintf(stderr, "eventbus-dlq: replay of %s[%d] offset %lld: %s\n",
+                    rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset, errstr);
             rp->failed++;
             cJSON_Delete(o);
             rd_kafka_headers_destroy(orig);
             return;
         }
     }
+    rp->queued++;
     char *line = cJSON_PrintUnformatted(o);
     if (line)
         printf("%s\n", line);
@@ -201,88 +223,146 @@ static void replay_record(replay_t *rp, const rd_kafka_message_t *m)
 
 static void on_replayed(void *msg_opaque, eb_err_t err, const char *reason, void *opaque)
 {
-    replay_t *rp = opaque;
+    run_t *rp = opaque;
 
     (void)msg_opaque;
     if (err) {
         fprintf(stderr, "eventbus-dlq: replay not acknowledged: %s\n", reason);
         rp->failed++;
+        rp->unacked++;
     }
 }
 
-/* Reads the whole topic (eb_kafka_scan) into fn. Returns an exit code. */
-static int scan(rd_kafka_t *rk, const char *topic,
-                void (*fn)(void *arg, const rd_kafka_message_t *m), void *arg)
+/* One record read: filtered, then listed or replayed. Returns 1 once -c
+ * records were selected, which ends the scan. */
+static int on_record(void *arg, const rd_kafka_message_t *m)
 {
-    char errstr[256];
+    run_t *rp = arg;
+    const dlq_select_t *sel = &rp->args->sel;
+    rd_kafka_headers_t *h = NULL;
+    char event_id[EB_EVENT_ID_MAX + 1];
+    const void *g = NULL;
+    size_t glen = 0;
+    int has_id = event_id_of(m, event_id, sizeof(event_id));
+    dlq_view_t view = {rd_kafka_message_timestamp(m, NULL), NULL, 0, has_id ? event_id : NULL};
 
-    if (eb_kafka_scan(rk, topic, fn, arg, &eb_stop_flag, errstr, sizeof(errstr)) != EB_OK) {
+    if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        rd_kafka_header_get_last(h, EB_DLT_ORIGINAL_GROUP, &g, &glen) == 0 && g) {
+        view.group = g;
+        view.group_len = glen;
+    }
+    if (!dlq_select_match(sel, &view))
+        return 0;
+    rp->selected++;
+    if (rp->replay)
+        replay_record(rp, m, view.event_id);
+    else
+        print_record(m, view.event_id);
+    return sel->count > 0 && rp->selected >= sel->count;
+}
+
+/* Reads the selected part of topic into on_record. Returns an exit code. */
+static int scan(rd_kafka_t *rk, const char *topic, run_t *rp)
+{
+    const dlq_select_t *sel = &rp->args->sel;
+    eb_kafka_range_t *parts, *want = NULL;
+    char errstr[256];
+    int count, n = 0, rc = APP_EXIT_FAIL;
+
+    if (eb_kafka_topic_ranges(rk, topic, &parts, &count, errstr, sizeof(errstr)) != EB_OK) {
         fprintf(stderr, "eventbus-dlq: %s\n", errstr);
         return APP_EXIT_FAIL;
     }
-    return APP_EXIT_OK;
-}
-
-static void list_fn(void *arg, const rd_kafka_message_t *m)
-{
-    (void)arg;
-    print_record(m);
-}
-
-static void replay_fn(void *arg, const rd_kafka_message_t *m)
-{
-    replay_record(arg, m);
-}
-
-/* Takes --event-id and --dry-run out of argv (they are not settings). */
-static int take_own_flags(int *argc, char **argv, dlq_opts_t *o)
-{
-    int out = 1;
-
-    for (int i = 1; i < *argc; i++) {
-        if (strcmp(argv[i], "--dry-run") == 0) {
-            o->dry_run = 1;
-        } else if (strcmp(argv[i], "--event-id") == 0 || strncmp(argv[i], "--event-id=", 11) == 0) {
-            const char *v = argv[i][10] == '=' ? argv[i] + 11 : (i + 1 < *argc ? argv[++i] : NULL);
-
-            if (!v || !*v || o->event_id_count == MAX_EVENT_IDS) {
-                app_cli_error(prog.name, "--event-id needs an event id (at most %d)",
-                              MAX_EVENT_IDS);
-                return -1;
-            }
-            o->event_ids[o->event_id_count++] = v;
-        } else {
-            argv[out++] = argv[i];
+    for (int i = 0; i < sel->partition_count; i++) {
+        if (sel->partitions[i] >= count) {
+            fprintf(stderr, "eventbus-dlq: %s has no partition %d (it has %d)\n", topic,
+                    (int)sel->partitions[i], count);
+            goto out;
         }
     }
-    *argc = out;
+    want = calloc((size_t)count + 1, sizeof(*want));
+    if (!want) {
+        fprintf(stderr, "eventbus-dlq: out of memory\n");
+        goto out;
+    }
+    for (int i = 0; i < count; i++) {
+        eb_kafka_range_t r = {parts[i].partition, 0, 0};
+
+        if (dlq_select_partition(sel, r.partition) &&
+            dlq_select_range(sel, parts[i].start, parts[i].end, &r.start, &r.end))
+            want[n++] = r;
+    }
+    if (eb_kafka_scan_ranges(rk, topic, want, n, on_record, rp, &eb_stop_flag, errstr,
+                             sizeof(errstr)) != EB_OK) {
+        fprintf(stderr, "eventbus-dlq: %s\n", errstr);
+        goto out;
+    }
+    rc = APP_EXIT_OK;
+out:
+    free(want);
+    free(parts);
+    return rc;
+}
+
+/* -b and -F: the settings KAFKA_BROKERS and KAFKA_CONFIG_FILE, validated by
+ * their table entries. Returns 0, or -1 after printing the error. */
+static int apply_kcat_flags(const dlq_args_t *a)
+{
+    const char *flag[2] = {"-b", "-F"}, *value[2] = {a->brokers, a->config};
+    char why[256];
+
+    for (int i = 0; i < 2; i++) {
+        if (value[i] && eb_config_set(&eb_config_kafka_entries[i], &common, value[i], why,
+                                      sizeof(why)) != EB_OK) {
+            app_cli_error(prog.name, "invalid %s '%.64s': %s", flag[i], value[i], why);
+            return -1;
+        }
+    }
     return 0;
 }
 
 int main(int argc, char **argv)
 {
     static const char *const consumer_defaults[] = {"enable.auto.commit", "false",
-                                                    "enable.partition.eof", "false", NULL};
-    dlq_opts_t opts = {0};
+                                                    "enable.partition.eof", "true", NULL};
+    dlq_args_t dargs;
     eb_conf_args_t args;
     rd_kafka_conf_t *cconf, *pconf = NULL;
     rd_kafka_t *rk;
-    replay_t rp = {0};
-    char errstr[512];
-    int rc, replay;
+    run_t rp = {0};
+    char errstr[512], own_err[512] = "";
+    int rc;
 
-    if (take_own_flags(&argc, argv, &opts) != 0)
-        return APP_EXIT_USAGE;
-    if ((rc = app_cli_parse(&prog, argc, argv, &args)) != APP_CONTINUE)
+    /* Our flags first, so that the settings parser sees only its own; an
+     * error waits until --help and --version had their say. */
+    dlq_args_init(&dargs);
+    if (dlq_args_take(&dargs, &argc, argv, own_err, sizeof(own_err)) != 0) {
+        /* argv is half taken apart: only --help and --version still count */
+        for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+            char *only[] = {argv[0], argv[i], NULL};
+
+            if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
+                strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0)
+                return app_cli_parse(&prog, 2, only, &args);
+        }
+    } else if ((rc = app_cli_parse(&prog, argc, argv, &args)) != APP_CONTINUE) {
         return rc;
+    }
+    if (own_err[0] || dlq_select_check(&dargs.sel, own_err, sizeof(own_err)) != 0) {
+        app_cli_error(prog.name, "%s", own_err);
+        return APP_EXIT_USAGE;
+    }
+    if (apply_kcat_flags(&dargs) != 0)
+        return APP_EXIT_USAGE;
     if (args.positional_count != 2 ||
         (strcmp(args.positional[0], "list") != 0 && strcmp(args.positional[0], "replay") != 0)) {
         app_cli_error(prog.name, "usage: eventbus-dlq list|replay <dlq-topic> (see --help)");
         return APP_EXIT_USAGE;
     }
-    replay = strcmp(args.positional[0], "replay") == 0;
-    if (!replay && (opts.dry_run || opts.event_id_count)) {
-        app_cli_error(prog.name, "--event-id and --dry-run apply to replay only");
+    rp.args = &dargs;
+    rp.replay = strcmp(args.positional[0], "replay") == 0;
+    if (!rp.replay && dargs.dry_run) {
+        app_cli_error(prog.name, "--dry-run applies to replay only");
         return APP_EXIT_USAGE;
     }
     /* Logs go to stderr in text form unless asked otherwise: stdout is data. */
@@ -292,11 +372,13 @@ int main(int argc, char **argv)
         common.log_level = "warn";
     app_setup_log(prog.name, &common);
 
+    /* Both confs, for list too: every -X is checked against the client
+     * it is for before anything connects. */
     eb_kafka_props_t cprops = {consumer_defaults, args.kafka_props, args.kafka_prop_count,
                                "consumer"};
     cconf = eb_kafka_conf_new(&common, "eventbus-dlq", &cprops, errstr, sizeof(errstr));
-    if (!cconf || (replay && app_setup_kafka_confs(&common, &args, "eventbus-dlq", NULL, &pconf,
-                                                   errstr, sizeof(errstr)) != EB_OK)) {
+    if (!cconf || app_setup_kafka_confs(&common, &args, "eventbus-dlq", NULL, &pconf, errstr,
+                                        sizeof(errstr)) != EB_OK) {
         app_cli_error(prog.name, "%s", errstr);
         if (cconf)
             rd_kafka_conf_destroy(cconf);
@@ -308,27 +390,28 @@ int main(int argc, char **argv)
     if (!rk) {
         app_cli_error(prog.name, "%s", errstr);
         rd_kafka_conf_destroy(cconf);
-        if (pconf)
-            rd_kafka_conf_destroy(pconf);
+        rd_kafka_conf_destroy(pconf);
         return APP_EXIT_FAIL;
     }
 
-    if (!replay) {
-        rc = scan(rk, args.positional[1], list_fn, NULL);
+    if (!rp.replay) {
+        rd_kafka_conf_destroy(pconf);
+        rc = scan(rk, args.positional[1], &rp);
     } else {
-        rp.opts = &opts;
         rp.producer = eb_producer_new(pconf, on_replayed, &rp, errstr, sizeof(errstr));
         if (!rp.producer) {
             app_cli_error(prog.name, "%s", errstr);
             rc = APP_EXIT_FAIL;
         } else {
-            rc = scan(rk, args.positional[1], replay_fn, &rp);
-            if (eb_producer_flush(rp.producer, 30000) != EB_OK)
+            rc = scan(rk, args.positional[1], &rp);
+            if (eb_producer_flush(rp.producer, 30000) != EB_OK) {
+                fprintf(stderr, "eventbus-dlq: replays not acknowledged within 30 s\n");
                 rp.failed++;
+            }
             eb_producer_destroy(rp.producer, 1000);
-            fprintf(stderr, "eventbus-dlq: %s %d dead letter(s)%s\n",
-                    opts.dry_run ? "would replay" : "replayed", rp.selected - rp.failed,
-                    rp.failed ? ", some failed" : "");
+            fprintf(stderr, "eventbus-dlq: %s %lld dead letter(s)%s\n",
+                    dargs.dry_run ? "would replay" : "replayed",
+                    (long long)(rp.queued - rp.unacked), rp.failed ? ", some failed" : "");
             if (rp.failed)
                 rc = APP_EXIT_FAIL;
         }
