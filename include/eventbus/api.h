@@ -104,7 +104,9 @@ const char *eb_api_body(const eb_api_req_t *q, size_t *len);
 const char *eb_api_header(const eb_api_req_t *q, const char *name);
 
 /* Starts this request's span in t (traceparent.h): a child of the span in
- * the request's traceparent header, with its tracestate, or a new trace.
+ * the request's traceparent header, with its tracestate (several tracestate
+ * fields are joined), or a new trace when there is no valid traceparent or
+ * more than one.
  * What the request writes to the outbox carries t's traceparent on. */
 void eb_api_trace(const eb_api_req_t *q, eb_trace_t *t);
 

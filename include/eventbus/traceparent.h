@@ -30,7 +30,7 @@ typedef struct eb_trace_s {
     char trace_id[33];  /* 32 lowercase hex */
     char span_id[17];   /* this hop's span: 16 lowercase hex */
     char parent_id[17]; /* the caller's span; "" when this hop started the trace */
-    char flags[3];      /* trace flags as 2 hex: sampled (01) and random (02) kept */
+    char flags[3];      /* trace flags as 2 hex: sampled (01) kept, the others zero */
     char traceparent[EB_TRACEPARENT_LEN + 1]; /* version 00 of the above: what to send on */
     char tracestate[EB_TRACESTATE_MAX + 1];   /* as received (validated), "" for none */
 } eb_trace_t;
@@ -46,8 +46,9 @@ int eb_traceparent_valid(const char *s, size_t len);
 void eb_traceparent_generate(char *out);
 
 /* Returns the length of a valid tracestate's canonical form (list members
- * joined by ',' without optional blanks, empty members dropped, members
- * dropped from the end while it is longer than EB_TRACESTATE_MAX) and writes
+ * joined by ',' without optional blanks, empty members dropped; while it is
+ * longer than EB_TRACESTATE_MAX, members over 128 characters dropped from
+ * the end first, then any from the end) and writes
  * it to out[EB_TRACESTATE_MAX+1]; -1 (out "") when s (len bytes) is not a
  * valid tracestate (a bad key or value, a repeated key, over 32 members). */
 int eb_tracestate_clean(const char *s, size_t len, char *out);

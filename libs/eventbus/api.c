@@ -188,11 +188,52 @@ const char *eb_api_header(const eb_api_req_t *q, const char *name)
     return MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, name);
 }
 
+/* The trace headers of a request, as the W3C recommendation reads them:
+ * one traceparent (two or more: none), every tracestate field joined. */
+typedef struct trace_headers_s {
+    const char *traceparent;
+    int traceparents;
+    char tracestate[4 * EB_TRACESTATE_MAX];
+    size_t ts_len;
+    int ts_full; /* a field did not fit: the ones after it are dropped too */
+} trace_headers_t;
+
+static enum MHD_Result on_trace_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+    trace_headers_t *h = cls;
+    size_t n = value ? strlen(value) : 0;
+
+    (void)kind;
+    if (strcasecmp(key, "traceparent") == 0) {
+        h->traceparent = value;
+        h->traceparents++;
+    } else if (strcasecmp(key, "tracestate") == 0 && n && !h->ts_full) {
+        if (h->ts_len + n + 1 >= sizeof(h->tracestate)) {
+            h->ts_full = 1; /* members from the end may go (eb_tracestate_clean) */
+        } else {
+            if (h->ts_len)
+                h->tracestate[h->ts_len++] = ',';
+            memcpy(h->tracestate + h->ts_len, value, n);
+            h->ts_len += n;
+        }
+    }
+    return MHD_YES;
+}
+
 void eb_api_trace(const eb_api_req_t *q, eb_trace_t *t)
 {
-    const char *tp = eb_api_header(q, "traceparent"), *ts = eb_api_header(q, "tracestate");
+    trace_headers_t h;
 
-    eb_trace_start(t, tp, tp ? strlen(tp) : 0, ts, ts ? strlen(ts) : 0);
+    h.traceparent = NULL;
+    h.traceparents = 0;
+    h.ts_len = 0;
+    h.ts_full = 0;
+    MHD_get_connection_values(q->conn, MHD_HEADER_KIND, on_trace_header, &h);
+    if (h.traceparents != 1)
+        h.traceparent = NULL; /* none, or ambiguous: a new trace */
+    eb_trace_start(t, h.traceparent, h.traceparent ? strlen(h.traceparent) : 0, h.tracestate,
+                   h.ts_len);
 }
 
 static eb_redis_t *thread_redis(eb_api_t *a)

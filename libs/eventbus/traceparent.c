@@ -160,7 +160,16 @@ int eb_tracestate_clean(const char *s, size_t len, char *out)
             break;
         s = comma + 1;
     }
-    /* Too long to forward whole: the members at the end go first. */
+    /* Too long to forward whole: as the W3C recommendation says, members
+     * longer than 128 characters go first (from the end), then members from
+     * the end. */
+    for (size_t i = nm; i-- > 0 && total > EB_TRACESTATE_MAX;) {
+        if (m[i].n <= 128)
+            continue;
+        total -= m[i].n + (nm > 1 ? 1 : 0);
+        memmove(&m[i], &m[i + 1], (nm - i - 1) * sizeof(m[0]));
+        nm--;
+    }
     while (nm && total > EB_TRACESTATE_MAX) {
         nm--;
         total -= m[nm].n + (nm ? 1 : 0);
@@ -186,9 +195,9 @@ void eb_trace_start(eb_trace_t *t, const char *traceparent, size_t tp_len, const
 
         memcpy(t->trace_id, traceparent + 3, 32);
         memcpy(t->parent_id, traceparent + 36, 16);
-        /* Version 00 knows sampled (01) and, since Level 2, random (02):
-         * other bits, perhaps a later version's, are not ours to send on. */
-        flags &= 0x03u;
+        /* Version 00 (Trace Context Level 1) knows one flag, sampled (01):
+         * the others, perhaps a later version's, are sent on as zero. */
+        flags &= 0x01u;
         t->flags[0] = hex[flags >> 4];
         t->flags[1] = hex[flags & 0x0fu];
         if (tracestate && eb_tracestate_clean(tracestate, ts_len, t->tracestate) < 0)

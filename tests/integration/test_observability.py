@@ -9,6 +9,7 @@ Redis is paused and 200 again after. A request's traceparent must be on
 every event it causes and in every service's log lines about them.
 """
 
+import http.client as httpclient
 import json
 import os
 import re
@@ -207,6 +208,32 @@ class ObservabilityTest(StackTestCase):
                    if l.get("orderId") == oid and l.get("span_id") == trace_span(paid)[1]]
         self.assertTrue(decided, "no payment-service line of the span on PaymentProcessed")
         self.assertEqual(decided[0]["parent_span_id"], trace_span(created)[1])
+        # Several tracestate fields are one list; two traceparent fields are
+        # ambiguous: a new trace (W3C), and its tracestate goes with the old.
+        for tps, want_trace in (([TRACEPARENT], trace_id), ([TRACEPARENT, future], None)):
+            conn = httpclient.HTTPConnection("127.0.0.1", int(self.order.url.rsplit(":", 1)[1]),
+                                              timeout=10)
+            body = json.dumps(order_body("obs-multi")).encode()
+            conn.putrequest("POST", "/orders")
+            for name, value in ([("Content-Type", "application/json"),
+                                 ("Content-Length", str(len(body)))] +
+                                [("traceparent", tp) for tp in tps] +
+                                [("tracestate", "congo=1"), ("tracestate", "rojo=2,x=3")]):
+                conn.putheader(name, value)
+            conn.endheaders(body)
+            resp = conn.getresponse()
+            self.assertEqual(resp.status, 201)
+            oid = json.loads(resp.read())["orderId"]
+            conn.close()
+            got = wait_until("the OrderCreated of %s" % oid, lambda: [
+                r for r in self.stack.kafka_records("order-created") if r["key"] == oid], 20)
+            headers = got[0]["headers"]
+            if want_trace:
+                self.assertEqual(trace_span(headers["traceparent"])[0], want_trace)
+                self.assertEqual(headers.get("tracestate"), b"congo=1,rojo=2,x=3")
+            else:
+                self.assertNotEqual(trace_span(headers["traceparent"])[0], trace_id)
+                self.assertNotIn("tracestate", headers)
         # An invalid traceparent starts a new trace and drops the tracestate.
         oid = self.post_and_settle(1, {"traceparent": "00-" + "0" * 32 + "-00f067aa0ba902b7-01",
                                        "tracestate": "congo=t61rcWkgMzE"})[0]

@@ -81,7 +81,7 @@ static void a_later_version_is_continued_as_00(void **state)
     assert_consistent(&t);
     assert_string_equal(t.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
     assert_string_equal(t.parent_id, "00f067aa0ba902b7");
-    assert_string_equal(t.flags, "03"); /* only the flags version 00 knows */
+    assert_string_equal(t.flags, "01"); /* only the flag version 00 knows */
     assert_string_equal(t.tracestate, "a=b");
     start(&t, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", NULL);
     assert_string_equal(t.flags, "00"); /* not sampled stays not sampled */
@@ -145,6 +145,19 @@ static void tracestate_limits(void **state)
     assert_int_equal(eb_tracestate_clean(in, n, out), 5 * 100 + 4);
     assert_memory_equal(out, in, 5 * 100 + 4);
     assert_int_equal(strchr(out + 500, ',') == NULL, 1);
+    /* A 200-byte member first, then 10 of 60: the long one goes first, and
+     * then what is left (10 x 60 + 9 = 609) loses members from the end. */
+    n = (size_t)snprintf(in, sizeof(in), "big=");
+    memset(in + n, 'b', 196);
+    n += 196;
+    for (int i = 0; i < 10; i++) {
+        n += (size_t)snprintf(in + n, sizeof(in) - n, ",k%d=", i);
+        memset(in + n, 'v', 57);
+        n += 57;
+    }
+    in[n] = '\0';
+    assert_int_equal(eb_tracestate_clean(in, n, out), 8 * 60 + 7);
+    assert_memory_equal(out, in + 201, 8 * 60 + 7);
 }
 
 int main(void)
