@@ -52,6 +52,14 @@ int eb_work_attempt(const eb_work_t *w);
  * Owned by the consumer: use it during the call, never destroy or keep it. */
 eb_redis_t *eb_work_redis(eb_work_t *w);
 
+/* Makes w's event context (eb_work_log_fields) the calling thread's log
+ * context (eb_log_set_context), so every line logged without fields names
+ * the event, its trace and span; NULL clears it. The consumer does this
+ * around each call of a per-event handler; a batch handler calls it for
+ * each work it turns to, and the consumer clears it when the batch handler
+ * returns. Consumer thread only. */
+void eb_work_log_context(eb_work_t *w);
+
 /* Fills f (caller's storage) with the event's context for EB_LOG_EV; its
  * strings point into w. */
 void eb_work_log_fields(const eb_work_t *w, eb_log_fields_t *f);
@@ -71,7 +79,8 @@ eb_err_t eb_work_fail(eb_work_t *w, eb_err_t err, const char *fmt, ...)
 eb_err_t eb_work_publish(eb_work_t *w, const char *topic, const char *key, const eb_event_t *ev);
 
 /* Same with an already encoded value (a stored event republished as is),
- * copied. */
+ * copied. The value must be a structured-mode CloudEvent: the record gets
+ * the same content-type header as every event. */
 eb_err_t eb_work_publish_raw(eb_work_t *w, const char *topic, const char *key, const void *value,
                              size_t value_len);
 

@@ -540,7 +540,6 @@ static void observe(eb_consumer_t *c, const eb_work_t *w, double seconds)
 static void handle(eb_consumer_t *c)
 {
     int *blocked = c->tflag;
-    eb_log_fields_t ctx;
 
     if (c->o.batch_handler) {
         eb_work_t **todo = malloc(c->b.nworks * sizeof(*todo));
@@ -566,6 +565,7 @@ static void handle(eb_consumer_t *c)
         renew_claims(c);
         t0 = eb_time_mono_us();
         c->o.batch_handler(todo, n, c->o.opaque);
+        eb_work_log_context(NULL); /* what the handler set, per work */
         /* The batch's time, shared out: each event's part of it. */
         double each = (double)(eb_time_mono_us() - t0) / 1e6 / (double)n;
         for (size_t i = 0; i < n; i++) {
@@ -591,10 +591,9 @@ static void handle(eb_consumer_t *c)
             w->reason[0] = '\0';
             w->result = EB_OK;
             t0 = eb_time_mono_us();
-            eb_work_log_fields(w, &ctx); /* the handler's own lines name its event and span */
-            eb_log_set_context(&ctx);
+            eb_work_log_context(w); /* the handler's own lines name its event and span */
             settle_result(c, w, c->o.handler(w, c->o.opaque));
-            eb_log_set_context(NULL);
+            eb_work_log_context(NULL);
             observe(c, w, (double)(eb_time_mono_us() - t0) / 1e6);
             atomic_store(&c->last_loop_ms, eb_time_mono_ms()); /* handling, not stuck */
         }

@@ -105,6 +105,16 @@ void eb_work_log_fields(const eb_work_t *w, eb_log_fields_t *f)
     f->offset = w->msg->offset;
 }
 
+void eb_work_log_context(eb_work_t *w)
+{
+    if (!w) {
+        eb_log_set_context(NULL);
+        return;
+    }
+    eb_work_log_fields(w, &w->logf);
+    eb_log_set_context(&w->logf);
+}
+
 eb_err_t eb_work_fail(eb_work_t *w, eb_err_t err, const char *fmt, ...)
 {
     va_list ap;

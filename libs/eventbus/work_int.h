@@ -15,6 +15,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "eventbus/envelope.h"
+#include "eventbus/log.h"
 #include "eventbus/producer.h"
 #include "eventbus/redis.h"
 #include "eventbus/traceparent.h"
@@ -48,7 +49,8 @@ struct eb_work_s {
     int publish_failed;
     eb_err_t result; /* what a batch handler decided (eb_work_fail sets it) */
     char reason[EB_REASON_MAX];
-    eb_trace_t trace; /* this hop's span, started when the record was decoded */
+    eb_trace_t trace;     /* this hop's span, started when the record was decoded */
+    eb_log_fields_t logf; /* the thread's log context while it is handled */
 };
 
 /* The producer's delivery report for what a work published

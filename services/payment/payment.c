@@ -351,8 +351,11 @@ void payment_handle_batch(eb_work_t *const *works, size_t n, void *opaque)
         goto out;
     }
     for (i = 0; i < n; i++)
-        if (strcmp(eb_work_event(works[i])->type, TYPE_ORDER_CREATED) == 0)
+        if (strcmp(eb_work_event(works[i])->type, TYPE_ORDER_CREATED) == 0) {
+            eb_work_log_context(works[i]); /* lines of this event name it and its span */
             nd += (size_t)decide(ctx, works[i], order, &ds[nd]);
+        }
+    eb_work_log_context(NULL);
     if (nd == 0)
         goto compensations;
 
@@ -375,6 +378,7 @@ void payment_handle_batch(eb_work_t *const *works, size_t n, void *opaque)
          * own command. */
         eb_redis_result_t res = eb_redis_pipeline_result(pipe, i);
 
+        eb_work_log_context(ds[i].w);
         if (res.kind == EB_REDIS_NOREPLY || res.kind == EB_REDIS_ERROR)
             eb_work_fail(ds[i].w, err == EB_ERR_NOMEM ? EB_ERR_NOMEM : EB_ERR_REDIS,
                          "storing the payment decision: %s", res.str);
@@ -385,8 +389,11 @@ compensations:
     /* After the decisions: a batch that holds an order's OrderCreated and
      * its cancel charges, then refunds. Either order would end consistent. */
     for (i = 0; i < n; i++)
-        if (strcmp(eb_work_event(works[i])->type, TYPE_ORDER_CREATED) != 0)
+        if (strcmp(eb_work_event(works[i])->type, TYPE_ORDER_CREATED) != 0) {
+            eb_work_log_context(works[i]);
             compensate(works[i]);
+        }
+    eb_work_log_context(NULL);
 out:
     eb_redis_pipeline_destroy(pipe);
     for (i = 0; ds && i < nd; i++)
