@@ -63,7 +63,9 @@ int eb_kafka_reachable(rd_kafka_t *rk, int timeout_ms);
  * when the scan started, calling fn on each record in partition order, on
  * the calling thread (the message is valid only during that call). rk is
  * a consumer handle (its partitions are assigned and unassigned here;
- * nothing is committed), used by no other thread meanwhile. Returns EB_OK once every
+ * nothing is committed), used by no other thread meanwhile; made with
+ * enable.partition.eof=true, or a partition whose last offsets hold no
+ * record (transaction markers, compaction) ends only after the 10 s wait. Returns EB_OK once every
  * partition was read to that end; EB_ERR_KAFKA (no such topic, no broker for
  * 10 s) or a stop (*stop set; may be NULL) with the reason in errstr. */
 eb_err_t eb_kafka_scan(rd_kafka_t *rk, const char *topic,

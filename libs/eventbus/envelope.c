@@ -124,7 +124,9 @@ eb_err_t eb_event_check_content_type(const void *value, size_t len, char *errstr
                                      size_t errstr_size)
 {
     static const char want[] = "application/cloudevents+json";
-    size_t n;
+    const unsigned char *b = value;
+    char shown[100 * 4 + 1];
+    size_t n, o = 0;
     const char *v;
 
     if (!value)
@@ -132,10 +134,15 @@ eb_err_t eb_event_check_content_type(const void *value, size_t len, char *errstr
     v = media_essence(value, len, &n);
     if (n == sizeof(want) - 1 && strncasecmp(v, want, n) == 0)
         return EB_OK;
+    /* The reason goes into a header and a log line as text: the header's
+     * bytes, printable ASCII as they are and any other byte as \xNN. */
+    for (size_t i = 0; i < len && i < 100; i++)
+        o += (size_t)snprintf(shown + o, sizeof(shown) - o,
+                              b[i] >= 0x20 && b[i] < 0x7f ? "%c" : "\\x%02x", b[i]);
     return eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT,
-                      "content-type '%.*s' is not a structured-mode CloudEvent (%s); "
+                      "content-type '%s' is not a structured-mode CloudEvent (%s); "
                       "binary mode is not supported",
-                      (int)(len > 100 ? 100 : len), (const char *)value, want);
+                      shown, want);
 }
 
 /* Copies an optional (required != 0: mandatory, non-empty) string attribute. */
@@ -155,6 +162,8 @@ static eb_err_t take_attr(const cJSON *root, const char *name, int required, cha
         return eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT, "\"%s\" is not a string", name);
     n = strlen(it->valuestring);
     if (required && n == 0)
+        return eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT, "\"%s\" is empty", name);
+    if (n == 0 && strcmp(name, "dataschema") == 0) /* a URI if present: never empty */
         return eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT, "\"%s\" is empty", name);
     if (n >= dst_size)
         return eb__seterr(errstr, errstr_size, EB_ERR_BAD_EVENT, "\"%s\" longer than %zu bytes",

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "domain.h"
@@ -543,6 +544,12 @@ static void schemas_build(void)
             eb_schemas_free(s);
             s = NULL;
         }
+    if (!s) {
+        /* Without it, version-1 events would be dead-lettered: a daemon
+         * must not start so. Only at start-up, before any connection. */
+        fputs("out of memory building the event versions registry\n", stderr);
+        exit(1);
+    }
     schemas = s;
 }
 

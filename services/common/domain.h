@@ -215,7 +215,8 @@ cJSON *svc_user_json(const svc_user_t *u);
 /* ---- versions (eventbus/schema.h) ------------------------------------------- */
 
 /* Every version of every event type of the suite with its upcasters, built
- * on first use and never freed; NULL only when out of memory. Consumers pass
+ * on first use and never freed. Exits the process (status 1) when out of
+ * memory building it, which can happen only on the first call, at start-up. Consumers pass
  * it in their options, so handlers see the newest version of each event. */
 const eb_schemas_t *svc_schemas(void);
 

@@ -58,7 +58,19 @@ static int decode(rebuild_t *b, const rd_kafka_message_t *m, eb_event_t *ev)
 {
     char errstr[256];
 
-    if (eb_event_decode(m->payload, m->len, ev, errstr, sizeof(errstr)) == EB_OK) {
+    rd_kafka_headers_t *h = NULL;
+    const void *ct = NULL;
+    size_t ctlen = 0;
+
+    /* What the live consumer dead-letters, the rebuild skips: a record that
+     * says it is not a structured CloudEvent, then one that is not valid. */
+    if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        rd_kafka_header_get_last(h, EB_CE_CONTENT_TYPE_HEADER, &ct, &ctlen) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR &&
+        !ct)
+        ct = "";
+    if (eb_event_check_content_type(ct, ctlen, errstr, sizeof(errstr)) == EB_OK &&
+        eb_event_decode(m->payload, m->len, ev, errstr, sizeof(errstr)) == EB_OK) {
         /* Every version the live consumer reads, upcast the same way. */
         if (eb_schemas_upcast(svc_schemas(), ev, errstr, sizeof(errstr)) == EB_OK)
             return 1;
@@ -190,6 +202,14 @@ int order_rebuild(const eb_common_conf_t *common, const eb_redis_addr_t *raddr,
     }
     eb_redis_pipeline_clear(b.pipe);
 
+    /* A partition whose last offsets hold no record (a transaction's
+     * marker, compaction) ends at its EOF, not after eb_kafka_scan's wait. */
+    if (rd_kafka_conf_set(cconf, "enable.partition.eof", "true", errstr, sizeof(errstr)) !=
+        RD_KAFKA_CONF_OK) {
+        EB_ERROR("rebuild: %s", errstr);
+        rd_kafka_conf_destroy(cconf);
+        goto out;
+    }
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, errstr, sizeof(errstr));
     if (!rk) {
         EB_ERROR("rebuild: kafka: %s", errstr);

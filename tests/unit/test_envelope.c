@@ -265,6 +265,10 @@ static void content_type_header(void **state)
     assert_int_equal(
         eb_event_check_content_type("application/cloudevents+jsonXYZ", 28, err, sizeof(err)),
         EB_OK);
+    /* A binary header shows as text in the reason (a DLQ header, a log line). */
+    assert_int_equal(eb_event_check_content_type("a\xff\x00\n\xc3", 5, err, sizeof(err)),
+                     EB_ERR_BAD_EVENT);
+    assert_contains(err, "content-type 'a\\xff\\x00\\x0a\\xc3' is not");
 }
 
 static void round_trip(void **state)
@@ -431,6 +435,7 @@ static void decode_rejects(void **state)
         {"{" HEAD REQ ",\"datacontenttype\":\"application/jsonx\"}", "datacontenttype"},
         {"{" HEAD REQ ",\"datacontenttype\":\"application/+json\"}", "datacontenttype"},
         {"{" HEAD REQ ",\"dataschema\":7}", "\"dataschema\""},
+        {"{" HEAD REQ ",\"dataschema\":\"\"}", "\"dataschema\" is empty"},
         {"{" HEAD REQ ",\"data_base64\":\"e30=\"}", "data_base64"},
     };
     eb_event_t ev;
