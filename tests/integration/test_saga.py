@@ -196,6 +196,16 @@ class LifecycleTest(StackTestCase):
                        [{"productId": "p1", "requested": 2, "available": 1}])
         self.wait_status(extra[0], "CONFIRMED")
         self.wait_status(extra[1], "CANCELLED", "out of stock")
+        # A record the live consumer dead-letters for its content type (not
+        # a structured CloudEvent) must not move the rebuilt order either.
+        _, value = cloud_event("InventoryInsufficient", extra[0], {
+            "orderId": extra[0], "items": [{"productId": "p1", "requested": 2, "available": 0}]},
+            source="/inventory-service")
+        self.stack.kafka_produce("inventory-insufficient", extra[0], value,
+                                 headers=[("content-type", "application/avro")])
+        wait_until("the binary-mode record dead-lettered", lambda: [
+            r for r in s.kafka_records("inventory-insufficient-dlq") if r["key"] == extra[0]
+            and r["headers"].get("kafka_dlt-original-consumer-group") == b"order-service"], 30)
 
         # The live model is complete once no order is PENDING and the outbox
         # is empty (every event of the API is on its topic).
@@ -211,6 +221,7 @@ class LifecycleTest(StackTestCase):
         r = run_rebuild(s, 1)
         self.assertEqual(r.returncode, 0, r.stderr[-3000:])
         self.assertIn("rebuilt %d orders" % len(live), r.stdout)
+        self.assertIn("not a structured-mode CloudEvent", r.stderr)
         rebuilt = read_model(s, 1)
         self.assertEqual(sorted(rebuilt), sorted(live))
         for oid in live:
