@@ -184,16 +184,19 @@ daemon_port() {
 
 # start_order NAME BINDIR REDIS_DB [VAR=value...]: starts order-service with
 # HTTP_PORT=0, waits for /ready and a first 201, sets os_pid and os_url.
+# With the array order_wrapper set (a command and its options, valgrind say)
+# order-service runs under it, its PID being the wrapper's; /ready may then
+# take up to 60 s.
 start_order() {
     local name=$1 bindir=$2 db=$3 code
     shift 3
     env KAFKA_BROKERS="$brokers" REDIS_URL="redis://127.0.0.1:$redis_port/$db" HTTP_PORT=0 \
         BIND_ADDRESS=127.0.0.1 LOG_LEVEL=info "$@" \
-        "$bindir/order-service" >"$work/$name.log" 2>&1 &
+        ${order_wrapper[@]+"${order_wrapper[@]}"} "$bindir/order-service" >"$work/$name.log" 2>&1 &
     os_pid=$!
     pids+=("$os_pid")
     os_url=http://127.0.0.1:$(daemon_port "$name" "$os_pid")
-    wait_for "$name /ready" 300 curl -sf "$os_url/ready"
+    wait_for "$name /ready" 600 curl -sf "$os_url/ready"
     code=$(curl -s -o "$work/$name.smoke" -w '%{http_code}' -H 'Content-Type: application/json' \
         -d '{"userId":"u1","items":[{"productId":"p1","quantity":2,"price":50}]}' "$os_url/orders")
     [ "$code" = 201 ] || die "$name: smoke POST /orders answered $code: $(cat "$work/$name.smoke")"
