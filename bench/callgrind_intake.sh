@@ -124,7 +124,19 @@ event() {
         $1 == "totals:" || $1 == "summary:" {v = $(col[want] + 1)} END {print v + 0}' "$2"
 }
 
+# wait_drained WHAT: waits up to 120 s for XLEN orders:outbox == 0.
+wait_drained() {
+    local i
+    for ((i = 0; i < 1200; i++)); do
+        [ "$(rcli XLEN orders:outbox)" = 0 ] && return 0
+        alive "$os_pid" || die "order-service died: $(tail -n3 "$work/order.log")"
+        sleep 0.1
+    done
+    die "the outbox did not drain within 120 s after the $1"
+}
+
 [ "$warm" -eq 0 ] || post "$warm" warmup
+wait_drained warm-up # its relay work must not fall in the idle window
 log "warm-up: $warm orders"
 
 zero
@@ -138,12 +150,7 @@ zero
 t0=$(date +%s.%N)
 post "$orders" measured
 sent_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
-for ((i = 0; i < 1200; i++)); do
-    [ "$(rcli XLEN orders:outbox)" = 0 ] && break
-    alive "$os_pid" || die "order-service died: $(tail -n3 "$work/order.log")"
-    sleep 0.1
-done
-[ "$(rcli XLEN orders:outbox)" = 0 ] || die "the outbox did not drain within 120 s"
+wait_drained "measured orders"
 dump measured
 run_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')
 run_file=$F
