@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2154,SC2034
-# Shared helpers of bench/intake.sh and bench/threads_sweep.sh (sourced, not run).
+# Shared helpers of the bench/ scripts (sourced, not run).
 #
 # The caller sets, before using them:
 #   me     name for log lines;     work  a private temporary directory;
@@ -184,16 +184,19 @@ daemon_port() {
 
 # start_order NAME BINDIR REDIS_DB [VAR=value...]: starts order-service with
 # HTTP_PORT=0, waits for /ready and a first 201, sets os_pid and os_url.
+# With the array order_wrapper set (a command and its options, valgrind say)
+# order-service runs under it, its PID being the wrapper's; /ready may then
+# take up to 60 s.
 start_order() {
     local name=$1 bindir=$2 db=$3 code
     shift 3
     env KAFKA_BROKERS="$brokers" REDIS_URL="redis://127.0.0.1:$redis_port/$db" HTTP_PORT=0 \
         BIND_ADDRESS=127.0.0.1 LOG_LEVEL=info "$@" \
-        "$bindir/order-service" >"$work/$name.log" 2>&1 &
+        ${order_wrapper[@]+"${order_wrapper[@]}"} "$bindir/order-service" >"$work/$name.log" 2>&1 &
     os_pid=$!
     pids+=("$os_pid")
     os_url=http://127.0.0.1:$(daemon_port "$name" "$os_pid")
-    wait_for "$name /ready" 300 curl -sf "$os_url/ready"
+    wait_for "$name /ready" 600 curl -sf "$os_url/ready"
     code=$(curl -s -o "$work/$name.smoke" -w '%{http_code}' -H 'Content-Type: application/json' \
         -d '{"userId":"u1","items":[{"productId":"p1","quantity":2,"price":50}]}' "$os_url/orders")
     [ "$code" = 201 ] || die "$name: smoke POST /orders answered $code: $(cat "$work/$name.smoke")"
@@ -234,6 +237,32 @@ start_bare() {
     pids+=("$bare_pid")
     wait_for "bench-bare-mhd" 50 grep -q '^port ' "$work/bare.out"
     bare_url=http://127.0.0.1:$(awk '/^port /{print $2; exit}' "$work/bare.out")
+}
+
+# start_peer: starts the Express + kafkajs peer (bench/peer/server.js, its
+# node_modules from scripts/install-deps.sh --bench) on a free port against
+# $brokers, waits for a first 201, sets peer_pid and peer_url.
+start_peer() {
+    local code
+    env KAFKA_BROKERS="$brokers" PORT=0 BIND_ADDRESS=127.0.0.1 NODE_ENV=production \
+        KAFKAJS_NO_PARTITIONER_WARNING=1 node "$here/peer/server.js" >"$work/peer.out" 2>"$work/peer.err" &
+    peer_pid=$!
+    pids+=("$peer_pid")
+    peer_up() {
+        alive "$peer_pid" || die "the peer exited at start: $(tail -n3 "$work/peer.err")"
+        grep -q '^port ' "$work/peer.out"
+    }
+    wait_for "the peer" 300 peer_up
+    peer_url=http://127.0.0.1:$(awk '/^port /{print $2; exit}' "$work/peer.out")
+    code=$(curl -s -o "$work/peer.smoke" -w '%{http_code}' -H 'Content-Type: application/json' \
+        -d '{"userId":"u1","items":[{"productId":"p1","quantity":2,"price":50}]}' "$peer_url/orders")
+    [ "$code" = 201 ] || die "the peer: smoke POST /orders answered $code: $(cat "$work/peer.smoke")"
+}
+
+# peer_stat NAME: the peer's count NAME (created, failed, invalid) from its
+# GET /stats, 0 if it does not answer.
+peer_stat() {
+    { curl -sf "$peer_url/stats" || true; } | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" | grep . || echo 0
 }
 
 # run_wrk NAME URL SECONDS: runs wrk (its output kept as $work/wrk-NAME.txt)

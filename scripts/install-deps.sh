@@ -3,7 +3,10 @@
 # Safe to run again: installs nothing when everything is there.
 #
 #   scripts/install-deps.sh          build, test and demo dependencies
-#   scripts/install-deps.sh --bench  also the benchmark tools (wrk)
+#   scripts/install-deps.sh --bench  also the benchmark tools (wrk) and the Express + kafkajs
+#                                    peer of bench/intake.sh --peer (pinned in
+#                                    bench/peer/package-lock.json) into bench/peer/node_modules/;
+#                                    Debian's nodejs and npm when there is no node
 #   scripts/install-deps.sh --ci     also what CI checks use (clang-format, valgrind, ...)
 #   scripts/install-deps.sh --kafka  also Java and Maven for kafka-local (the real-Kafka
 #                                    tier, ./test-kafka.sh --kafka); kafka-local fetches
@@ -33,7 +36,7 @@ packages=(
 )
 for arg in "$@"; do
     case "$arg" in
-    --bench) packages+=(wrk) ;;
+    --bench) packages+=(wrk) benchpeer=1 ;;
     --kafka) packages+=(openjdk-17-jre-headless maven) ;;
     --ci) packages+=(clang-format docker-compose clang libclang-rt-14-dev prometheus) ;;
     --pytools) packages+=(python3-venv python3-jsonschema) pytools=1 ;;
@@ -74,6 +77,23 @@ install_nodetools() {
     cp "$lock" "$stamp"
 }
 
+# The benchmark's Express + kafkajs peer (bench/peer), the same way: a node
+# already there is used, else Debian's (node 18 is enough); npm ci from the
+# committed lock, scripts not run, again only when the lock changes.
+if [ -n "${benchpeer:-}" ] && ! command -v node >/dev/null; then
+    packages+=(nodejs npm)
+fi
+install_benchpeer() {
+    local dir=bench/peer
+    local lock=$dir/package-lock.json stamp=$dir/node_modules/.eventbus-lock
+    [ -n "${benchpeer:-}" ] || return 0
+    cmp -s "$lock" "$stamp" 2>/dev/null && return 0
+    echo "Installing the benchmark peer from npm into $dir/node_modules ($lock)" >&2
+    rm -rf "$dir/node_modules"
+    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    cp "$lock" "$stamp"
+}
+
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -81,6 +101,7 @@ done
 if [ ${#missing[@]} -eq 0 ]; then
     install_pytools
     install_nodetools
+    install_benchpeer
     exit 0
 fi
 
@@ -97,3 +118,4 @@ $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 install_pytools
 install_nodetools
+install_benchpeer
