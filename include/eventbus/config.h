@@ -131,6 +131,7 @@ typedef struct eb_common_conf_s {
     int64_t batch_size;             /* CONSUMER_BATCH_SIZE */
     int64_t idempotency_ttl_s;      /* IDEMPOTENCY_TTL_S */
     int64_t claim_lease_ms;         /* IDEMPOTENCY_LEASE_MS */
+    const char *exactly_once;       /* EXACTLY_ONCE: "true" or "false" */
     int64_t http_max_body;          /* HTTP_MAX_BODY */
     int64_t http_threads;           /* HTTP_THREADS */
     int64_t http_max_connections;   /* HTTP_MAX_CONNECTIONS */
@@ -147,7 +148,7 @@ typedef struct eb_common_conf_s {
 #define EB_CONF_KAFKA_COUNT    2 /* KAFKA_BROKERS, KAFKA_CONFIG_FILE */
 #define EB_CONF_REDIS_COUNT    2 /* REDIS_URL, REDIS_TIMEOUT_MS */
 #define EB_CONF_LOG_COUNT      3 /* LOG_LEVEL, LOG_FORMAT, INSTANCE_ID */
-#define EB_CONF_CONSUMER_COUNT 5 /* RETRY_MAX, RETRY_BACKOFF_MS, CONSUMER_BATCH_SIZE, ... */
+#define EB_CONF_CONSUMER_COUNT 6 /* RETRY_MAX, RETRY_BACKOFF_MS, CONSUMER_BATCH_SIZE, ... */
 #define EB_CONF_HTTP_COUNT     7 /* HTTP_MAX_BODY, HTTP_THREADS, HTTP_MAX_CONNECTIONS, ... */
 #define EB_CONF_OUTBOX_COUNT   3 /* OUTBOX_BATCH, OUTBOX_MAX_INFLIGHT, OUTBOX_CLAIM_IDLE_MS */
 

@@ -119,6 +119,18 @@ typedef struct eb_consumer_opts_s {
     int stats_interval_ms;        /* librdkafka statistics (consumer_lag) when the conf
                                    * sets no statistics.interval.ms: 0 means 5000,
                                    * negative leaves them off */
+    /* Exactly-once mode: what the handlers of a turn publish (results and
+     * dead letters) and the input offsets the turn settles are committed in
+     * one Kafka transaction; the producer's transactional.id is
+     * "<group_id>-<instance_id>", so give an instance the same id when it
+     * restarts (its open transaction is then aborted at once; otherwise
+     * after transaction.timeout.ms). Consumers downstream must read with
+     * isolation.level=read_committed (librdkafka's default). Redis
+     * idempotency stays, for effects outside Kafka; done-marks are written
+     * only after the commit. Needs a Kafka cluster (2.5 or later): the
+     * embedded mock broker accepts the calls but keeps no offsets of a
+     * transaction. */
+    int exactly_once;
 } eb_consumer_opts_t;
 
 /* Creates the consumer and its producer and subscribes. Takes ownership of

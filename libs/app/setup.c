@@ -133,6 +133,7 @@ void app_setup_consumer_opts(const eb_common_conf_t *common, const eb_redis_addr
     opts->batch_size = (int)common->batch_size;
     opts->done_ttl_s = common->idempotency_ttl_s;
     opts->claim_lease_ms = (int)common->claim_lease_ms;
+    opts->exactly_once = common->exactly_once && strcmp(common->exactly_once, "true") == 0;
 }
 
 eb_outbox_t *app_setup_relay(const eb_common_conf_t *common, const eb_redis_addr_t *redis,

@@ -54,6 +54,9 @@ const eb_conf_entry_t eb_config_consumer_entries[EB_CONF_CONSUMER_COUNT] = {
           "How long a handled event id is remembered, in seconds"),
     ENTRY("IDEMPOTENCY_LEASE_MS", EB_CONF_INT, claim_lease_ms, "15000", 1000, 3600000, NULL, NULL,
           "How long a claim on an event lives; a crashed instance's claims expire after it"),
+    ENTRY("EXACTLY_ONCE", EB_CONF_ENUM, exactly_once, "false", 0, 0, "true|false", NULL,
+          "true: a turn's output events and input offsets are committed in one Kafka transaction "
+          "(transactional.id <group>-<INSTANCE_ID>; needs a real Kafka cluster)"),
 };
 
 const eb_conf_entry_t eb_config_http_entries[EB_CONF_HTTP_COUNT] = {

@@ -61,6 +61,11 @@ struct eb_consumer_s {
 
     _Atomic int64_t last_loop_ms;
 
+    /* Exactly-once mode (consumer.h): the producer is transactional, a
+     * transaction spans each turn. */
+    rd_kafka_t *txn; /* the producer's handle in that mode, else NULL */
+    int txn_open;    /* a transaction was begun this turn */
+
     eb_metric_t *m_consumed, *m_duration;
 };
 
@@ -190,10 +195,23 @@ eb_consumer_t *eb_consumer_new(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
                              "topic", eb_metrics_latency_buckets, eb_metrics_latency_bucket_count);
 
     c->b.redis = eb_redis_new(opts->redis);
+    if (opts->exactly_once) {
+        char tid[512];
+
+        snprintf(tid, sizeof(tid), "%s-%s", opts->group_id,
+                 opts->instance_id ? opts->instance_id : "");
+        /* Offsets go with the transaction, never on their own. */
+        if (eb_kafka_conf_set(pconf, "transactional.id", tid, errstr, errstr_size) ||
+            eb_kafka_conf_set(cconf, "enable.auto.commit", "false", errstr, errstr_size) ||
+            eb_kafka_conf_set(cconf, "isolation.level", "read_committed", errstr, errstr_size))
+            goto fail;
+    }
     c->b.producer = eb_producer_new(pconf, eb__work_delivered, &c->b, errstr, errstr_size);
     pconf = NULL;
     if (!c->b.redis || !c->b.producer)
         goto fail;
+    if (opts->exactly_once)
+        c->txn = eb_producer_handle(c->b.producer);
 
     /* Settings the at-least-once contract rests on. */
     if (eb_kafka_conf_set(cconf, "group.id", opts->group_id, errstr, errstr_size) ||
@@ -846,12 +864,26 @@ static void keep_reasons(eb_consumer_t *c, eb_part_t *p, size_t pi)
     }
 }
 
-/* Applies the final decisions: stores the offsets of settled works, pauses
- * and rewinds partitions to their first unsettled work, and keeps what each
+/* The offsets the turn settles: per partition, the one after its last
+ * settled work (the next to read), as the decisions say. Caller destroys. */
+static rd_kafka_topic_partition_list_t *settled_offsets(const eb_consumer_t *c)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+
+    for (size_t pi = 0; pi < c->g.nparts; pi++)
+        if (c->tpart[pi].store >= 0)
+            rd_kafka_topic_partition_list_add(l, c->g.parts[pi].topic, c->g.parts[pi].partition)
+                ->offset = c->tpart[pi].store;
+    return l;
+}
+
+/* Applies the final decisions: stores the offsets of settled works (in
+ * exactly-once mode they went with the transaction already), pauses and
+ * rewinds partitions to their first unsettled work, and keeps what each
  * partition must remember. */
 static void store_and_rewind(eb_consumer_t *c, int infra)
 {
-    rd_kafka_topic_partition_list_t *store = rd_kafka_topic_partition_list_new(8);
+    rd_kafka_topic_partition_list_t *store = settled_offsets(c);
     rd_kafka_topic_partition_list_t *rewind = rd_kafka_topic_partition_list_new(4);
     int64_t now = eb_time_mono_ms();
 
@@ -871,8 +903,6 @@ static void store_and_rewind(eb_consumer_t *c, int infra)
         const eb_turn_part_t *tp = &c->tpart[pi];
         eb_part_t *p = &c->g.parts[pi];
 
-        if (tp->store >= 0)
-            rd_kafka_topic_partition_list_add(store, p->topic, p->partition)->offset = tp->store;
         if (tp->rewind >= 0) {
             rd_kafka_topic_partition_list_add(rewind, p->topic, p->partition)->offset = tp->rewind;
             p->resume_at = now + tp->pause_ms;
@@ -885,7 +915,7 @@ static void store_and_rewind(eb_consumer_t *c, int infra)
         (void)eb_backoff_next(&c->infra);
     else
         eb_backoff_reset(&c->infra);
-    if (store->cnt) {
+    if (store->cnt && !c->txn) {
         rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->g.rk, store);
 
         if (err)
@@ -899,14 +929,15 @@ static void store_and_rewind(eb_consumer_t *c, int infra)
 
 /* ---- the loop ------------------------------------------------------------------- */
 
-/* Out of memory before anything was decided: seek every partition of the
- * batch back to its first record, so that the batch comes again. */
-static void hand_back(eb_consumer_t *c)
+/* Nothing of the turn holds (out of memory before anything was decided, or
+ * its transaction aborted): seek every partition of the batch back to its
+ * first record, so that the batch comes again. */
+static void hand_back(eb_consumer_t *c, const char *why)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
     rd_kafka_error_t *error;
 
-    EB_ERROR("out of memory for a turn of %zu records; handing them back", c->b.nworks);
+    EB_WARN("%s: handing back a turn of %zu records", why, c->b.nworks);
     for (size_t i = 0; l && i < c->b.nworks; i++) {
         const eb_work_t *w = &c->b.works[i];
 
@@ -923,11 +954,123 @@ static void hand_back(eb_consumer_t *c)
     works_clear(c);
 }
 
+/* ---- exactly-once: one transaction a turn ----------------------------------------- */
+
+/* Logs a failed transaction call; a fatal error (this producer was fenced
+ * by a newer instance with its transactional.id, say) stops the loop, as
+ * any fatal client error does. Destroys error. */
+static void txn_failed(eb_consumer_t *c, const char *what, rd_kafka_error_t *error)
+{
+    if (rd_kafka_error_is_fatal(error)) {
+        EB_ERROR("exactly-once: %s: %s (fatal: stopping)", what, rd_kafka_error_string(error));
+        c->g.fatal = 1;
+    } else {
+        EB_WARN("exactly-once: %s: %s", what, rd_kafka_error_string(error));
+    }
+    rd_kafka_error_destroy(error);
+}
+
+/* Makes the producer transactional (and aborts what an earlier instance of
+ * the same transactional.id left open), retrying until it works or *stop. */
+static eb_err_t txn_init(eb_consumer_t *c, const atomic_int *stop)
+{
+    while (!*stop && !c->g.fatal) {
+        rd_kafka_error_t *error = rd_kafka_init_transactions(c->txn, c->o.publish_timeout_ms);
+
+        if (!error) {
+            EB_INFO("exactly-once: transactions ready");
+            return EB_OK;
+        }
+        txn_failed(c, "init", error);
+        eb_producer_poll(c->b.producer, eb_backoff_next(&c->infra));
+    }
+    return EB_ERR_KAFKA;
+}
+
+static void txn_abort(eb_consumer_t *c)
+{
+    rd_kafka_error_t *error = rd_kafka_abort_transaction(c->txn, c->o.publish_timeout_ms);
+
+    c->txn_open = 0;
+    if (error)
+        txn_failed(c, "abort", error);
+}
+
+/* Commits the turn's transaction with the offsets it settles. EB_OK:
+ * committed; else it was aborted (or the producer is fatally broken), and
+ * nothing the turn published, dead letters included, nor any of its
+ * offsets, took effect. */
+static eb_err_t txn_commit(eb_consumer_t *c)
+{
+    rd_kafka_topic_partition_list_t *offsets = settled_offsets(c);
+    rd_kafka_consumer_group_metadata_t *md = rd_kafka_consumer_group_metadata(c->g.rk);
+    rd_kafka_error_t *error = NULL;
+    const char *what = "send offsets";
+
+    /* Retriable errors (a timeout, a coordinator moving) may be retried:
+     * the call picks up where it was. */
+    for (int i = 0; i < 3; i++) {
+        if (error)
+            rd_kafka_error_destroy(error);
+        error = offsets->cnt ? rd_kafka_send_offsets_to_transaction(c->txn, offsets, md,
+                                                                    c->o.publish_timeout_ms)
+                             : NULL;
+        if (!error || !rd_kafka_error_is_retriable(error))
+            break;
+    }
+    rd_kafka_consumer_group_metadata_destroy(md);
+    rd_kafka_topic_partition_list_destroy(offsets);
+    if (!error) {
+        what = "commit";
+        for (int i = 0; i < 3; i++) {
+            if (error)
+                rd_kafka_error_destroy(error);
+            error = rd_kafka_commit_transaction(c->txn, c->o.publish_timeout_ms);
+            if (!error || !rd_kafka_error_is_retriable(error))
+                break;
+        }
+    }
+    if (!error) {
+        c->txn_open = 0;
+        return EB_OK;
+    }
+    txn_failed(c, what, error);
+    if (!c->g.fatal)
+        txn_abort(c);
+    return EB_ERR_KAFKA;
+}
+
+/* 1 when everything the turn published was acknowledged. A record still
+ * pending or failed would be committed by the transaction all the same,
+ * while its work comes again (its offset is not settled) and publishes it a
+ * second time: such a turn is aborted instead. */
+static int txn_clean(const eb_consumer_t *c)
+{
+    if (c->b.pending_total > 0)
+        return 0;
+    for (size_t i = 0; i < c->b.nworks; i++)
+        if (c->b.works[i].publish_failed || c->b.works[i].outcome == EB_TURN_DLQ_FAILED)
+            return 0;
+    return 1;
+}
+
 static void one_turn(eb_consumer_t *c, const atomic_int *stop)
 {
+    int infra;
+
     if (index_parts(c) != EB_OK) {
-        hand_back(c);
+        hand_back(c, "out of memory");
         return;
+    }
+    if (c->txn) {
+        rd_kafka_error_t *error = rd_kafka_begin_transaction(c->txn);
+
+        if (error) {
+            txn_failed(c, "begin", error);
+            hand_back(c, "no transaction");
+            return;
+        }
+        c->txn_open = 1;
     }
     for (size_t i = 0; i < c->b.nworks; i++)
         decode(c, &c->b.works[i]);
@@ -939,8 +1082,27 @@ static void one_turn(eb_consumer_t *c, const atomic_int *stop)
     run_batch_end(c);
     decide(c);
     dead_letter(c, stop);
+    infra = decide(c);
+    if (c->txn && !txn_clean(c)) {
+        EB_WARN("exactly-once: a record of the turn was not acknowledged; aborting the turn");
+        txn_abort(c);
+    }
+    if (c->txn && (!c->txn_open || txn_commit(c) != EB_OK)) {
+        /* Aborted: what the handlers did outside Kafka stays (the Redis
+         * idempotency of the effects), their events are released to run
+         * again, and the whole batch comes again. */
+        for (size_t i = 0; i < c->b.nworks; i++)
+            if (c->b.works[i].outcome == EB_TURN_OK)
+                c->b.works[i].outcome = EB_TURN_WAIT;
+        finish_claims(c);
+        hand_back(c, "transaction aborted");
+        (void)eb_backoff_next(&c->infra);
+        return;
+    }
+    /* Done-marks only once the outputs are committed: a mark without them
+     * would make a redelivery skip the event. */
     finish_claims(c);
-    store_and_rewind(c, decide(c));
+    store_and_rewind(c, infra);
     works_clear(c);
 }
 
@@ -948,7 +1110,10 @@ eb_err_t eb_consumer_run(eb_consumer_t *c, const atomic_int *stop)
 {
     rd_kafka_resp_err_t err;
 
-    EB_INFO("consumer %s started on %zu topic(s)", c->o.group_id, c->o.topic_count);
+    EB_INFO("consumer %s started on %zu topic(s)%s", c->o.group_id, c->o.topic_count,
+            c->txn ? ", exactly-once" : "");
+    if (c->txn && txn_init(c, stop) != EB_OK && !*stop)
+        c->g.fatal = 1;
     while (!*stop && !c->g.fatal && !eb_producer_fatal(c->b.producer)) {
         atomic_store(&c->last_loop_ms, eb_time_mono_ms());
         if (c->o.tick)

@@ -8,9 +8,14 @@
  *                    directory) kills its process with SIGKILL, after the
  *                    data was written and before the caller learns of it;
  *                    the trigger is removed, so exactly one process dies
+ *   txn-commit-kill  the next rd_kafka_commit_transaction first flushes what
+ *                    the transaction produced (it is then on the brokers,
+ *                    not committed), then kills its process with SIGKILL:
+ *                    exactly-once mode's worst moment; removed as above
  *
  * The disk cannot be made to fail on demand without root; the call that
- * reports its failure can.
+ * reports its failure can. librdkafka's functions are declared here, not
+ * included: this module links against nothing but libdl.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -42,4 +47,23 @@ int fdatasync(int fd)
     if (trigger("fdatasync-kill", 1))
         raise(SIGKILL);
     return real ? real(fd) : (errno = ENOSYS, -1);
+}
+
+typedef struct rd_kafka_s rd_kafka_t;
+typedef struct rd_kafka_error_s rd_kafka_error_t;
+rd_kafka_error_t *rd_kafka_commit_transaction(rd_kafka_t *rk, int timeout_ms);
+
+rd_kafka_error_t *rd_kafka_commit_transaction(rd_kafka_t *rk, int timeout_ms)
+{
+    rd_kafka_error_t *(*real)(rd_kafka_t *, int) =
+        (rd_kafka_error_t * (*)(rd_kafka_t *, int)) dlsym(RTLD_NEXT, "rd_kafka_commit_transaction");
+    int (*flush)(rd_kafka_t *, int) =
+        (int (*)(rd_kafka_t *, int))dlsym(RTLD_NEXT, "rd_kafka_flush");
+
+    if (trigger("txn-commit-kill", 1)) {
+        if (flush)
+            flush(rk, 10000);
+        raise(SIGKILL);
+    }
+    return real(rk, timeout_ms);
 }

@@ -54,3 +54,7 @@ eb_kafka_test(broker_faults 900)
 eb_kafka_test(kafka_local 600)
 # librdkafka 2.0.2's features on the default Kafka release and on 3.9.
 eb_kafka_test(compat 500)
+# Exactly-once mode: kill -9 with Redis flushed, checked by a read_committed
+# consumer of PyPI's confluent-kafka. Real Kafka only: the mock keeps no
+# transaction offsets or abort markers.
+eb_kafka_test(exactly_once 400)
