@@ -145,9 +145,10 @@ class ExactlyOnceTest(StackTestCase):
               % (ORDERS, KILLS + 1, sum(counts.values()), raw))
         self.assertEqual(missing, [], "orders without a committed decision")
         self.assertEqual(twice, {}, "orders with more than one committed decision")
-        # The first kill's decisions are in the log, aborted: a reader of
-        # uncommitted data sees them twice; read_committed did not.
-        self.assertGreaterEqual(raw, ORDERS + FIRST)
+        # The first kill's decisions (those of the turn it stopped, part of
+        # the first 50) are in the log, aborted: a reader of uncommitted data
+        # sees them twice; read_committed did not.
+        self.assertGreater(raw, ORDERS)
 
 
 if __name__ == "__main__":
