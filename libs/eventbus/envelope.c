@@ -125,7 +125,7 @@ eb_err_t eb_event_check_content_type(const void *value, size_t len, char *errstr
 {
     static const char want[] = "application/cloudevents+json";
     const unsigned char *b = value;
-    char shown[100 * 4 + 1];
+    char shown[100 * 4 + 1] = "";
     size_t n, o = 0;
     const char *v;
 
