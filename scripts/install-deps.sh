@@ -59,39 +59,27 @@ install_pytools() {
     cp "$want" "$stamp"
 }
 
-# The npm tools of the contract checks (tests/contracts). A node already on
+# The npm trees: the contract checkers (tests/contracts, --nodetools) and the
+# benchmark's Express + kafkajs peer (bench/peer, --bench). A node already on
 # the machine (Debian's, or a newer one) is used as it is; otherwise Debian's
-# nodejs and npm. Installed with npm ci from the committed lock, scripts
-# not run, and again only when the lock changes.
-if [ -n "${nodetools:-}" ] && ! command -v node >/dev/null; then
+# nodejs and npm (node 18 is enough). Installed with npm ci from the
+# committed lock, scripts not run, and again only when the lock changes.
+if { [ -n "${nodetools:-}" ] || [ -n "${benchpeer:-}" ]; } && ! command -v node >/dev/null; then
     packages+=(nodejs npm)
 fi
-install_nodetools() {
-    local dir=tests/contracts
+# install_npm_tree DIR WHAT: npm ci in DIR unless its lock is installed already.
+install_npm_tree() {
+    local dir=$1 what=$2
     local lock=$dir/package-lock.json stamp=$dir/node_modules/.eventbus-lock
-    [ -n "${nodetools:-}" ] || return 0
     cmp -s "$lock" "$stamp" 2>/dev/null && return 0
-    echo "Installing the contract checkers from npm into $dir/node_modules ($lock)" >&2
+    echo "Installing $what from npm into $dir/node_modules ($lock)" >&2
     rm -rf "$dir/node_modules"
     (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
     cp "$lock" "$stamp"
 }
-
-# The benchmark's Express + kafkajs peer (bench/peer), the same way: a node
-# already there is used, else Debian's (node 18 is enough); npm ci from the
-# committed lock, scripts not run, again only when the lock changes.
-if [ -n "${benchpeer:-}" ] && ! command -v node >/dev/null; then
-    packages+=(nodejs npm)
-fi
-install_benchpeer() {
-    local dir=bench/peer
-    local lock=$dir/package-lock.json stamp=$dir/node_modules/.eventbus-lock
-    [ -n "${benchpeer:-}" ] || return 0
-    cmp -s "$lock" "$stamp" 2>/dev/null && return 0
-    echo "Installing the benchmark peer from npm into $dir/node_modules ($lock)" >&2
-    rm -rf "$dir/node_modules"
-    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
-    cp "$lock" "$stamp"
+install_npm_trees() {
+    [ -z "${nodetools:-}" ] || install_npm_tree tests/contracts "the contract checkers"
+    [ -z "${benchpeer:-}" ] || install_npm_tree bench/peer "the benchmark peer"
 }
 
 missing=()
@@ -100,8 +88,7 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
     install_pytools
-    install_nodetools
-    install_benchpeer
+    install_npm_trees
     exit 0
 fi
 
@@ -117,5 +104,4 @@ $sudo apt-get update -qq
 # runs; the suite never uses it (tests and demo start their own on free ports).
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 install_pytools
-install_nodetools
-install_benchpeer
+install_npm_trees
