@@ -21,6 +21,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "eventbus/config.h"
+#include "eventbus/envelope.h"
 #include "eventbus/error.h"
 
 #ifdef __cplusplus
@@ -58,6 +59,14 @@ eb_err_t eb_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *v
 /* Asks the cluster for metadata with the given timeout. Returns 1 when at
  * least one broker answered. Thread-safe; blocks the caller up to timeout. */
 int eb_kafka_reachable(rd_kafka_t *rk, int timeout_ms);
+
+/* Decodes a consumed record as an event: its content-type header is
+ * checked first (eb_event_check_content_type: none, or structured mode; a
+ * header with a null value is not), then its value (eb_event_decode). On
+ * EB_OK ev holds the event and must be closed; on EB_ERR_BAD_EVENT errstr
+ * says why and ev needs no closing. Any thread; m is only read. */
+eb_err_t eb_kafka_event_decode(const rd_kafka_message_t *m, eb_event_t *ev, char *errstr,
+                               size_t errstr_size);
 
 /* Reads every partition of topic from its beginning to its end as it was
  * when the scan started, calling fn on each record in partition order, on

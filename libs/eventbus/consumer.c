@@ -355,26 +355,19 @@ static eb_err_t index_parts(eb_consumer_t *c)
 static void decode(eb_consumer_t *c, eb_work_t *w)
 {
     rd_kafka_headers_t *h = NULL;
-    const void *tp = NULL, *ts = NULL, *ct = NULL;
-    size_t tplen = 0, tslen = 0, ctlen = 0;
+    const void *tp = NULL, *ts = NULL;
+    size_t tplen = 0, tslen = 0;
 
     if (rd_kafka_message_headers(w->msg, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (rd_kafka_header_get_last(h, "traceparent", &tp, &tplen) != RD_KAFKA_RESP_ERR_NO_ERROR)
             tp = NULL;
         if (rd_kafka_header_get_last(h, "tracestate", &ts, &tslen) != RD_KAFKA_RESP_ERR_NO_ERROR)
             ts = NULL;
-        if (rd_kafka_header_get_last(h, EB_CE_CONTENT_TYPE_HEADER, &ct, &ctlen) !=
-            RD_KAFKA_RESP_ERR_NO_ERROR)
-            ct = NULL;
-        else if (!ct)
-            ct = ""; /* a header with a null value: not structured mode either */
     }
     /* This hop's span: a child of the producer's, or a new trace. */
     eb_trace_start(&w->trace, tp, tplen, ts, tslen);
     w->attempt = 1; /* seen once, found unreadable */
-    if (eb_event_check_content_type(ct, ctlen, w->reason, sizeof(w->reason)) != EB_OK ||
-        eb_event_decode(w->msg->payload, w->msg->len, &w->ev, w->reason, sizeof(w->reason)) !=
-            EB_OK) {
+    if (eb_kafka_event_decode(w->msg, &w->ev, w->reason, sizeof(w->reason)) != EB_OK) {
         w->outcome = EB_TURN_POISON;
         return;
     }

@@ -286,3 +286,22 @@ eb_err_t eb_kafka_scan(rd_kafka_t *rk, const char *topic,
     free(ranges);
     return err;
 }
+
+eb_err_t eb_kafka_event_decode(const rd_kafka_message_t *m, eb_event_t *ev, char *errstr,
+                               size_t errstr_size)
+{
+    rd_kafka_headers_t *h = NULL;
+    const void *ct = NULL;
+    size_t ctlen = 0;
+    eb_err_t err;
+
+    if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (rd_kafka_header_get_last(h, EB_CE_CONTENT_TYPE_HEADER, &ct, &ctlen) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR)
+            ct = NULL;
+        else if (!ct)
+            ct = ""; /* a header with a null value: not structured mode either */
+    }
+    err = eb_event_check_content_type(ct, ctlen, errstr, errstr_size);
+    return err ? err : eb_event_decode(m->payload, m->len, ev, errstr, errstr_size);
+}

@@ -58,19 +58,9 @@ static int decode(rebuild_t *b, const rd_kafka_message_t *m, eb_event_t *ev)
 {
     char errstr[256];
 
-    rd_kafka_headers_t *h = NULL;
-    const void *ct = NULL;
-    size_t ctlen = 0;
-
-    /* What the live consumer dead-letters, the rebuild skips: a record that
-     * says it is not a structured CloudEvent, then one that is not valid. */
-    if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-        rd_kafka_header_get_last(h, EB_CE_CONTENT_TYPE_HEADER, &ct, &ctlen) ==
-            RD_KAFKA_RESP_ERR_NO_ERROR &&
-        !ct)
-        ct = "";
-    if (eb_event_check_content_type(ct, ctlen, errstr, sizeof(errstr)) == EB_OK &&
-        eb_event_decode(m->payload, m->len, ev, errstr, sizeof(errstr)) == EB_OK) {
+    /* What the live consumer dead-letters, the rebuild skips: the same
+     * decode, content-type header first. */
+    if (eb_kafka_event_decode(m, ev, errstr, sizeof(errstr)) == EB_OK) {
         /* Every version the live consumer reads, upcast the same way. */
         if (eb_schemas_upcast(svc_schemas(), ev, errstr, sizeof(errstr)) == EB_OK)
             return 1;
