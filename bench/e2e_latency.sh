@@ -3,7 +3,8 @@
 # End-to-end latency: from POST /orders to the notification line, at a
 # steady 1,000 orders/s.
 #
-# Target (the issue): p99 under 25 ms at 1,000 orders/s.
+# Targets: p99 under 25 ms at 1,000 orders/s on the dev broker; on the real
+# three-broker cluster (--broker kafka) p99 at most 10 ms (issue 13).
 #
 # What it does, every process on 127.0.0.1 and free ports:
 #   1. starts redis-server, kafka-dev-broker, order-service, payment-service
@@ -26,7 +27,7 @@
 # brokers, acks=all) answers a waiting fetch as soon as data arrives, so
 # there librdkafka's default (500 ms) stands unless -w is given.
 #
-# Usage: bench/e2e_latency.sh [-r RATE] [-d SECONDS] [-c CONNS] [-w FETCH_WAIT] [-W WARMUP_S] [--bin DIR] [--broker dev|kafka] [--keep]
+# Usage: bench/e2e_latency.sh [-r RATE] [-d SECONDS] [-c CONNS] [-p PARTITIONS] [-w FETCH_WAIT] [-W WARMUP_S] [--bin DIR] [--broker dev|kafka] [--keep]
 # Exit status: 0 target met, 1 missed, 3 the run failed.
 set -euo pipefail
 
@@ -36,18 +37,19 @@ root=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 
 me=e2e
-rate=1000 duration=20 conns=20 fetch_wait="" warmup="" bindir="" keep=0 wrk_threads=1
+rate=1000 duration=20 conns=20 partitions=16 fetch_wait="" warmup="" bindir="" keep=0 wrk_threads=1
 while [ $# -gt 0 ]; do
     case "$1" in
     -r) rate=$2; shift 2 ;;
     -d) duration=$2; shift 2 ;;
     -c) conns=$2; shift 2 ;;
+    -p) partitions=$2; shift 2 ;;
     -w) fetch_wait=$2; shift 2 ;;
     -W) warmup=$2; shift 2 ;;
     --bin) bindir=$2; shift 2 ;;
     --broker) bench_broker=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h | --help) sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '3,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "e2e_latency.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -59,7 +61,7 @@ trap bench_cleanup EXIT
 
 log "machine: $(machine_line)"
 start_redis
-start_broker "$bindir" 16
+start_broker "$bindir" "$partitions"
 [ -n "$fetch_wait" ] || { [ "$bench_broker" = kafka ] && fetch_wait=500 || fetch_wait=5; }
 log "consumers' fetch.wait.max.ms: $fetch_wait"
 cat >"$work/client.properties" <<PROPS
@@ -136,9 +138,10 @@ print("SUMMARY p99_confirmation_ms=%.0f p99_payment_ms=%.0f" % (pct(first, .99),
 PY
 echo "$cpu_line"
 p99=$(sed -n 's/.*p99_payment_ms=\([0-9]*\).*/\1/p' "$work/summary.txt")
-if [ "$p99" -lt 25 ]; then
-    echo "target p99 < 25 ms (POST -> payment notification): met ($p99 ms)"
+if [ "$bench_broker" = kafka ]; then target="<= 10" limit=11; else target="< 25" limit=25; fi
+if [ "$p99" -lt "$limit" ]; then
+    echo "target p99 $target ms (POST -> payment notification): met ($p99 ms)"
     exit 0
 fi
-echo "target p99 < 25 ms (POST -> payment notification): MISSED ($p99 ms)"
+echo "target p99 $target ms (POST -> payment notification): MISSED ($p99 ms)"
 exit 1

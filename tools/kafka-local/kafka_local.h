@@ -14,6 +14,7 @@
 #define TOOLS_KAFKA_LOCAL_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -75,6 +76,10 @@ int kl_find_java(char *out, size_t size);
  * in errstr. */
 char *kl_release_classpath(const char *version, const char *cache_dir, char *errstr,
                            size_t errstr_size);
+
+/* True when opts (space-separated JVM options, may be NULL) choose a garbage
+ * collector (-XX:+Use...GC), so a node does not add the serial one. */
+bool kl_names_collector(const char *opts);
 
 /* Runs a Java main class from the release with a small heap, waiting up to
  * timeout_ms; its stdout and stderr go into out (NUL-terminated, truncated

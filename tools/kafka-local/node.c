@@ -4,7 +4,8 @@
  * metadata quorum.
  *
  * Each node is configured for a small machine: a fixed heap (-Xms = -Xmx,
- * so the footprint is known up front), the serial collector, two network
+ * so the footprint is known up front), the serial collector (unless
+ * KAFKA_LOCAL_JVM_OPTS names another), two network
  * and two I/O threads, one replica fetcher, one log cleaner with an 8 MiB
  * dedupe buffer (the default 128 MiB alone would not fit the heap), and
  * internal topics with fewer partitions than Kafka's production defaults.
@@ -293,7 +294,10 @@ int kl_node_start(kl_cluster_t *c, kl_node_t *node)
     argv[n++] = c->java;
     argv[n++] = heap_min;
     argv[n++] = heap_max;
-    argv[n++] = "-XX:+UseSerialGC";
+    /* The serial collector unless the extra options choose another one (two
+     * collectors make the JVM refuse to start). */
+    if (!kl_names_collector(c->jvm_opts))
+        argv[n++] = "-XX:+UseSerialGC";
     argv[n++] = "-XX:CICompilerCount=2";
     argv[n++] = "-XX:ReservedCodeCacheSize=64m";
     argv[n++] = "-XX:MaxMetaspaceSize=160m";
