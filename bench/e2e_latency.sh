@@ -49,7 +49,7 @@ while [ $# -gt 0 ]; do
     --bin) bindir=$2; shift 2 ;;
     --broker) bench_broker=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h | --help) sed -n '3,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '3,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "e2e_latency.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
