@@ -26,7 +26,7 @@
 # brokers, acks=all) answers a waiting fetch as soon as data arrives, so
 # there librdkafka's default (500 ms) stands unless -w is given.
 #
-# Usage: bench/e2e_latency.sh [-r RATE] [-d SECONDS] [-c CONNS] [-w FETCH_WAIT] [-W WARMUP_S] [--bin DIR] [--broker dev|kafka] [--keep]
+# Usage: bench/e2e_latency.sh [-p PARTITIONS (16)] [-r RATE] [-d SECONDS] [-c CONNS] [-w FETCH_WAIT] [-W WARMUP_S] [--bin DIR] [--broker dev|kafka] [--keep]
 # Exit status: 0 target met, 1 missed, 3 the run failed.
 set -euo pipefail
 
@@ -36,13 +36,14 @@ root=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 
 me=e2e
-rate=1000 duration=20 conns=20 fetch_wait="" warmup="" bindir="" keep=0 wrk_threads=1
+rate=1000 duration=20 conns=20 fetch_wait="" warmup="" bindir="" keep=0 wrk_threads=1 partitions=16
 while [ $# -gt 0 ]; do
     case "$1" in
     -r) rate=$2; shift 2 ;;
     -d) duration=$2; shift 2 ;;
     -c) conns=$2; shift 2 ;;
     -w) fetch_wait=$2; shift 2 ;;
+    -p) partitions=$2; shift 2 ;;
     -W) warmup=$2; shift 2 ;;
     --bin) bindir=$2; shift 2 ;;
     --broker) bench_broker=$2; shift 2 ;;
@@ -59,7 +60,7 @@ trap bench_cleanup EXIT
 
 log "machine: $(machine_line)"
 start_redis
-start_broker "$bindir" 16
+start_broker "$bindir" "$partitions"
 [ -n "$fetch_wait" ] || { [ "$bench_broker" = kafka ] && fetch_wait=500 || fetch_wait=5; }
 log "consumers' fetch.wait.max.ms: $fetch_wait"
 cat >"$work/client.properties" <<PROPS
