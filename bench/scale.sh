@@ -59,6 +59,8 @@ stop_all() {
     local i
     for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_pid "${pids[$i]}" || true; done
     pids=()
+    # start_broker reads the first line of broker.out: never the last point's.
+    rm -f "$work/broker.out"
 }
 
 # preload N: N PENDING orders into Redis db 0, in RESP through redis-cli --pipe.
@@ -98,6 +100,8 @@ point() {
         res+=("$R")
     done
     R=$(medians "${res[@]}")
+    wait_outbox_drained "$os_url"
+    [ "$drained" = 1 ] || die "$label: the outbox did not drain (XLEN $xlen, published $published of $created)"
     mem=$(rcli INFO memory | awk -F: '$1 == "used_memory" {printf "%.1f", $2 / 1048576}')
     log "$label: $(field rps "$R") orders/s, p99 $(field p99_ms "$R") ms (Redis $mem MB)"
     echo "$label $(field rps "$R") $(field p50_ms "$R") $(field p99_ms "$R") $(field p999_ms "$R") $mem" >>"$work/points"
