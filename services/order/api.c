@@ -130,7 +130,7 @@ out:
 /* POST /orders/<id>/cancel and PUT /orders/<id>/complete: the status
  * change and its event in the outbox, atomically, only from a status that
  * allows it (lifecycle.h); 409 INVALID_STATE otherwise. */
-static enum MHD_Result change_order(eb_api_req_t *q, int cancel)
+static enum MHD_Result change_order(eb_api_req_t *q, const order_api_t *a, int cancel)
 {
     const char *id = eb_api_param(q);
     char event_id[EB_UUID_LEN + 1], current[64], msg[160];
@@ -161,7 +161,7 @@ static enum MHD_Result change_order(eb_api_req_t *q, int cancel)
                                  trace.tracestate};
 
     err = order_store_decide(eb_api_redis(q), id, cancel ? ORDER_EV_CANCELLED : ORDER_EV_COMPLETED,
-                             &e, current, sizeof(current));
+                             &e, a->o.retention_s, current, sizeof(current));
     free(event);
     switch (err) {
     case EB_OK:
@@ -187,14 +187,12 @@ static enum MHD_Result change_order(eb_api_req_t *q, int cancel)
 
 static enum MHD_Result cancel_order(eb_api_req_t *q, void *opaque)
 {
-    (void)opaque;
-    return change_order(q, 1);
+    return change_order(q, opaque, 1);
 }
 
 static enum MHD_Result complete_order(eb_api_req_t *q, void *opaque)
 {
-    (void)opaque;
-    return change_order(q, 0);
+    return change_order(q, opaque, 0);
 }
 
 static const eb_api_route_t routes[] = {

@@ -25,6 +25,7 @@ typedef struct order_api_opts_s {
     eb_http_limits_t limits; /* the HTTP_* settings */
     int64_t max_body;        /* larger bodies get 413 */
     int64_t idem_ttl_s;      /* how long an Idempotency-Key is remembered */
+    int64_t retention_s;     /* how long a terminal order is kept; 0: for good */
     const eb_redis_addr_t *redis;
     eb_admin_t *admin; /* serves /health /ready /metrics; not owned */
 } order_api_opts_t;

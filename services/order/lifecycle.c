@@ -97,3 +97,12 @@ int order_event_of_type(const char *type)
             return e;
     return -1;
 }
+
+int order_missing_expired(int64_t now_ms, int64_t event_ms, int64_t retention_s)
+{
+    if (retention_s <= 0)
+        return 0;
+    /* now_ms - event_ms >= retention_s * 1000, without overflow: retention_s
+     * is at most a few years, event_ms any time a CloudEvent can carry. */
+    return event_ms <= now_ms && now_ms - event_ms >= retention_s * 1000;
+}

@@ -13,6 +13,8 @@
 #ifndef SERVICES_ORDER_LIFECYCLE_H
 #define SERVICES_ORDER_LIFECYCLE_H
 
+#include <stdint.h>
+
 #include "order.h"
 
 typedef enum order_state_e {
@@ -54,6 +56,18 @@ const char *order_state_reason(order_state_t s);
 /* The state of a stored status and reason (reason may be NULL); -1 for text
  * that is no status. */
 int order_state_parse(const char *status, const char *reason);
+
+/* Whether a status event for an order that is not stored may be late for
+ * an order whose record expired under the retention retention_s
+ * (ORDER_RETENTION_S; 0 keeps records for good). Every event that moves
+ * a status carries a time no later than the moment its order became
+ * terminal (a reaction's time is its cause's, back to the OrderCreated or
+ * the customer's cancel or complete, all stamped by order-service), and a
+ * record expires retention_s after that moment; so an event younger than
+ * the retention (now_ms - event_ms < retention_s s) cannot be for an
+ * expired order: its order is unknown. 1 when it may be, 0 otherwise.
+ * Pure. */
+int order_missing_expired(int64_t now_ms, int64_t event_ms, int64_t retention_s);
 
 /* The event of a CloudEvent type, or -1 when the type moves no status. */
 int order_event_of_type(const char *type);

@@ -48,6 +48,7 @@ typedef struct order_conf_s {
     int64_t http_port;
     const char *bind_address;
     int64_t idem_ttl_s;
+    int64_t retention_s;
 } order_conf_t;
 
 static eb_common_conf_t common;
@@ -63,8 +64,11 @@ static const eb_conf_entry_t order_entries[] = {
       "Port of the order API (also /health /ready /metrics); 0 picks a free port and logs it"),
     O("BIND_ADDRESS", EB_CONF_STRING, bind_address, "0.0.0.0", 0, 0,
       "IPv4 address the API listens on"),
-    O("IDEMPOTENCY_KEY_TTL_S", EB_CONF_INT, idem_ttl_s, "86400", 60, 31536000,
+    O("IDEMPOTENCY_KEY_TTL_S", EB_CONF_INT, idem_ttl_s, "86400", 1, 31536000,
       "How long an Idempotency-Key is remembered, in seconds"),
+    O("ORDER_RETENTION_S", EB_CONF_INT, retention_s, "604800", 0, 315360000,
+      "How long an order is kept once its status is terminal, in seconds; 0 keeps orders for "
+      "good. At least IDEMPOTENCY_KEY_TTL_S"),
 };
 
 static const eb_conf_section_t sections[] = {
@@ -125,6 +129,15 @@ int main(int argc, char **argv)
                    "done-marks; prints\n  the count of orders rebuilt and exits.\n");
         return rc;
     }
+    /* A remembered Idempotency-Key answers with its order: the order must
+     * outlive the key (docs/retention.md). */
+    if (conf.retention_s > 0 && conf.retention_s < conf.idem_ttl_s) {
+        app_cli_error(prog.name,
+                      "ORDER_RETENTION_S must be 0 or at least IDEMPOTENCY_KEY_TTL_S (%lld), not "
+                      "%lld: a repeated Idempotency-Key would name an order already gone",
+                      (long long)conf.idem_ttl_s, (long long)conf.retention_s);
+        return APP_EXIT_USAGE;
+    }
     app_setup_log(prog.name, &common);
     app_setup_limits(&common);
     /* Validate everything before the first connection: exit 2 on bad input. */
@@ -148,7 +161,7 @@ int main(int argc, char **argv)
             rd_kafka_conf_destroy(status_cconf);
             return APP_EXIT_USAGE;
         }
-        return order_rebuild(&common, &raddr, status_cconf);
+        return order_rebuild(&common, &raddr, status_cconf, conf.retention_s);
     }
     rc = APP_EXIT_FAIL;
 
@@ -168,6 +181,7 @@ int main(int argc, char **argv)
     copts.event_type_count = sizeof(types) / sizeof(types[0]);
     copts.schemas = svc_schemas();
     copts.handler = order_status_handle;
+    copts.opaque = &conf.retention_s;
     app.status = order_status_new(status_cconf, status_pconf, &copts, errstr, sizeof(errstr));
     if (!app.status || order_status_start(app.status) != 0) {
         EB_ERROR("status updater: %s", app.status ? "cannot start the status thread" : errstr);
@@ -186,6 +200,7 @@ int main(int argc, char **argv)
         .limits = eb_http_limits_from_conf(&common),
         .max_body = common.http_max_body,
         .idem_ttl_s = conf.idem_ttl_s,
+        .retention_s = conf.retention_s,
         .redis = &raddr,
         .admin = admin,
     };

@@ -34,6 +34,7 @@ typedef struct rebuild_s {
     size_t orders, events, skipped;
     int failed; /* Redis failed: stop */
     svc_order_t *order;
+    int64_t retention_s; /* ORDER_RETENTION_S: a terminal order expires after it */
 } rebuild_t;
 
 static void flush(rebuild_t *b)
@@ -140,7 +141,7 @@ static void on_status(void *arg, const rd_kafka_message_t *m)
         return;
     }
     eb_event_close(&ev);
-    switch (order_store_apply(b->redis, order_id, (order_event_t)e)) {
+    switch (order_store_apply(b->redis, order_id, (order_event_t)e, b->retention_s)) {
     case EB_OK:
         b->events++;
         break;
@@ -154,7 +155,7 @@ static void on_status(void *arg, const rd_kafka_message_t *m)
 }
 
 int order_rebuild(const eb_common_conf_t *common, const eb_redis_addr_t *raddr,
-                  rd_kafka_conf_t *cconf)
+                  rd_kafka_conf_t *cconf, int64_t retention_s)
 {
     static const char *const status_topics[] = {
         TOPIC_PAYMENT_PROCESSED,      TOPIC_PAYMENT_FAILED,  TOPIC_INVENTORY_RESERVED,
@@ -167,6 +168,7 @@ int order_rebuild(const eb_common_conf_t *common, const eb_redis_addr_t *raddr,
     int rc = APP_EXIT_FAIL;
 
     (void)common;
+    b.retention_s = retention_s;
     b.order = malloc(sizeof(*b.order));
     b.redis = eb_redis_new(raddr);
     b.pipe = b.redis ? eb_redis_pipeline_new(b.redis) : NULL;

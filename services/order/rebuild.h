@@ -13,8 +13,10 @@
 /* Runs the rebuild on the calling thread with a consumer made from cconf
  * (taken in every case), prints "rebuilt N orders from M events (K records
  * skipped)" on stdout and returns APP_EXIT_OK; APP_EXIT_FAIL when Redis is
- * not empty, unreachable or fails, or Kafka cannot be read. */
+ * not empty, unreachable or fails, or Kafka cannot be read. A terminal
+ * order expires retention_s seconds (0: never) after the rebuild set its
+ * status, as live (order_store_apply()). */
 int order_rebuild(const eb_common_conf_t *common, const eb_redis_addr_t *raddr,
-                  rd_kafka_conf_t *cconf);
+                  rd_kafka_conf_t *cconf, int64_t retention_s);
 
 #endif /* SERVICES_ORDER_REBUILD_H */

@@ -69,11 +69,12 @@ eb_err_t order_event_order_id(const eb_event_t *ev, order_event_t e, char *order
 eb_err_t order_status_handle(eb_work_t *w, void *opaque)
 {
     const eb_event_t *ev = eb_work_event(w);
+    const int64_t retention_s = opaque ? *(const int64_t *)opaque : 0;
     int e = order_event_of_type(ev->type);
     char order_id[SVC_ID_MAX + 1], errstr[256];
+    int64_t ev_ms;
     eb_err_t err;
 
-    (void)opaque;
     if (e < 0)
         return eb_work_fail(w, EB_ERR_BAD_EVENT, "no status for event type %s", ev->type);
     err = order_event_order_id(ev, (order_event_t)e, order_id, errstr, sizeof(errstr));
@@ -85,11 +86,20 @@ eb_err_t order_status_handle(eb_work_t *w, void *opaque)
         return eb_work_fail(w, EB_ERR_BAD_EVENT, "subject %s does not match orderId %s",
                             ev->subject, order_id);
 
-    err = order_store_apply(eb_work_redis(w), order_id, (order_event_t)e);
+    err = order_store_apply(eb_work_redis(w), order_id, (order_event_t)e, retention_s);
     switch (err) {
     case EB_OK:
         return EB_OK;
     case EB_ERR_NOT_FOUND:
+        /* Late for an order whose record is past its retention: settled,
+         * nothing written (the record is not recreated half). */
+        if (eb_time_parse(ev->time, &ev_ms) == 0 &&
+            order_missing_expired(eb_time_now_ms(), ev_ms, retention_s)) {
+            EB_INFO("%s %s for order %s ignored: no record, and the event is older than "
+                    "ORDER_RETENTION_S (%llds): the order expired",
+                    ev->type, ev->id, order_id, (long long)retention_s);
+            return EB_OK;
+        }
         return eb_work_fail(w, EB_ERR_NOT_FOUND, "order %s does not exist", order_id);
     default:
         return eb_work_fail(w, EB_ERR_REDIS, "updating order %s: redis unavailable", order_id);

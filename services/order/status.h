@@ -12,8 +12,12 @@
 #include "eventbus/consumer.h"
 #include "lifecycle.h"
 
-/* The handler (eb_handler_t): a payment event for an unknown order, or one
- * contradicting a final status, is dead-lettered with the reason. */
+/* The handler (eb_handler_t; opaque NULL or a const int64_t *, the
+ * retention ORDER_RETENTION_S in seconds, read-only and alive as long as
+ * the consumer). An event for an unknown order is dead-lettered with the
+ * reason, unless it is older than the retention (order_missing_expired():
+ * its order may have expired), which is settled with a log line and no
+ * write. An event contradicting a final status changes nothing. */
 eb_err_t order_status_handle(eb_work_t *w, void *opaque);
 
 typedef struct order_status_s order_status_t;

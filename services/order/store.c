@@ -196,19 +196,26 @@ eb_err_t order_store_load(eb_redis_t *r, const char *id, order_view_t *v,
     return EB_OK;
 }
 
-/* The status machine applied atomically: ARGV[1] is the time, then triples
- * (from "status|reason", to status, to reason) computed by
+/* The status machine applied atomically: ARGV[1] is the time, ARGV[2] the
+ * retention in seconds ("0": none), then quadruples (from "status|reason",
+ * to status, to reason, "1" when to is terminal) computed by
  * order_status_next() for one event; the script only looks the current
- * status up in them. 2 changed, 1 unchanged, 0 no such order. */
+ * status up in them. A change into a terminal status starts the record's
+ * retention (EXPIRE); nothing else touches the TTL, so a late event for a
+ * terminal order leaves its clock alone. 2 changed, 1 unchanged, 0 no such
+ * order (nothing written: a missing record is never recreated). */
 static const char apply_script[] =
     "local cur = redis.call('HMGET', KEYS[1], 'status', 'reason') "
     "if not cur[1] then return 0 end "
     "local k = cur[1] .. '|' .. (cur[2] or '') "
-    "for i = 2, #ARGV, 3 do "
+    "for i = 3, #ARGV, 4 do "
     "  if ARGV[i] == k then "
     "    if ARGV[i + 2] == '' then redis.call('HDEL', KEYS[1], 'reason') "
     "    else redis.call('HSET', KEYS[1], 'reason', ARGV[i + 2]) end "
     "    redis.call('HSET', KEYS[1], 'status', ARGV[i + 1], 'updatedAt', ARGV[1]) "
+    "    if ARGV[i + 3] == '1' and ARGV[2] ~= '0' then "
+    "      redis.call('EXPIRE', KEYS[1], ARGV[2]) "
+    "    end "
     "    return 2 "
     "  end "
     "end "
@@ -220,10 +227,10 @@ static void state_key(order_state_t s, char *out, size_t size)
     snprintf(out, size, "%s|%s", order_state_status(s), order_state_reason(s));
 }
 
-eb_err_t order_store_apply(eb_redis_t *r, const char *id, order_event_t ev)
+eb_err_t order_store_apply(eb_redis_t *r, const char *id, order_event_t ev, int64_t retention_s)
 {
-    char now[EB_TIME_LEN + 1], key[160], from[ORDER_STATE_COUNT][64];
-    const char *argv[5 + 3 * ORDER_STATE_COUNT];
+    char now[EB_TIME_LEN + 1], key[160], from[ORDER_STATE_COUNT][64], keep[24];
+    const char *argv[6 + 4 * ORDER_STATE_COUNT];
     eb_redis_pipeline_t *p = eb_redis_pipeline_new(r);
     eb_redis_result_t rep;
     int argc = 0, ok;
@@ -238,6 +245,8 @@ eb_err_t order_store_apply(eb_redis_t *r, const char *id, order_event_t ev)
     argv[argc++] = "1";
     argv[argc++] = key;
     argv[argc++] = now;
+    snprintf(keep, sizeof(keep), "%lld", (long long)(retention_s > 0 ? retention_s : 0));
+    argv[argc++] = keep;
     for (int s = 0; s < ORDER_STATE_COUNT; s++) {
         order_state_t to = order_status_next((order_state_t)s, ev);
 
@@ -247,6 +256,7 @@ eb_err_t order_store_apply(eb_redis_t *r, const char *id, order_event_t ev)
         argv[argc++] = from[s];
         argv[argc++] = order_state_status(to);
         argv[argc++] = order_state_reason(to);
+        argv[argc++] = order_state_terminal(to) ? "1" : "0";
     }
     eb_redis_pipeline_append_argv(p, argc, argv, NULL);
     ok = run(p, &rep) && rep.kind == EB_REDIS_INTEGER;
@@ -261,18 +271,21 @@ eb_err_t order_store_apply(eb_redis_t *r, const char *id, order_event_t ev)
 /* A decision of order-service's own (cancel, complete): the status change
  * and its event's outbox entry in one script, taken only from the allowed
  * statuses. KEYS: the order, the outbox stream. ARGV: time, to status, to
- * reason, topic, key, value, eventId, traceparent, tracestate ("" for none), then the
- * allowed "status|reason" keys. Answers {2} done, {0} no such order, or
- * {-1, status} not allowed from status. */
+ * reason, topic, key, value, eventId, traceparent, tracestate ("" for none), the
+ * seconds to keep the record from now on ("0": no TTL; the caller passes the
+ * retention when the new status is terminal), then the allowed
+ * "status|reason" keys. Answers {2} done, {0} no such order, or {-1, status}
+ * not allowed from status. */
 static const char decide_script[] =
     "local cur = redis.call('HMGET', KEYS[1], 'status', 'reason') "
     "if not cur[1] then return {0} end "
     "local k = cur[1] .. '|' .. (cur[2] or '') "
-    "for i = 10, #ARGV do "
+    "for i = 11, #ARGV do "
     "  if ARGV[i] == k then "
     "    if ARGV[3] == '' then redis.call('HDEL', KEYS[1], 'reason') "
     "    else redis.call('HSET', KEYS[1], 'reason', ARGV[3]) end "
     "    redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updatedAt', ARGV[1]) "
+    "    if ARGV[10] ~= '0' then redis.call('EXPIRE', KEYS[1], ARGV[10]) end "
     "    local e = {'XADD', KEYS[2], '*', 'topic', ARGV[4], 'key', ARGV[5], 'value', ARGV[6], "
     "               'eventId', ARGV[7]} "
     "    if ARGV[8] ~= '' then "
@@ -286,11 +299,12 @@ static const char decide_script[] =
     "return {-1, cur[1]}";
 
 eb_err_t order_store_decide(eb_redis_t *r, const char *id, order_event_t ev,
-                            const eb_outbox_entry_t *e, char *current, size_t current_size)
+                            const eb_outbox_entry_t *e, int64_t retention_s, char *current,
+                            size_t current_size)
 {
-    char now[EB_TIME_LEN + 1], key[160], allowed[ORDER_STATE_COUNT][64];
-    const char *argv[14 + ORDER_STATE_COUNT];
-    size_t len[14 + ORDER_STATE_COUNT];
+    char now[EB_TIME_LEN + 1], key[160], allowed[ORDER_STATE_COUNT][64], keep[24];
+    const char *argv[15 + ORDER_STATE_COUNT];
+    size_t len[15 + ORDER_STATE_COUNT];
     order_state_t to = order_status_next(ORDER_PENDING, ev);
     eb_redis_pipeline_t *p = eb_redis_pipeline_new(r);
     eb_redis_result_t rep, first;
@@ -316,6 +330,9 @@ eb_err_t order_store_decide(eb_redis_t *r, const char *id, order_event_t ev,
     argv[argc++] = e->event_id;
     argv[argc++] = e->traceparent ? e->traceparent : "";
     argv[argc++] = e->traceparent && e->tracestate ? e->tracestate : "";
+    snprintf(keep, sizeof(keep), "%lld",
+             (long long)(retention_s > 0 && order_state_terminal(to) ? retention_s : 0));
+    argv[argc++] = keep;
     for (int s = 0; s < ORDER_STATE_COUNT; s++) {
         if (ev == ORDER_EV_CANCELLED ? !order_can_cancel((order_state_t)s)
                                      : !order_can_complete((order_state_t)s))

@@ -1,7 +1,8 @@
 /*
  * Orders in Redis.
  *
- *   order:<id>          hash: userId currency total items createdAt status updatedAt
+ *   order:<id>          hash: userId currency total items createdAt status updatedAt;
+ *                       no TTL until a terminal status, then ORDER_RETENTION_S
  *   orders:outbox       stream: one entry per event to publish
  *                       (topic, key, value, traceparent); the relay reads it
  *                       as consumer group "relay"
@@ -43,16 +44,22 @@ eb_err_t order_store_load(eb_redis_t *r, const char *id, order_view_t *v,
                           eb_redis_pipeline_t **held);
 
 /* Applies an event to order id's status (order_status_next(), atomically
- * in Redis). Returns EB_OK (changed or not), EB_ERR_NOT_FOUND for an unknown
- * order, EB_ERR_REDIS when Redis fails. */
-eb_err_t order_store_apply(eb_redis_t *r, const char *id, order_event_t ev);
+ * in Redis). When the status changes into a terminal one and retention_s >
+ * 0, the record expires retention_s seconds later (ORDER_RETENTION_S,
+ * docs/retention.md); a record is never given a TTL before that, and an
+ * unknown order is never created. Returns EB_OK (changed or not),
+ * EB_ERR_NOT_FOUND for an unknown order, EB_ERR_REDIS when Redis fails. */
+eb_err_t order_store_apply(eb_redis_t *r, const char *id, order_event_t ev, int64_t retention_s);
 
 /* Takes one of order-service's own decisions (ev ORDER_EV_CANCELLED or
  * ORDER_EV_COMPLETED) for order id: only from a status that allows it
  * (order_can_cancel/complete), the status change and the event's outbox
- * entry e in one atomic step. Returns EB_OK, EB_ERR_NOT_FOUND,
- * EB_ERR_CONFLICT (with the current status in current), EB_ERR_REDIS. */
+ * entry e in one atomic step; the record then expires after retention_s
+ * seconds (0: never), as in order_store_apply(). Returns EB_OK,
+ * EB_ERR_NOT_FOUND, EB_ERR_CONFLICT (with the current status in current),
+ * EB_ERR_REDIS. */
 eb_err_t order_store_decide(eb_redis_t *r, const char *id, order_event_t ev,
-                            const eb_outbox_entry_t *e, char *current, size_t current_size);
+                            const eb_outbox_entry_t *e, int64_t retention_s, char *current,
+                            size_t current_size);
 
 #endif /* SERVICES_ORDER_STORE_H */

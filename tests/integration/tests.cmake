@@ -22,6 +22,8 @@ eb_integration_test(kafka_outage 300)
 eb_integration_test(delivery 300)
 # The order saga (docs/saga.md): lifecycle, compensation, rebuild.
 eb_integration_test(saga 420)
+# Order records: a TTL from a terminal status on, late events for expired orders.
+eb_integration_test(retention 120)
 # The saga's compensation in payment-service (refund once, tombstone) and
 # the notifications of refunds, cancels, completions and sign-ups.
 eb_integration_test(compensation 240)
