@@ -27,7 +27,10 @@
 # brokers, acks=all) answers a waiting fetch as soon as data arrives, so
 # there librdkafka's default (500 ms) stands unless -w is given.
 #
-# Usage: bench/e2e_latency.sh [-r RATE] [-d SECONDS] [-c CONNS] [-p PARTITIONS] [-w FETCH_WAIT] [-W WARMUP_S] [--bin DIR] [--broker dev|kafka] [--keep]
+# -X adds a librdkafka property to every client of the services (a
+# consumer. or producer. prefix names one role), as KAFKA_CONFIG_FILE does.
+#
+# Usage: bench/e2e_latency.sh [-r RATE] [-d SECONDS] [-c CONNS] [-p PARTITIONS] [-w FETCH_WAIT] [-W WARMUP_S] [-X PROP=VALUE]... [--bin DIR] [--broker dev|kafka] [--keep]
 # Exit status: 0 target met, 1 missed, 3 the run failed.
 set -euo pipefail
 
@@ -37,7 +40,7 @@ root=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 
 me=e2e
-rate=1000 duration=20 conns=20 partitions=16 fetch_wait="" warmup="" bindir="" keep=0 wrk_threads=1
+props=() rate=1000 duration=20 conns=20 partitions=16 fetch_wait="" warmup="" bindir="" keep=0 wrk_threads=1
 while [ $# -gt 0 ]; do
     case "$1" in
     -r) rate=$2; shift 2 ;;
@@ -46,10 +49,11 @@ while [ $# -gt 0 ]; do
     -p) partitions=$2; shift 2 ;;
     -w) fetch_wait=$2; shift 2 ;;
     -W) warmup=$2; shift 2 ;;
+    -X) props+=("$2"); shift 2 ;;
     --bin) bindir=$2; shift 2 ;;
     --broker) bench_broker=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h | --help) sed -n '3,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '3,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "e2e_latency.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -69,6 +73,8 @@ consumer.fetch.wait.max.ms=$fetch_wait
 consumer.session.timeout.ms=6000
 consumer.heartbeat.interval.ms=1000
 PROPS
+for prop in "${props[@]}"; do echo "$prop" >>"$work/client.properties"; done
+[ ${#props[@]} -eq 0 ] || log "extra client properties: ${props[*]}"
 export KAFKA_CONFIG_FILE=$work/client.properties
 start_consumer payment "$bindir" payment-service
 pay_url=$c_url pay_pid=$c_pid
