@@ -80,6 +80,13 @@ void eb_event_close(eb_event_t *ev);
  * NUL-terminated string the caller frees, or NULL when out of memory. */
 char *eb_event_encode(const eb_event_t *ev, size_t *len);
 
+/* Serialises ev as eb_event_encode() does, with data (data_len bytes, one
+ * JSON value the caller wrote; not checked) as its data instead of ev->data;
+ * data NULL: no data. For producers that write their data as text
+ * (eb_json_quote) rather than as a cJSON tree. Returns a malloc'd,
+ * NUL-terminated string or NULL when out of memory. */
+char *eb_event_encode_json(const eb_event_t *ev, const char *data, size_t data_len, size_t *len);
+
 /* Checks a Kafka record's content-type header value (len bytes; NULL when
  * the record has none) against the structured mode of the CloudEvents Kafka
  * binding: application/cloudevents+json, any parameters, any letter case.
