@@ -123,7 +123,12 @@ eb_err_t svc_order_parse(const cJSON *obj, svc_order_mode_t mode, svc_order_t *o
     eb_err_t err;
     size_t i = 0;
 
-    memset(o, 0, sizeof(*o));
+    /* Only the fields before the items and the counts: clearing all of the
+     * 15.5 KB (100 items) was a tenth of an order's instructions. Items past
+     * item_count are left as they were (see domain.h). */
+    o->order_id[0] = o->user_id[0] = o->currency[0] = '\0';
+    o->item_count = 0;
+    o->total = 0;
     if (!cJSON_IsObject(obj))
         return reject(v, "INVALID_JSON", "", "the order must be a JSON object");
     if (mode == SVC_ORDER_EVENT &&
