@@ -64,6 +64,13 @@ typedef struct eb_event_s {
 eb_err_t eb_event_init(eb_event_t *ev, const char *type, const char *source, const char *subject,
                        const eb_event_t *cause, cJSON *data);
 
+/* eb_event_init() with the event's time given as text (an RFC 3339 time
+ * such as eb_time_format() writes; NULL: now), for a producer that already
+ * holds the time it wants the event to carry. EB_ERR_INVALID also when time
+ * does not fit. */
+eb_err_t eb_event_init_at(eb_event_t *ev, const char *type, const char *source, const char *subject,
+                          const eb_event_t *cause, cJSON *data, const char *time);
+
 /* Starts an event that a consumer emits in reaction to cause, as
  * eb_event_init() does, but deterministically: its id is derived from the
  * cause's id and the new type (eb_uuid_derive), and its time is the cause's

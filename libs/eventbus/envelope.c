@@ -35,16 +35,27 @@ eb_err_t eb_event_derive(eb_event_t *ev, const char *type, const char *source, c
 eb_err_t eb_event_init(eb_event_t *ev, const char *type, const char *source, const char *subject,
                        const eb_event_t *cause, cJSON *data)
 {
+    return eb_event_init_at(ev, type, source, subject, cause, data, NULL);
+}
+
+eb_err_t eb_event_init_at(eb_event_t *ev, const char *type, const char *source, const char *subject,
+                          const eb_event_t *cause, cJSON *data, const char *time)
+{
     memset(ev, 0, sizeof(*ev));
     if (!type || strlen(type) >= sizeof(ev->type) || !source ||
-        strlen(source) >= sizeof(ev->source) || (subject && strlen(subject) >= sizeof(ev->subject)))
+        strlen(source) >= sizeof(ev->source) ||
+        (subject && strlen(subject) >= sizeof(ev->subject)) ||
+        (time && strlen(time) >= sizeof(ev->time)))
         return EB_ERR_INVALID;
     eb_uuid_generate(ev->id);
     strcpy(ev->type, type);
     strcpy(ev->source, source);
     if (subject)
         strcpy(ev->subject, subject);
-    eb_time_format(eb_time_now_ms(), ev->time);
+    if (time)
+        strcpy(ev->time, time);
+    else
+        eb_time_format(eb_time_now_ms(), ev->time);
     if (cause) {
         strcpy(ev->correlationid, cause->correlationid[0] ? cause->correlationid : cause->id);
         strcpy(ev->causationid, cause->id);

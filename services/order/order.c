@@ -130,14 +130,13 @@ eb_err_t order_record_init(const svc_order_t *req, order_record_t *o)
      * as text: the bytes a cJSON tree of them printed. */
     if (!(data = order_created_data(o, req, &data_len)))
         return EB_ERR_NOMEM;
-    if (eb_event_init(&ev, TYPE_ORDER_CREATED, SOURCE_ORDER_SERVICE, o->order_id, NULL, NULL) !=
-        EB_OK) {
+    /* The event's time is the order's createdAt, to the millisecond: the
+     * rebuild reads createdAt back from it. */
+    if (eb_event_init_at(&ev, TYPE_ORDER_CREATED, SOURCE_ORDER_SERVICE, o->order_id, NULL, NULL,
+                         o->created_at) != EB_OK) {
         free(data);
         return EB_ERR_NOMEM;
     }
-    /* The event's time is the order's createdAt, to the millisecond: the
-     * rebuild reads createdAt back from it. */
-    memcpy(ev.time, o->created_at, sizeof(o->created_at));
     memcpy(o->event_id, ev.id, sizeof(o->event_id));
     o->event =
         svc_stamp(&ev) == EB_OK ? eb_event_encode_json(&ev, data, data_len, &o->event_len) : NULL;

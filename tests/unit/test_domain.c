@@ -878,11 +878,38 @@ static void parse_into_used_struct(void **state)
     free(clean);
 }
 
+/* The path of a field of item 10 and of item 99 (two and three digits). */
+static void item_field_paths(void **state)
+{
+    static char json[100 * 64 + 64];
+    char *o = json;
+
+    (void)state;
+    o += sprintf(o, "{\"userId\":\"u\",\"items\":[");
+    for (int i = 0; i < 10; i++)
+        o += sprintf(o, "%s" ITEM, i ? "," : "");
+    sprintf(o, ",{\"productId\":\"p\",\"quantity\":0,\"price\":1}]}");
+    REJECT(json, "INVALID_FIELD", "items[10].quantity");
+    o = json;
+    o += sprintf(o, "{\"userId\":\"u\",\"items\":[");
+    for (int i = 0; i < 99; i++)
+        o += sprintf(o, "%s" ITEM, i ? "," : "");
+    sprintf(o, ",{\"productId\":\"p\",\"quantity\":1,\"price\":0.001}]}");
+    REJECT(json, "INVALID_FIELD", "items[99].price");
+    o = json;
+    o += sprintf(o, "{\"userId\":\"u\",\"items\":[");
+    for (int i = 0; i < 99; i++)
+        o += sprintf(o, "%s" ITEM, i ? "," : "");
+    sprintf(o, ",{\"productId\":\"\",\"quantity\":1,\"price\":1}]}");
+    REJECT(json, "INVALID_FIELD", "items[99].productId");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(request_valid, setup, teardown),
         cmocka_unit_test_setup_teardown(parse_into_used_struct, setup, teardown),
+        cmocka_unit_test_setup_teardown(item_field_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(request_not_object, setup, teardown),
         cmocka_unit_test_setup_teardown(request_user_id, setup, teardown),
         cmocka_unit_test_setup_teardown(request_items, setup, teardown),
