@@ -100,7 +100,7 @@ static void quote_like_cjson(void **state)
     unsigned seed = 7;
 
     (void)state;
-    for (int round = 0; round < 256 + 2000; round++) {
+    for (int round = 0; round < 256 + 500; round++) {
         size_t n = round < 256 ? 1 : (size_t)rand_r(&seed) % sizeof(in);
         cJSON *str;
         char *want, *end;

@@ -533,7 +533,7 @@ static void renders_like_cjson(void **state)
     unsigned seed = 13;
 
     (void)state;
-    for (int round = 0; round < 300; round++) {
+    for (int round = 0; round < 100; round++) {
         order_record_t o;
         order_view_t v;
         eb_event_t ev;

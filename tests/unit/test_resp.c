@@ -58,7 +58,7 @@ static void argv_generated(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(pool); i++)
         pool[i] = (char)(rand_r(&seed) & 0xff);
-    for (int round = 0; round < 500; round++) {
+    for (int round = 0; round < 150; round++) {
         const char *argv[40];
         size_t lens[40];
         int argc = 1 + rand_r(&seed) % 40;
