@@ -64,6 +64,13 @@ typedef struct eb_event_s {
 eb_err_t eb_event_init(eb_event_t *ev, const char *type, const char *source, const char *subject,
                        const eb_event_t *cause, cJSON *data);
 
+/* eb_event_init() with the event's time given as text (an RFC 3339 time
+ * such as eb_time_format() writes; NULL: now), for a producer that already
+ * holds the time it wants the event to carry. EB_ERR_INVALID also when time
+ * does not fit. */
+eb_err_t eb_event_init_at(eb_event_t *ev, const char *type, const char *source, const char *subject,
+                          const eb_event_t *cause, cJSON *data, const char *time);
+
 /* Starts an event that a consumer emits in reaction to cause, as
  * eb_event_init() does, but deterministically: its id is derived from the
  * cause's id and the new type (eb_uuid_derive), and its time is the cause's
@@ -79,6 +86,13 @@ void eb_event_close(eb_event_t *ev);
 /* Serialises ev as a CloudEvents JSON document. Returns a malloc'd,
  * NUL-terminated string the caller frees, or NULL when out of memory. */
 char *eb_event_encode(const eb_event_t *ev, size_t *len);
+
+/* Serialises ev as eb_event_encode() does, with data (data_len bytes, one
+ * JSON value the caller wrote; not checked) as its data instead of ev->data;
+ * data NULL: no data. For producers that write their data as text
+ * (eb_json_quote) rather than as a cJSON tree. Returns a malloc'd,
+ * NUL-terminated string or NULL when out of memory. */
+char *eb_event_encode_json(const eb_event_t *ev, const char *data, size_t data_len, size_t *len);
 
 /* Checks a Kafka record's content-type header value (len bytes; NULL when
  * the record has none) against the structured mode of the CloudEvents Kafka

@@ -23,6 +23,17 @@ extern "C" {
  * frees it with cJSON_Delete) or NULL with the reason in errstr. */
 cJSON *eb_json_parse(const void *buf, size_t len, int max_depth, char *errstr, size_t errstr_size);
 
+/* The most bytes eb_json_quote() writes for n bytes of text. */
+#define EB_JSON_QUOTED_MAX(n) (6 * (size_t)(n) + 2)
+
+/* Writes the n bytes at s as a JSON string, quotes included and no NUL, at
+ * out, which has room for EB_JSON_QUOTED_MAX(n) bytes. The escapes are
+ * exactly cJSON's (\" \\ \b \f \n \r \t, other bytes below 0x20 as
+ * \u00xx), every other byte goes out as it is (s is UTF-8), so a document
+ * written with it has the bytes cJSON_PrintUnformatted() would give.
+ * Returns the end of what was written. */
+char *eb_json_quote(char *out, const char *s, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

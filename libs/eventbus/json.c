@@ -159,3 +159,53 @@ size_t eb__json_escape_char(unsigned char c, char out[8])
         return 1;
     }
 }
+
+char *eb_json_quote(char *out, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *b = (const unsigned char *)s, *end = b + n;
+
+    *out++ = '"';
+    while (b < end) {
+        const unsigned char *run = b;
+
+        while (b < end && *b >= 0x20 && *b != '"' && *b != '\\')
+            b++;
+        if (b > run) {
+            memcpy(out, run, (size_t)(b - run));
+            out += b - run;
+        }
+        if (b == end)
+            break;
+        *out++ = '\\';
+        switch (*b) {
+        case '"':
+        case '\\':
+            *out++ = (char)*b;
+            break;
+        case '\b':
+            *out++ = 'b';
+            break;
+        case '\f':
+            *out++ = 'f';
+            break;
+        case '\n':
+            *out++ = 'n';
+            break;
+        case '\r':
+            *out++ = 'r';
+            break;
+        case '\t':
+            *out++ = 't';
+            break;
+        default:
+            memcpy(out, "u00", 3);
+            out[3] = hex[*b >> 4];
+            out[4] = hex[*b & 0xf];
+            out += 5;
+        }
+        b++;
+    }
+    *out++ = '"';
+    return out;
+}

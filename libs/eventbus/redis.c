@@ -21,6 +21,7 @@
 #include "eventbus/envelope.h"
 #include "eventbus/log.h"
 #include "eventbus/redis.h"
+#include "redis_int.h"
 
 /* After a failed connect, calls fail at once for this long instead of paying
  * the connect timeout again: a dead Redis costs requests microseconds. */
@@ -278,8 +279,7 @@ static redisReply *command(eb_redis_t *r, const char *fmt, ...)
 
 struct eb_redis_pipeline_s {
     eb_redis_t *r;
-    char *out; /* the formatted commands, back to back */
-    size_t out_len, out_cap;
+    eb_resp_buf_t out; /* the formatted commands, back to back */
     size_t n;          /* commands appended */
     redisReply **reps; /* after exec: n replies, NULL where none came */
     int executed;
@@ -296,42 +296,263 @@ eb_redis_pipeline_t *eb_redis_pipeline_new(eb_redis_t *r)
     return p;
 }
 
-/* Takes a command formatted by hiredis (len < 0: it failed) into the buffer. */
-static eb_err_t take_cmd(eb_redis_pipeline_t *p, char *cmd, int len)
+/* ---- RESP, written without hiredis's formatter --------------------------------
+ *
+ * hiredis formats each argument's "$<len>\r\n" header with sprintf, about a
+ * sixth of an order's instructions (bench/RESULTS.md, issue 13). These write
+ * the same bytes with digits and memcpy into one growing buffer. */
+
+/* Makes room for need more bytes; 0 when out of memory. */
+static int resp_reserve(eb_resp_buf_t *b, size_t need)
+{
+    size_t cap;
+    char *grown;
+
+    if (b->len + need <= b->cap)
+        return 1;
+    cap = b->cap ? b->cap * 2 : 512;
+    while (cap < b->len + need)
+        cap *= 2;
+    grown = realloc(b->p, cap);
+    if (!grown)
+        return 0;
+    b->p = grown;
+    b->cap = cap;
+    return 1;
+}
+
+/* Writes the decimal digits of v at out; returns the end. */
+static char *put_u64(char *out, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *out++ = tmp[--n];
+    return out;
+}
+
+/* "<c><n>\r\n" at out (c is '*' or '$'); returns the end. */
+static char *put_header(char *out, char c, size_t n)
+{
+    *out++ = c;
+    out = put_u64(out, n);
+    *out++ = '\r';
+    *out++ = '\n';
+    return out;
+}
+
+#define RESP_HEADER_MAX 24 /* '$', 20 digits, CR LF */
+
+int eb__resp_append_argv(eb_resp_buf_t *b, int argc, const char **argv, const size_t *argvlen)
+{
+    size_t need = RESP_HEADER_MAX;
+    char *o;
+
+    if (argc < 0)
+        return 0;
+    for (int i = 0; i < argc; i++)
+        need += RESP_HEADER_MAX + (argvlen ? argvlen[i] : strlen(argv[i])) + 2;
+    if (!resp_reserve(b, need))
+        return 0;
+    o = put_header(b->p + b->len, '*', (size_t)argc);
+    for (int i = 0; i < argc; i++) {
+        size_t n = argvlen ? argvlen[i] : strlen(argv[i]);
+
+        o = put_header(o, '$', n);
+        if (n)
+            memcpy(o, argv[i], n);
+        o += n;
+        *o++ = '\r';
+        *o++ = '\n';
+    }
+    b->len = (size_t)(o - b->p);
+    return 1;
+}
+
+/* One piece of an argument of a format: bytes, and the argument it ends in. */
+typedef struct resp_seg_s {
+    const char *p;
+    size_t len;
+    int arg;
+} resp_seg_t;
+
+#define RESP_SEGS 64 /* pieces of one format; more: hiredis formats it */
+#define RESP_NUMS 16 /* integer conversions of one format */
+
+/* The integer conversion at f (after '%'): its length in *n and its size
+ * class (0 int, 1 long, 2 long long), or -1 if not one we write. */
+static int int_conversion(const char *f, size_t *n, int *is_signed)
+{
+    int cls = 0;
+    size_t i = 0;
+
+    if (f[0] == 'l' && f[1] == 'l') {
+        cls = 2, i = 2;
+    } else if (f[0] == 'l') {
+        cls = 1, i = 1;
+    }
+    if (f[i] != 'd' && f[i] != 'i' && f[i] != 'u')
+        return -1;
+    *is_signed = f[i] != 'u';
+    *n = i + 1;
+    return cls;
+}
+
+/* Formats as hiredis's redisvFormatCommand does, for the conversions %s,
+ * %b, %%, and %d %i %u with the l and ll modifiers. Returns 1 written, 0
+ * out of memory, -1 a format this does not know (nothing written; ap is
+ * then partly consumed). */
+static int resp_appendv_fast(eb_resp_buf_t *b, const char *fmt, va_list ap)
+{
+    resp_seg_t seg[RESP_SEGS];
+    char nums[RESP_NUMS][21];
+    size_t nseg = 0, nnum = 0, need = RESP_HEADER_MAX;
+    int argc = 0, touched = 0;
+    const char *c = fmt;
+    char *o;
+
+    while (*c) {
+        const char *s;
+        size_t n;
+
+        if (nseg == RESP_SEGS)
+            return -1;
+        if (*c == ' ') {
+            if (touched)
+                argc++;
+            touched = 0;
+            c++;
+            continue;
+        }
+        if (*c != '%' || c[1] == '\0') {
+            /* A run of literal bytes. */
+            s = c;
+            while (*c && *c != ' ' && *c != '%')
+                c++;
+            if (c == s) /* a lone '%' at the very end */
+                c++;
+            seg[nseg++] = (resp_seg_t){s, (size_t)(c - s), argc};
+            touched = 1;
+            continue;
+        }
+        switch (c[1]) {
+        case 's':
+            s = va_arg(ap, const char *);
+            seg[nseg++] = (resp_seg_t){s, strlen(s), argc};
+            c += 2;
+            break;
+        case 'b':
+            s = va_arg(ap, const char *);
+            n = va_arg(ap, size_t);
+            seg[nseg++] = (resp_seg_t){s, n, argc};
+            c += 2;
+            break;
+        case '%':
+            seg[nseg++] = (resp_seg_t){c, 1, argc};
+            c += 2;
+            break;
+        default: {
+            int is_signed, cls = int_conversion(c + 1, &n, &is_signed);
+            unsigned long long u;
+            char *d, *e;
+
+            if (cls < 0 || nnum == RESP_NUMS)
+                return -1;
+            if (is_signed) {
+                long long v = cls == 0   ? va_arg(ap, int)
+                              : cls == 1 ? va_arg(ap, long)
+                                         : va_arg(ap, long long);
+
+                u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+                d = nums[nnum];
+                if (v < 0)
+                    *d++ = '-';
+            } else {
+                u = cls == 0   ? va_arg(ap, unsigned int)
+                    : cls == 1 ? va_arg(ap, unsigned long)
+                               : va_arg(ap, unsigned long long);
+                d = nums[nnum];
+            }
+            e = put_u64(d, u);
+            seg[nseg++] = (resp_seg_t){nums[nnum], (size_t)(e - nums[nnum]), argc};
+            nnum++;
+            c += 1 + n;
+            break;
+        }
+        }
+        touched = 1;
+    }
+    if (touched)
+        argc++;
+
+    for (size_t i = 0; i < nseg; i++)
+        need += seg[i].len;
+    need += (size_t)argc * (RESP_HEADER_MAX + 2);
+    if (!resp_reserve(b, need))
+        return 0;
+    o = put_header(b->p + b->len, '*', (size_t)argc);
+    for (size_t i = 0; i < nseg;) {
+        size_t j = i, n = 0;
+
+        while (j < nseg && seg[j].arg == seg[i].arg)
+            n += seg[j++].len;
+        o = put_header(o, '$', n);
+        for (; i < j; i++) {
+            if (seg[i].len)
+                memcpy(o, seg[i].p, seg[i].len);
+            o += seg[i].len;
+        }
+        *o++ = '\r';
+        *o++ = '\n';
+    }
+    b->len = (size_t)(o - b->p);
+    return 1;
+}
+
+int eb__resp_appendv(eb_resp_buf_t *b, const char *fmt, va_list ap)
+{
+    va_list again;
+    char *cmd = NULL;
+    int len, done;
+
+    va_copy(again, ap);
+    done = resp_appendv_fast(b, fmt, ap);
+    if (done >= 0) {
+        va_end(again);
+        return done;
+    }
+    /* Other conversions (%f, %x, widths, ...): hiredis's formatter. */
+    len = redisvFormatCommand(&cmd, fmt, again);
+    va_end(again);
+    if (len < 0)
+        return 0;
+    done = resp_reserve(b, (size_t)len);
+    if (done) {
+        memcpy(b->p + b->len, cmd, (size_t)len);
+        b->len += (size_t)len;
+    }
+    redisFreeCommand(cmd);
+    return done;
+}
+
+/* Counts a command appended (ok: 1) or lost (ok: 0, out of memory: the
+ * pipeline will send nothing). */
+static eb_err_t took(eb_redis_pipeline_t *p, int ok)
 {
     p->n++;
-    if (len < 0 || p->err) {
+    if (!ok)
         p->err = EB_ERR_NOMEM;
-        goto out;
-    }
-    if (p->out_len + (size_t)len > p->out_cap) {
-        size_t cap = (p->out_cap ? p->out_cap : 256) * 2;
-        char *grown;
-
-        while (cap < p->out_len + (size_t)len)
-            cap *= 2;
-        grown = realloc(p->out, cap);
-        if (!grown) {
-            p->err = EB_ERR_NOMEM;
-            goto out;
-        }
-        p->out = grown;
-        p->out_cap = cap;
-    }
-    memcpy(p->out + p->out_len, cmd, (size_t)len);
-    p->out_len += (size_t)len;
-out:
-    if (len >= 0)
-        redisFreeCommand(cmd);
     return p->err;
 }
 
 eb_err_t eb_redis_pipeline_appendv(eb_redis_pipeline_t *p, const char *fmt, va_list ap)
 {
-    char *cmd = NULL;
-    int len = redisvFormatCommand(&cmd, fmt, ap);
-
-    return take_cmd(p, cmd, len);
+    return took(p, !p->err && eb__resp_appendv(&p->out, fmt, ap));
 }
 
 eb_err_t eb_redis_pipeline_append(eb_redis_pipeline_t *p, const char *fmt, ...)
@@ -348,10 +569,7 @@ eb_err_t eb_redis_pipeline_append(eb_redis_pipeline_t *p, const char *fmt, ...)
 eb_err_t eb_redis_pipeline_append_argv(eb_redis_pipeline_t *p, int argc, const char **argv,
                                        const size_t *argvlen)
 {
-    char *cmd = NULL;
-    int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
-
-    return take_cmd(p, cmd, len);
+    return took(p, !p->err && eb__resp_append_argv(&p->out, argc, argv, argvlen));
 }
 
 eb_err_t eb_redis_pipeline_exec(eb_redis_pipeline_t *p)
@@ -373,7 +591,7 @@ eb_err_t eb_redis_pipeline_exec(eb_redis_pipeline_t *p)
     ctx = connected(p->r);
     if (!ctx)
         return p->err = EB_ERR_REDIS;
-    if (p->n && redisAppendFormattedCommand(ctx, p->out, p->out_len) != REDIS_OK) {
+    if (p->n && redisAppendFormattedCommand(ctx, p->out.p, p->out.len) != REDIS_OK) {
         checked(p->r, NULL);
         return p->err = EB_ERR_REDIS;
     }
@@ -461,7 +679,7 @@ void eb_redis_pipeline_clear(eb_redis_pipeline_t *p)
     free(p->reps);
     p->reps = NULL;
     p->n = 0;
-    p->out_len = 0;
+    p->out.len = 0;
     p->executed = 0;
     p->err = EB_OK;
     p->why = NULL;
@@ -472,7 +690,7 @@ void eb_redis_pipeline_destroy(eb_redis_pipeline_t *p)
     if (!p)
         return;
     eb_redis_pipeline_clear(p);
-    free(p->out);
+    free(p->out.p);
     free(p);
 }
 

@@ -82,19 +82,36 @@ static eb_err_t take_int(const cJSON *obj, const char *name, const char *field, 
     return EB_OK;
 }
 
+/* Writes "items[<i>]" and then name (may be "") into field[64]: the path of
+ * an item's field, without snprintf (three per item were a tenth of the
+ * parse). i < SVC_MAX_ITEMS. */
+static const char *item_field(char field[64], size_t i, const char *name)
+{
+    char *o = field + 6;
+
+    memcpy(field, "items[", 6);
+    if (i >= 100)
+        *o++ = (char)('0' + i / 100 % 10);
+    if (i >= 10)
+        *o++ = (char)('0' + i / 10 % 10);
+    *o++ = (char)('0' + i % 10);
+    *o++ = ']';
+    memcpy(o, name, strlen(name) + 1); /* names are short literals: fits */
+    return field;
+}
+
 static eb_err_t take_item(const cJSON *it, size_t i, svc_item_t *item, svc_verr_t *v)
 {
     char field[64];
     const cJSON *q;
     eb_err_t err;
 
-    snprintf(field, sizeof(field), "items[%zu]", i);
     if (!cJSON_IsObject(it))
-        return reject(v, "INVALID_FIELD", field, "%s must be an object", field);
-    snprintf(field, sizeof(field), "items[%zu].productId", i);
-    if ((err = take_string(it, "productId", field, 1, SVC_ID_MAX, item->product_id, v)))
+        return reject(v, "INVALID_FIELD", item_field(field, i, ""), "%s must be an object", field);
+    if ((err = take_string(it, "productId", item_field(field, i, ".productId"), 1, SVC_ID_MAX,
+                           item->product_id, v)))
         return err;
-    snprintf(field, sizeof(field), "items[%zu].quantity", i);
+    item_field(field, i, ".quantity");
     q = cJSON_GetObjectItemCaseSensitive(it, "quantity");
     if (!q)
         return reject(v, "MISSING_FIELD", field, "%s is required", field);
@@ -103,8 +120,7 @@ static eb_err_t take_item(const cJSON *it, size_t i, svc_item_t *item, svc_verr_
         return reject(v, "INVALID_FIELD", field, "%s must be an integer from 1 to %d", field,
                       SVC_MAX_QUANTITY);
     item->quantity = (int64_t)q->valuedouble;
-    snprintf(field, sizeof(field), "items[%zu].price", i);
-    return take_money(it, "price", field, &item->price, v);
+    return take_money(it, "price", item_field(field, i, ".price"), &item->price, v);
 }
 
 static int currency_ok(const char *c)
@@ -123,7 +139,12 @@ eb_err_t svc_order_parse(const cJSON *obj, svc_order_mode_t mode, svc_order_t *o
     eb_err_t err;
     size_t i = 0;
 
-    memset(o, 0, sizeof(*o));
+    /* Only the fields before the items and the counts: clearing all of the
+     * 15.5 KB (100 items) was a tenth of an order's instructions. Items past
+     * item_count are left as they were (see domain.h). */
+    o->order_id[0] = o->user_id[0] = o->currency[0] = '\0';
+    o->item_count = 0;
+    o->total = 0;
     if (!cJSON_IsObject(obj))
         return reject(v, "INVALID_JSON", "", "the order must be a JSON object");
     if (mode == SVC_ORDER_EVENT &&

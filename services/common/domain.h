@@ -101,7 +101,9 @@ typedef enum svc_order_mode_e {
 
 /* Validates obj against the order rules of docs/contract.md section 4 and fills
  * out. Returns EB_OK, or EB_ERR_INVALID with the first violation in verr.
- * In SVC_ORDER_EVENT mode the stated total must equal the computed one. */
+ * In SVC_ORDER_EVENT mode the stated total must equal the computed one.
+ * Only out->items[0 .. item_count) are written: the items past them keep
+ * whatever they held (out is not cleared as a whole, for speed). */
 eb_err_t svc_order_parse(const cJSON *obj, svc_order_mode_t mode, svc_order_t *out,
                          svc_verr_t *verr);
 

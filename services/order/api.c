@@ -29,7 +29,7 @@ static enum MHD_Result reply_order(eb_api_req_t *q, unsigned int status, const o
         return eb_api_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, "INTERNAL", "out of memory", NULL);
     snprintf(location, sizeof(location), "/orders/%s", v->order_id);
     ret = eb_api_reply(q, status, body, len, status == MHD_HTTP_CREATED ? location : NULL);
-    cJSON_free(body);
+    free(body);
     return ret;
 }
 

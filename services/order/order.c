@@ -26,52 +26,127 @@ eb_err_t order_parse_request(const char *body, size_t len, svc_order_t *out, svc
     return err;
 }
 
+/* Writes the decimal digits of v (>= 0) at o; returns the end. */
+static char *put_int(char *o, int64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *o++ = tmp[--n];
+    return o;
+}
+
+static char *put_lit(char *o, const char *lit, size_t n)
+{
+    memcpy(o, lit, n);
+    return o + n;
+}
+
+#define PUT_LIT(o, lit) put_lit(o, lit, sizeof(lit) - 1)
+
+static char *put_str(char *o, const char *s)
+{
+    return eb_json_quote(o, s, strlen(s));
+}
+
+char *order_items_render(const svc_order_t *req, size_t *len)
+{
+    size_t cap = 3;
+    char *out, *o;
+
+    /* Per item: its keys and punctuation (40 bytes), a quantity of at most
+     * 5 digits, a price of at most EB_MONEY_TEXT_MAX bytes. */
+    for (size_t i = 0; i < req->item_count; i++)
+        cap += EB_JSON_QUOTED_MAX(strlen(req->items[i].product_id)) + 48 + EB_MONEY_TEXT_MAX;
+    if (!(out = malloc(cap)))
+        return NULL;
+    o = out;
+    *o++ = '[';
+    for (size_t i = 0; i < req->item_count; i++) {
+        const svc_item_t *it = &req->items[i];
+
+        if (i)
+            *o++ = ',';
+        o = PUT_LIT(o, "{\"productId\":");
+        o = put_str(o, it->product_id);
+        o = PUT_LIT(o, ",\"quantity\":");
+        o = put_int(o, it->quantity);
+        o = PUT_LIT(o, ",\"price\":");
+        o += eb_money_format(it->price, o, EB_MONEY_TEXT_MAX);
+        *o++ = '}';
+    }
+    *o++ = ']';
+    *o = '\0';
+    if (len)
+        *len = (size_t)(o - out);
+    return out;
+}
+
+char *order_created_data(const order_record_t *o, const svc_order_t *req, size_t *len)
+{
+    size_t cap = 80 + EB_JSON_QUOTED_MAX(strlen(o->order_id)) +
+                 EB_JSON_QUOTED_MAX(strlen(req->user_id)) + o->items_len + strlen(o->total) +
+                 EB_JSON_QUOTED_MAX(strlen(req->currency));
+    char *out = malloc(cap), *w;
+
+    if (!out)
+        return NULL;
+    w = PUT_LIT(out, "{\"orderId\":");
+    w = put_str(w, o->order_id);
+    w = PUT_LIT(w, ",\"userId\":");
+    w = put_str(w, req->user_id);
+    w = PUT_LIT(w, ",\"items\":");
+    w = put_lit(w, o->items_json, o->items_len);
+    w = PUT_LIT(w, ",\"total\":");
+    w = put_lit(w, o->total, strlen(o->total));
+    w = PUT_LIT(w, ",\"currency\":");
+    w = put_str(w, req->currency);
+    *w++ = '}';
+    *w = '\0';
+    *len = (size_t)(w - out);
+    return out;
+}
+
 eb_err_t order_record_init(const svc_order_t *req, order_record_t *o)
 {
-    cJSON *items, *data;
     eb_event_t ev;
+    char *data;
+    size_t data_len;
 
     memset(o, 0, sizeof(*o));
     eb_uuid_generate(o->order_id);
     eb_time_format(eb_time_now_ms(), o->created_at);
     eb_money_format(req->total, o->total, sizeof(o->total));
     order_fingerprint(req, o->fingerprint);
+    if (!(o->items_json = order_items_render(req, &o->items_len)))
+        return EB_ERR_NOMEM;
 
-    items = svc_items_json(req);
-    if (!items)
+    /* OrderCreated data: orderId, userId, items, total, currency, written
+     * as text: the bytes a cJSON tree of them printed. */
+    if (!(data = order_created_data(o, req, &data_len)))
         return EB_ERR_NOMEM;
-    o->items_json = cJSON_PrintUnformatted(items);
-
-    /* OrderCreated data: orderId, userId, items, total, currency. The items
-     * node moves into the event and is freed with it. */
-    data = cJSON_CreateObject();
-    if (!o->items_json || !data || !cJSON_AddStringToObject(data, "orderId", o->order_id) ||
-        !cJSON_AddStringToObject(data, "userId", req->user_id) ||
-        !cJSON_AddItemToObject(data, "items", items) ||
-        !cJSON_AddItemToObject(data, "total", eb_money_to_json(req->total)) ||
-        !cJSON_AddStringToObject(data, "currency", req->currency)) {
-        if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(data, "items")))
-            cJSON_Delete(items);
-        cJSON_Delete(data);
-        return EB_ERR_NOMEM;
-    }
-    if (eb_event_init(&ev, TYPE_ORDER_CREATED, SOURCE_ORDER_SERVICE, o->order_id, NULL, data) !=
-        EB_OK) {
-        cJSON_Delete(data);
-        return EB_ERR_NOMEM;
-    }
     /* The event's time is the order's createdAt, to the millisecond: the
      * rebuild reads createdAt back from it. */
-    snprintf(ev.time, sizeof(ev.time), "%s", o->created_at);
+    if (eb_event_init_at(&ev, TYPE_ORDER_CREATED, SOURCE_ORDER_SERVICE, o->order_id, NULL, NULL,
+                         o->created_at) != EB_OK) {
+        free(data);
+        return EB_ERR_NOMEM;
+    }
     memcpy(o->event_id, ev.id, sizeof(o->event_id));
-    o->event = svc_stamp(&ev) == EB_OK ? eb_event_encode(&ev, &o->event_len) : NULL;
-    eb_event_close(&ev);
+    o->event =
+        svc_stamp(&ev) == EB_OK ? eb_event_encode_json(&ev, data, data_len, &o->event_len) : NULL;
+    free(data);
     return o->event ? EB_OK : EB_ERR_NOMEM;
 }
 
 void order_record_close(order_record_t *o)
 {
-    cJSON_free(o->items_json);
+    free(o->items_json);
     free(o->event);
     memset(o, 0, sizeof(*o));
 }
@@ -91,22 +166,40 @@ void order_record_view(const order_record_t *o, const svc_order_t *req, order_vi
 
 char *order_render(const order_view_t *v, size_t *len)
 {
-    cJSON *o = cJSON_CreateObject();
-    char *out = NULL;
+    const int reason = v->reason && v->reason[0];
+    size_t cap = 120 + strlen(v->items_json) + strlen(v->total);
+    const char *strs[] = {v->order_id, v->status,     v->user_id,
+                          v->currency, v->created_at, reason ? v->reason : ""};
+    char *out, *o;
 
-    /* items and total are stored as JSON text and go out verbatim. */
-    if (o && cJSON_AddStringToObject(o, "orderId", v->order_id) &&
-        cJSON_AddStringToObject(o, "status", v->status) &&
-        cJSON_AddStringToObject(o, "userId", v->user_id) &&
-        cJSON_AddRawToObject(o, "items", v->items_json) &&
-        cJSON_AddRawToObject(o, "total", v->total) &&
-        cJSON_AddStringToObject(o, "currency", v->currency) &&
-        cJSON_AddStringToObject(o, "createdAt", v->created_at) &&
-        (!v->reason || !v->reason[0] || cJSON_AddStringToObject(o, "reason", v->reason)))
-        out = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (out && len)
-        *len = strlen(out);
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        cap += EB_JSON_QUOTED_MAX(strlen(strs[i]));
+    if (!(out = malloc(cap)))
+        return NULL;
+    /* items and total are stored as JSON text and go out verbatim; the bytes
+     * are those the cJSON tree this replaced printed. */
+    o = PUT_LIT(out, "{\"orderId\":");
+    o = put_str(o, v->order_id);
+    o = PUT_LIT(o, ",\"status\":");
+    o = put_str(o, v->status);
+    o = PUT_LIT(o, ",\"userId\":");
+    o = put_str(o, v->user_id);
+    o = PUT_LIT(o, ",\"items\":");
+    o = put_lit(o, v->items_json, strlen(v->items_json));
+    o = PUT_LIT(o, ",\"total\":");
+    o = put_lit(o, v->total, strlen(v->total));
+    o = PUT_LIT(o, ",\"currency\":");
+    o = put_str(o, v->currency);
+    o = PUT_LIT(o, ",\"createdAt\":");
+    o = put_str(o, v->created_at);
+    if (reason) {
+        o = PUT_LIT(o, ",\"reason\":");
+        o = put_str(o, v->reason);
+    }
+    *o++ = '}';
+    *o = '\0';
+    if (len)
+        *len = (size_t)(o - out);
     return out;
 }
 

@@ -39,8 +39,9 @@ typedef struct order_record_s {
     char order_id[EB_UUID_LEN + 1];
     char created_at[EB_TIME_LEN + 1];
     char total[EB_MONEY_TEXT_MAX];
-    char *items_json; /* malloc'd */
-    char *event;      /* malloc'd CloudEvent JSON */
+    char *items_json; /* malloc'd JSON array (order_items_render) */
+    size_t items_len;
+    char *event; /* malloc'd CloudEvent JSON */
     size_t event_len;
     char event_id[EB_UUID_LEN + 1];
     char fingerprint[17]; /* of the request, for Idempotency-Key */
@@ -60,8 +61,20 @@ void order_record_close(order_record_t *o);
 /* The view of a new order (status PENDING); its strings point into o and req. */
 void order_record_view(const order_record_t *o, const svc_order_t *req, order_view_t *v);
 
-/* Renders a view as the API's order document. Returns a malloc'd string. */
+/* Renders a view as the API's order document. Returns a malloc'd string
+ * (free()) or NULL when out of memory; *len (len may be NULL) its length. */
 char *order_render(const order_view_t *v, size_t *len);
+
+/* The items of a request as the JSON array stored with the order and put in
+ * its OrderCreated: [{"productId","quantity","price"},...], the bytes
+ * cJSON_PrintUnformatted(svc_items_json(req)) gives. Returns a malloc'd
+ * string, *len (may be NULL) its length, or NULL when out of memory. */
+char *order_items_render(const svc_order_t *req, size_t *len);
+
+/* The data of o's OrderCreated: {"orderId","userId","items","total",
+ * "currency"}, from o's text fields (items_json, total) and req. Returns a
+ * malloc'd string of *len bytes, or NULL when out of memory. */
+char *order_created_data(const order_record_t *o, const svc_order_t *req, size_t *len);
 
 /* A 16-hex-digit fingerprint of what a request asks for (user, items,
  * currency), independent of JSON formatting and key order. Two requests with

@@ -837,10 +837,79 @@ static void user_rules(void **state)
     cJSON_free(text);
 }
 
+/* A struct that held an earlier, bigger order parses to exactly what a
+ * cleared one does, up to item_count (svc_order_parse clears only what it
+ * uses). */
+static void parse_into_used_struct(void **state)
+{
+    static const char *const docs[] = {
+        "{\"userId\":\"u\",\"items\":" ITEMS "}",
+        "{\"userId\":\"u2\",\"items\":[" ITEM "," ITEM "],\"currency\":\"EUR\"}",
+    };
+    svc_order_t *clean = calloc(1, sizeof(*clean));
+    svc_verr_t v;
+
+    (void)state;
+    assert_non_null(clean);
+    for (size_t d = 0; d < sizeof(docs) / sizeof(docs[0]); d++) {
+        cJSON *obj = cJSON_Parse(docs[d]);
+
+        memset(order, 0xab, sizeof(*order));
+        memset(clean, 0, sizeof(*clean));
+        assert_int_equal(svc_order_parse(obj, SVC_ORDER_REQUEST, order, &v), EB_OK);
+        assert_int_equal(svc_order_parse(obj, SVC_ORDER_REQUEST, clean, &v), EB_OK);
+        assert_string_equal(order->order_id, "");
+        assert_string_equal(order->user_id, clean->user_id);
+        assert_string_equal(order->currency, clean->currency);
+        assert_int_equal(order->item_count, clean->item_count);
+        assert_int_equal(order->total, clean->total);
+        for (size_t i = 0; i < clean->item_count; i++) {
+            assert_string_equal(order->items[i].product_id, clean->items[i].product_id);
+            assert_int_equal(order->items[i].quantity, clean->items[i].quantity);
+            assert_int_equal(order->items[i].price, clean->items[i].price);
+        }
+        /* A rejected document leaves no items counted. */
+        memset(order, 0xab, sizeof(*order));
+        cJSON_DeleteItemFromObject(obj, "userId");
+        assert_int_equal(svc_order_parse(obj, SVC_ORDER_REQUEST, order, &v), EB_ERR_INVALID);
+        assert_int_equal(order->item_count, 0);
+        cJSON_Delete(obj);
+    }
+    free(clean);
+}
+
+/* The path of a field of item 10 and of item 99 (two and three digits). */
+static void item_field_paths(void **state)
+{
+    static char json[100 * 64 + 64];
+    char *o = json;
+
+    (void)state;
+    o += sprintf(o, "{\"userId\":\"u\",\"items\":[");
+    for (int i = 0; i < 10; i++)
+        o += sprintf(o, "%s" ITEM, i ? "," : "");
+    sprintf(o, ",{\"productId\":\"p\",\"quantity\":0,\"price\":1}]}");
+    REJECT(json, "INVALID_FIELD", "items[10].quantity");
+    o = json;
+    o += sprintf(o, "{\"userId\":\"u\",\"items\":[");
+    for (int i = 0; i < 99; i++)
+        o += sprintf(o, "%s" ITEM, i ? "," : "");
+    sprintf(o, ",{\"productId\":\"p\",\"quantity\":1,\"price\":0.001}]}");
+    REJECT(json, "INVALID_FIELD", "items[99].price");
+    o = json;
+    o += sprintf(o, "{\"userId\":\"u\",\"items\":[");
+    for (int i = 0; i < 99; i++)
+        o += sprintf(o, "%s" ITEM, i ? "," : "");
+    sprintf(o, ",{\"productId\":\"\",\"quantity\":1,\"price\":1}]}");
+    REJECT(json, "INVALID_FIELD", "items[99].productId");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(request_valid, setup, teardown),
+        cmocka_unit_test_setup_teardown(parse_into_used_struct, setup, teardown),
+        cmocka_unit_test_setup_teardown(item_field_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(request_not_object, setup, teardown),
         cmocka_unit_test_setup_teardown(request_user_id, setup, teardown),
         cmocka_unit_test_setup_teardown(request_items, setup, teardown),

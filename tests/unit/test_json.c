@@ -6,7 +6,10 @@
 
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "eb_int.h"
+#include "eventbus/json.h"
 
 /* ---- UTF-8 ---------------------------------------------------------------- */
 
@@ -90,12 +93,41 @@ static void utf8_respects_length(void **state)
     assert_true(eb__json_utf8_valid("\xff", 0));
 }
 
+/* eb_json_quote() escapes as cJSON prints: every byte alone, and strings. */
+static void quote_like_cjson(void **state)
+{
+    char in[64], out[EB_JSON_QUOTED_MAX(sizeof(in))];
+    unsigned seed = 7;
+
+    (void)state;
+    for (int round = 0; round < 256 + 500; round++) {
+        size_t n = round < 256 ? 1 : (size_t)rand_r(&seed) % sizeof(in);
+        cJSON *str;
+        char *want, *end;
+
+        if (round == 0)
+            continue; /* a C string has no NUL inside */
+        for (size_t i = 0; i < n; i++)
+            in[i] = round < 256 ? (char)round : (char)(1 + rand_r(&seed) % 255);
+        in[n] = '\0';
+        str = cJSON_CreateString(in);
+        want = cJSON_PrintUnformatted(str);
+        end = eb_json_quote(out, in, n);
+        assert_true((size_t)(end - out) <= EB_JSON_QUOTED_MAX(n));
+        if ((size_t)(end - out) != strlen(want) || memcmp(out, want, strlen(want)) != 0)
+            fail_msg("round %d: %.*s, cJSON %s", round, (int)(end - out), out, want);
+        cJSON_free(want);
+        cJSON_Delete(str);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(utf8_valid_cases),
         cmocka_unit_test(utf8_invalid_cases),
         cmocka_unit_test(utf8_respects_length),
+        cmocka_unit_test(quote_like_cjson),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -176,7 +176,7 @@ static void render_exact(void **state)
                               "\"total\":20.5,\"currency\":\"USD\","
                               "\"createdAt\":\"2026-11-21T13:17:14.839Z\"}");
     assert_int_equal(len, strlen(text));
-    cJSON_free(text);
+    free(text);
 
     /* Strings are escaped; items and total go out verbatim. */
     v.user_id = "u\"1\\";
@@ -187,7 +187,7 @@ static void render_exact(void **state)
                               "\"items\":[{\"productId\":\"p1\",\"quantity\":2,\"price\":10.25}],"
                               "\"total\":100,\"currency\":\"USD\","
                               "\"createdAt\":\"2026-11-21T13:17:14.839Z\"}");
-    cJSON_free(text);
+    free(text);
 }
 
 static void fingerprint(const char *json, char out[17])
@@ -444,6 +444,162 @@ static void actions_and_texts(void **state)
     assert_int_equal(order_state_parse(NULL, NULL), -1);
 }
 
+/* ---- the renderers against the cJSON trees they replaced -------------------- */
+
+/* The order document as order_render() built it with cJSON (the oracle). */
+static char *cjson_render(const order_view_t *v)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *out = NULL;
+
+    if (o && cJSON_AddStringToObject(o, "orderId", v->order_id) &&
+        cJSON_AddStringToObject(o, "status", v->status) &&
+        cJSON_AddStringToObject(o, "userId", v->user_id) &&
+        cJSON_AddRawToObject(o, "items", v->items_json) &&
+        cJSON_AddRawToObject(o, "total", v->total) &&
+        cJSON_AddStringToObject(o, "currency", v->currency) &&
+        cJSON_AddStringToObject(o, "createdAt", v->created_at) &&
+        (!v->reason || !v->reason[0] || cJSON_AddStringToObject(o, "reason", v->reason)))
+        out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return out;
+}
+
+/* An event as eb_event_encode() printed it with a cJSON object (the oracle). */
+static char *cjson_event(const eb_event_t *ev)
+{
+    const char *names[] = {"id",      "source",        "type",        "time",
+                           "subject", "correlationid", "causationid", "dataschema"};
+    const char *vals[] = {ev->id,      ev->source,        ev->type,        ev->time,
+                          ev->subject, ev->correlationid, ev->causationid, ev->dataschema};
+    cJSON *o = cJSON_CreateObject();
+    char *out;
+
+    cJSON_AddStringToObject(o, "specversion", "1.0");
+    for (size_t i = 0; i < 8; i++) {
+        if (i == 4)
+            cJSON_AddStringToObject(o, "datacontenttype", "application/json");
+        if (vals[i][0])
+            cJSON_AddStringToObject(o, names[i], vals[i]);
+    }
+    if (ev->data)
+        cJSON_AddItemReferenceToObject(o, "data", ev->data);
+    out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return out;
+}
+
+/* A random string of 1..max bytes: ASCII, every control byte, quotes,
+ * backslashes, DEL, and 2-, 3- and 4-byte UTF-8 characters. */
+static void random_text(char *out, size_t max, unsigned *seed)
+{
+    static const char *const pieces[] = {"a",
+                                         "Z",
+                                         "9",
+                                         "-",
+                                         " ",
+                                         "\"",
+                                         "\\",
+                                         "/",
+                                         "\x7f",
+                                         "\xc3\xa9",
+                                         "\xe2\x82\xac",
+                                         "\xf0\x9f\x98\x80",
+                                         "\x01",
+                                         "\x08",
+                                         "\x09",
+                                         "\x0a",
+                                         "\x0c",
+                                         "\x0d",
+                                         "\x1f"};
+    size_t n = 0, want = 1 + (size_t)rand_r(seed) % max;
+
+    while (n < want) {
+        const char *p = pieces[(size_t)rand_r(seed) % (sizeof(pieces) / sizeof(pieces[0]))];
+
+        if (n + strlen(p) > max)
+            break;
+        memcpy(out + n, p, strlen(p));
+        n += strlen(p);
+    }
+    if (n == 0)
+        out[n++] = 'x';
+    out[n] = '\0';
+}
+
+static void renders_like_cjson(void **state)
+{
+    static const int64_t prices[] = {0, 1, 10, 99, 100, 1050, 123456789, 9999999999999};
+    unsigned seed = 13;
+
+    (void)state;
+    for (int round = 0; round < 100; round++) {
+        order_record_t o;
+        order_view_t v;
+        eb_event_t ev;
+        cJSON *items, *data;
+        char *want, *got, *text;
+        size_t len;
+
+        memset(req, 0, sizeof(*req));
+        random_text(req->user_id, SVC_ID_MAX, &seed);
+        memcpy(req->currency, round % 2 ? "EUR" : "USD", 4);
+        req->item_count = 1 + (size_t)rand_r(&seed) % (round % 10 ? 5 : SVC_MAX_ITEMS);
+        for (size_t i = 0; i < req->item_count; i++) {
+            random_text(req->items[i].product_id, SVC_ID_MAX, &seed);
+            req->items[i].quantity = 1 + rand_r(&seed) % SVC_MAX_QUANTITY;
+            req->items[i].price = prices[(size_t)rand_r(&seed) % 8];
+            req->total += req->items[i].quantity * req->items[i].price;
+        }
+        assert_int_equal(order_record_init(req, &o), EB_OK);
+
+        /* The stored items. */
+        items = svc_items_json(req);
+        want = cJSON_PrintUnformatted(items);
+        assert_string_equal(o.items_json, want);
+        assert_int_equal(o.items_len, strlen(want));
+        free(want);
+
+        /* The event: its data and envelope as the cJSON trees printed them. */
+        assert_int_equal(eb_event_decode(o.event, o.event_len, &ev, NULL, 0), EB_OK);
+        data = cJSON_CreateObject();
+        cJSON_AddStringToObject(data, "orderId", o.order_id);
+        cJSON_AddStringToObject(data, "userId", req->user_id);
+        cJSON_AddItemToObject(data, "items", items);
+        cJSON_AddItemToObject(data, "total", eb_money_to_json(req->total));
+        cJSON_AddStringToObject(data, "currency", req->currency);
+        cJSON_Delete(ev.data);
+        ev.data = data;
+        want = cjson_event(&ev);
+        assert_string_equal(o.event, want);
+        assert_int_equal(o.event_len, strlen(want));
+        /* eb_event_encode() itself, with every attribute and escapes. */
+        random_text(ev.subject, EB_EVENT_ID_MAX, &seed);
+        random_text(ev.causationid, EB_EVENT_ID_MAX, &seed);
+        free(want);
+        want = cjson_event(&ev);
+        got = eb_event_encode(&ev, &len);
+        assert_string_equal(got, want);
+        assert_int_equal(len, strlen(want));
+        free(got);
+        free(want);
+        eb_event_close(&ev);
+
+        /* The 201 body, and a cancelled order's document. */
+        order_record_view(&o, req, &v);
+        for (int cancelled = 0; cancelled < 2; cancelled++) {
+            v.reason = cancelled ? "out \"of\" stock\n" : NULL;
+            want = cjson_render(&v);
+            text = order_render(&v, &len);
+            assert_string_equal(text, want);
+            assert_int_equal(len, strlen(want));
+            free(text);
+            free(want);
+        }
+        order_record_close(&o);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +608,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(new_orders_are_distinct, setup, teardown),
         cmocka_unit_test_setup_teardown(new_order_view, setup, teardown),
         cmocka_unit_test_setup_teardown(render_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(renders_like_cjson, setup, teardown),
         cmocka_unit_test_setup_teardown(fingerprint_equal_for_equal_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(fingerprint_known_value, setup, teardown),
         cmocka_unit_test_setup_teardown(fingerprint_differs, setup, teardown),
