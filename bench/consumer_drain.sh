@@ -4,7 +4,11 @@
 # OrderCreated events, idempotency on (every event claimed, decided, stored,
 # published and marked done in Redis).
 #
-# Target (the issue): at least 30,000 events/s for a backlog of 200,000.
+# Targets (issue 13): at least 60,000 events/s with Redis idempotency and
+# 100,000 in exactly-once mode, for a backlog of 200,000. On the embedded
+# broker the exactly-once figure measures the client side only: the mock
+# accepts the transaction calls but keeps no transaction state
+# (docs/mock-cluster.md).
 #
 # What it does, every process on 127.0.0.1 and free ports:
 #   1. starts redis-server and kafka-dev-broker (--partitions P: the mock
@@ -47,7 +51,7 @@ while [ $# -gt 0 ]; do
     --perf) perf=1; shift ;;
     -X) props+=("$2"); shift 2 ;;
     --keep) keep=1; shift ;;
-    -h | --help) sed -n '3,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '3,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "consumer_drain.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -153,10 +157,12 @@ if [ $perf -eq 1 ]; then
 fi
 status=0
 [ "$published" -eq "$events" ] && [ "$stored" -eq "$events" ] || { echo "DECISIONS DO NOT MATCH"; status=3; }
-if [ "$rate" -ge 30000 ]; then
-    echo "target >= 30,000 events/s: met ($rate)"
+target=60000
+[ "$eos" = true ] && target=100000
+if [ "$rate" -ge "$target" ]; then
+    echo "target >= $target events/s: met ($rate)"
 else
-    echo "target >= 30,000 events/s: MISSED ($rate)"
+    echo "target >= $target events/s: MISSED ($rate)"
     [ $status -eq 0 ] && status=1
 fi
 echo "SUMMARY events=$events rate=$rate published=$published stored=$stored status=$status"
