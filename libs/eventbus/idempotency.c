@@ -26,11 +26,6 @@ static const char renew_script[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) "
     "end return 0";
 
-static void idem_key(char *out, size_t size, const char *group, const char *id)
-{
-    snprintf(out, size, "idem:%s:%s", group, id);
-}
-
 /* Runs a pipeline whose answers only need to be successes, and frees it.
  * EB_ERR_REDIS when one is an error reply or the connection failed (or the
  * pipeline could not be built: the consumer waits for Redis either way). */
@@ -65,15 +60,14 @@ eb_err_t eb__idempotency_claim(eb_redis_t *r, const char *group, const char *tok
                                const char *const *ids, size_t n, int lease_ms, eb_claim_t *results)
 {
     eb_redis_pipeline_t *p = eb_redis_pipeline_new(r);
-    char key[512];
     eb_err_t err;
 
     if (!p)
         return EB_ERR_REDIS;
-    for (size_t i = 0; i < n; i++) {
-        idem_key(key, sizeof(key), group, ids[i]);
-        eb_redis_pipeline_append(p, "SET %s %s NX GET PX %d", key, token, lease_ms);
-    }
+    /* The key idem:<group>:<id> is formatted into the command itself. */
+    for (size_t i = 0; i < n; i++)
+        eb_redis_pipeline_append(p, "SET idem:%s:%s %s NX GET PX %d", group, ids[i], token,
+                                 lease_ms);
     err = eb_redis_pipeline_exec(p);
     for (size_t i = 0; err == EB_OK && i < n; i++) {
         eb_redis_result_t res = eb_redis_pipeline_result(p, i);
@@ -91,16 +85,14 @@ eb_err_t eb__idempotency_renew(eb_redis_t *r, const char *group, const char *tok
                                const char *const *ids, size_t n, int lease_ms)
 {
     eb_redis_pipeline_t *p;
-    char key[512];
 
     if (n == 0)
         return EB_OK;
     if (!(p = eb_redis_pipeline_new(r)))
         return EB_ERR_REDIS;
-    for (size_t i = 0; i < n; i++) {
-        idem_key(key, sizeof(key), group, ids[i]);
-        eb_redis_pipeline_append(p, "EVAL %s 1 %s %s %d", renew_script, key, token, lease_ms);
-    }
+    for (size_t i = 0; i < n; i++)
+        eb_redis_pipeline_append(p, "EVAL %s 1 idem:%s:%s %s %d", renew_script, group, ids[i],
+                                 token, lease_ms);
     return run_all(p);
 }
 
@@ -109,20 +101,17 @@ eb_err_t eb__idempotency_finish(eb_redis_t *r, const char *group, const char *to
                                 const char *const *release_ids, size_t nrelease)
 {
     eb_redis_pipeline_t *p;
-    char key[512];
 
     if (ndone + nrelease == 0)
         return EB_OK;
     if (!(p = eb_redis_pipeline_new(r)))
         return EB_ERR_REDIS;
-    for (size_t i = 0; i < ndone; i++) {
-        idem_key(key, sizeof(key), group, done_ids[i]);
-        eb_redis_pipeline_append(p, "SET %s " DONE_VALUE " EX %lld", key, (long long)ttl_s);
-    }
-    for (size_t i = 0; i < nrelease; i++) {
-        idem_key(key, sizeof(key), group, release_ids[i]);
-        eb_redis_pipeline_append(p, "EVAL %s 1 %s %s", release_script, key, token);
-    }
+    for (size_t i = 0; i < ndone; i++)
+        eb_redis_pipeline_append(p, "SET idem:%s:%s " DONE_VALUE " EX %lld", group, done_ids[i],
+                                 (long long)ttl_s);
+    for (size_t i = 0; i < nrelease; i++)
+        eb_redis_pipeline_append(p, "EVAL %s 1 idem:%s:%s %s", release_script, group,
+                                 release_ids[i], token);
     return run_all(p);
 }
 

@@ -337,6 +337,34 @@ static void decode_minimal_and_optional(void **state)
     eb_event_close(&ev);
 }
 
+/* A member given twice: the first counts (as cJSON's lookup by name found
+ * it before decode read all members in one pass), and the second data
+ * member is freed with the rest (ASan, valgrind). */
+static void decode_duplicate_members(void **state)
+{
+    eb_event_t ev;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(decode_text("{\"specversion\":\"1.0\",\"id\":\"first\",\"source\":\"/s\","
+                                 "\"type\":\"T\",\"data\":{\"n\":1},\"id\":\"second\","
+                                 "\"type\":7,\"data\":{\"n\":2},\"time\":\"2026-11-21T10:30:00Z\"}",
+                                 &ev, err, sizeof(err)),
+                     EB_OK);
+    assert_string_equal(ev.id, "first");
+    assert_string_equal(ev.type, "T");
+    assert_string_equal(ev.time, "2026-11-21T10:30:00Z");
+    assert_non_null(ev.data);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(ev.data, "n")->valueint, 1);
+    eb_event_close(&ev);
+    /* The first specversion decides, even when a valid one follows. */
+    assert_int_equal(decode_text("{\"specversion\":\"0.3\",\"specversion\":\"1.0\",\"id\":\"x\","
+                                 "\"source\":\"/s\",\"type\":\"T\"}",
+                                 &ev, err, sizeof(err)),
+                     EB_ERR_BAD_EVENT);
+    assert_non_null(strstr(err, "specversion"));
+}
+
 static void decode_accepts(void **state)
 {
     static const char *const good[] = {
@@ -679,6 +707,7 @@ int main(void)
         cmocka_unit_test(content_type_header),
         cmocka_unit_test(decode_minimal_and_optional),
         cmocka_unit_test(decode_accepts),
+        cmocka_unit_test(decode_duplicate_members),
         cmocka_unit_test(decode_id_length_limit),
         cmocka_unit_test(decode_rejects),
         cmocka_unit_test(decode_rejects_null_and_embedded_nul),
