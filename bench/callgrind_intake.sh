@@ -220,10 +220,11 @@ echo "== top $top functions by self Ir =="
 annotate no ':(clone|start_thread) '
 echo
 echo "== where: the request handler (on_access, in libmicrohttpd's workers), the threads of order-service =="
-echo "(the relay's cost per order depends on how many entries each XREADGROUP finds, so on timing;"
+echo "(committer_main: the group commit's thread, writing the orders the handler queued;"
+echo " the relay's cost per order depends on how many entries each XREADGROUP finds, so on timing;"
 echo " the handler's does not: compare it between builds, and the total over several runs)"
 callgrind_annotate --inclusive=yes --show=Ir --threshold=100 "$run_file" 2>/dev/null |
-    awk -v total="$ir" -v per="$orders" '$1 ~ /^[0-9,]+$/ && $0 ~ /:(on_access|relay_main|status_main|guard_main) / {
+    awk -v total="$ir" -v per="$orders" '$1 ~ /^[0-9,]+$/ && $0 ~ /:(on_access|committer_main|relay_main|status_main|guard_main) / {
         v = $1; gsub(",", "", v); sub(/.*:/, "", $0); sub(/ .*/, "", $0)
         printf "%6.2f %%  %8.0f Ir/order  %s\n", 100 * v / total, v / per, $0 }'
 echo "(the rest: libmicrohttpd's own work around the handler, librdkafka's threads)"

@@ -61,6 +61,7 @@ typedef struct eb_api_opts_s {
     const char *unavailable;
     eb_admin_t *admin; /* serves /health /ready /metrics; not owned; may be NULL */
     void *opaque;      /* for the handlers */
+    int suspendable;   /* handlers may eb_api_suspend() */
 } eb_api_opts_t;
 
 typedef struct eb_api_s eb_api_t;
@@ -128,6 +129,23 @@ enum MHD_Result eb_api_error(eb_api_req_t *q, unsigned int status, const char *c
  * Redis command of this request was refused (OOM, READONLY, MISCONF:
  * eb_redis_is_refusal), a message naming that refusal. */
 enum MHD_Result eb_api_unavailable(eb_api_req_t *q);
+
+/* The same 503, for a store that another thread wrote: refusal is the error
+ * Redis refused the write with, or NULL when it was unreachable. */
+enum MHD_Result eb_api_refused(eb_api_req_t *q, const char *refusal);
+
+/* ---- suspended requests (opts.suspendable) ---------------------------------
+ *
+ * A handler that has another thread do its work suspends its request and
+ * returns MHD_YES without a reply; its worker goes on serving the other
+ * connections. The other thread calls eb_api_resume(q) once (any thread);
+ * the same handler is then called again on a worker with the same q, finds
+ * its state in eb_api_state(q) and answers. The state belongs to q from
+ * eb_api_suspend() on: free_state(state) runs when the request ends, answered
+ * or not. Every suspended request must be resumed before eb_api_stop(). */
+void eb_api_suspend(eb_api_req_t *q, void *state, void (*free_state)(void *));
+void *eb_api_state(const eb_api_req_t *q); /* NULL: not (yet) suspended */
+void eb_api_resume(eb_api_req_t *q);
 
 #ifdef __cplusplus
 }

@@ -56,6 +56,11 @@ typedef struct eb_http_listen_opts_s {
     void *handler_cls;
     MHD_RequestCompletedCallback completed; /* may be NULL */
     void *completed_cls;
+    /* The handler may MHD_suspend_connection() a request and have any thread
+     * MHD_resume_connection() it (MHD_ALLOW_SUSPEND_RESUME); the guard leaves
+     * a suspended request alone (HANDLING). Every suspended request must be
+     * resumed before eb_http_stop(). */
+    int suspendable;
 } eb_http_listen_opts_t;
 
 typedef struct eb_http_server_s eb_http_server_t;

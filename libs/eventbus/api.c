@@ -43,6 +43,8 @@ struct eb_api_req_s {
     size_t len, cap;
     int64_t start_us;
     uint64_t refusal_seq; /* the worker's Redis refusals before this request */
+    void *state;          /* a suspended handler's (eb_api_suspend) */
+    void (*free_state)(void *);
 };
 
 /* ---- matching ---------------------------------------------------------------- */
@@ -151,12 +153,9 @@ enum MHD_Result eb_api_error(eb_api_req_t *q, unsigned int status, const char *c
 
 static eb_redis_t *thread_redis(eb_api_t *a);
 
-enum MHD_Result eb_api_unavailable(eb_api_req_t *q)
+enum MHD_Result eb_api_refused(eb_api_req_t *q, const char *refusal)
 {
-    uint64_t seq = 0;
-    const char *refusal = eb_redis_refusal(thread_redis(q->api), &seq);
-
-    if (refusal && seq > q->refusal_seq) {
+    if (refusal) {
         /* Up, but refusing writes: say so, an operator acts on it differently. */
         char message[300];
 
@@ -168,6 +167,31 @@ enum MHD_Result eb_api_unavailable(eb_api_req_t *q)
                         q->api->o.unavailable ? q->api->o.unavailable
                                               : "the store (Redis) is unreachable; retry later",
                         NULL);
+}
+
+enum MHD_Result eb_api_unavailable(eb_api_req_t *q)
+{
+    uint64_t seq = 0;
+    const char *refusal = eb_redis_refusal(thread_redis(q->api), &seq);
+
+    return eb_api_refused(q, refusal && seq > q->refusal_seq ? refusal : NULL);
+}
+
+void eb_api_suspend(eb_api_req_t *q, void *state, void (*free_state)(void *))
+{
+    q->state = state;
+    q->free_state = free_state;
+    MHD_suspend_connection(q->conn);
+}
+
+void *eb_api_state(const eb_api_req_t *q)
+{
+    return q->state;
+}
+
+void eb_api_resume(eb_api_req_t *q)
+{
+    MHD_resume_connection(q->conn);
 }
 
 /* ---- for handlers ----------------------------------------------------------------- */
@@ -405,6 +429,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     if (q->status)
         eb_http_observe(q->label, q->status, q->start_us);
+    if (q->state)
+        q->free_state(q->state);
     free(q->body);
     free(q);
     *con_cls = NULL;
@@ -436,6 +462,7 @@ eb_err_t eb_api_start(eb_api_t *a, char *errstr, size_t errstr_size)
         .handler_cls = a,
         .completed = on_completed,
         .completed_cls = a,
+        .suspendable = a->o.suspendable,
     };
 
     return eb_http_listen(&lo, &a->server, errstr, errstr_size);

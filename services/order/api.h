@@ -7,8 +7,11 @@
  *
  * Threads: libmicrohttpd's internal pool of HTTP_THREADS workers, each with
  * its own Redis connection (thread-local, created on first use and closed
- * when the worker exits), so the request path takes no lock. Nothing is
- * logged per request at info level.
+ * when the worker exits), and one committer thread with its own: a POST
+ * /orders without Idempotency-Key is suspended and its order queued, and
+ * the committer writes every order queued in one pipeline and resumes
+ * their requests (group commit; docs/DESIGN.md). Nothing is logged per
+ * request at info level.
  */
 #ifndef SERVICES_ORDER_API_H
 #define SERVICES_ORDER_API_H
@@ -52,7 +55,8 @@ int order_api_port(const order_api_t *a);
 /* The API's server (eventbus/api.h), for the probes. */
 eb_api_t *order_api_server(order_api_t *a);
 
-/* Stops accepting, finishes requests in progress and joins the workers
+/* Writes every queued order and resumes its request, stops accepting,
+ * finishes requests in progress and joins the workers and the committer
  * (closing their Redis connections). Nothing the admin callbacks use is
  * touched after it returns. NULL, or an API not listening, is a no-op. */
 void order_api_stop(order_api_t *a);

@@ -144,6 +144,30 @@ eb_err_t order_store_create(eb_redis_t *r, const order_record_t *o, const svc_or
     return err;
 }
 
+void order_store_create_batch(eb_redis_pipeline_t *p, order_store_item_t *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        eb_redis_pipeline_append(p, "MULTI");
+        append_order(p, items[i].o, items[i].req, items[i].trace);
+        eb_redis_pipeline_append(p, "EXEC");
+    }
+    /* a command not queued (out of memory) would shift every reply: none
+     * is sent then; a failure of Redis shows in every reply */
+    if (eb_redis_pipeline_count(p) != 4 * n)
+        eb_redis_pipeline_clear(p);
+    else
+        (void)eb_redis_pipeline_exec(p);
+    for (size_t i = 0; i < n; i++) {
+        eb_redis_result_t exec = eb_redis_pipeline_result(p, 4 * i + 3);
+        int ok = exec.kind == EB_REDIS_ARRAY;
+
+        for (size_t k = 0; ok && k < exec.elements; k++)
+            ok = eb_redis_result_element(&exec, k).kind != EB_REDIS_ERROR;
+        items[i].stored = ok;
+    }
+    eb_redis_pipeline_clear(p);
+}
+
 eb_err_t order_store_load(eb_redis_t *r, const char *id, order_view_t *v,
                           eb_redis_pipeline_t **held)
 {

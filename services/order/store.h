@@ -37,6 +37,23 @@ eb_err_t order_store_create(eb_redis_t *r, const order_record_t *o, const svc_or
                             const eb_trace_t *trace, const char *idem_key, int64_t idem_ttl_s,
                             order_store_outcome_t *outcome, char existing_id[EB_UUID_LEN + 1]);
 
+/* One order of order_store_create_batch(). */
+typedef struct order_store_item_s {
+    const order_record_t *o;
+    const svc_order_t *req;
+    const eb_trace_t *trace;
+    int stored; /* out: 1 stored with its outbox entry, 0 not */
+} order_store_item_t;
+
+/* Group commit: stores n orders without Idempotency-Key, each atomically
+ * with its outbox entry in its own MULTI/EXEC as order_store_create() does,
+ * all in one pipeline (one write, one round trip). Sets every item's stored;
+ * when Redis is unreachable or breaks, none is stored (a transaction whose
+ * EXEC got no reply may have been applied: as for order_store_create(), the
+ * client is told 503 and may retry). p: an empty pipeline of the caller's
+ * connection, cleared on return. */
+void order_store_create_batch(eb_redis_pipeline_t *p, order_store_item_t *items, size_t n);
+
 /* Loads order id. On EB_OK, *held holds the strings v points into; free it
  * with eb_redis_pipeline_destroy(). EB_ERR_NOT_FOUND or EB_ERR_REDIS
  * otherwise. */

@@ -2,6 +2,8 @@
 eb_integration_test(config 300)
 eb_integration_test(dev_broker 90)
 eb_integration_test(http_api 120)
+# Group commit of POST /orders: concurrent orders, Redis lost mid-batch, a stop mid-batch.
+eb_integration_test(group_commit 120)
 # docs/openapi.yaml against the running APIs and admin endpoints (schemathesis).
 eb_integration_test(openapi 300)
 # user-service: its API, and its events through Kafka outages and a kill -9.
