@@ -6,6 +6,7 @@
 #define EVENTBUS_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -33,6 +34,14 @@ cJSON *eb_json_parse(const void *buf, size_t len, int max_depth, char *errstr, s
  * written with it has the bytes cJSON_PrintUnformatted() would give.
  * Returns the end of what was written. */
 char *eb_json_quote(char *out, const char *s, size_t n);
+
+/* The most bytes eb_json_uint() writes. */
+#define EB_JSON_UINT_MAX 20
+
+/* Writes the decimal digits of v, no sign and no NUL, at out, which has room
+ * for EB_JSON_UINT_MAX bytes (a JSON number, a RESP length). Returns the end
+ * of what was written. */
+char *eb_json_uint(char *out, uint64_t v);
 
 #ifdef __cplusplus
 }

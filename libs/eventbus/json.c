@@ -160,6 +160,20 @@ size_t eb__json_escape_char(unsigned char c, char out[8])
     }
 }
 
+char *eb_json_uint(char *out, uint64_t v)
+{
+    char tmp[EB_JSON_UINT_MAX];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *out++ = tmp[--n];
+    return out;
+}
+
 char *eb_json_quote(char *out, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";

@@ -19,6 +19,7 @@
 
 #include "eb_int.h"
 #include "eventbus/envelope.h"
+#include "eventbus/json.h"
 #include "eventbus/log.h"
 #include "eventbus/redis.h"
 #include "redis_int.h"
@@ -321,26 +322,11 @@ static int resp_reserve(eb_resp_buf_t *b, size_t need)
     return 1;
 }
 
-/* Writes the decimal digits of v at out; returns the end. */
-static char *put_u64(char *out, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *out++ = tmp[--n];
-    return out;
-}
-
 /* "<c><n>\r\n" at out (c is '*' or '$'); returns the end. */
 static char *put_header(char *out, char c, size_t n)
 {
     *out++ = c;
-    out = put_u64(out, n);
+    out = eb_json_uint(out, n);
     *out++ = '\r';
     *out++ = '\n';
     return out;
@@ -478,7 +464,7 @@ static int resp_appendv_fast(eb_resp_buf_t *b, const char *fmt, va_list ap)
                                : va_arg(ap, unsigned long long);
                 d = nums[nnum];
             }
-            e = put_u64(d, u);
+            e = eb_json_uint(d, u);
             seg[nseg++] = (resp_seg_t){nums[nnum], (size_t)(e - nums[nnum]), argc};
             nnum++;
             c += 1 + n;

@@ -26,21 +26,6 @@ eb_err_t order_parse_request(const char *body, size_t len, svc_order_t *out, svc
     return err;
 }
 
-/* Writes the decimal digits of v (>= 0) at o; returns the end. */
-static char *put_int(char *o, int64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *o++ = tmp[--n];
-    return o;
-}
-
 static char *put_lit(char *o, const char *lit, size_t n)
 {
     memcpy(o, lit, n);
@@ -75,7 +60,7 @@ char *order_items_render(const svc_order_t *req, size_t *len)
         o = PUT_LIT(o, "{\"productId\":");
         o = put_str(o, it->product_id);
         o = PUT_LIT(o, ",\"quantity\":");
-        o = put_int(o, it->quantity);
+        o = eb_json_uint(o, (uint64_t)it->quantity);
         o = PUT_LIT(o, ",\"price\":");
         o += eb_money_format(it->price, o, EB_MONEY_TEXT_MAX);
         *o++ = '}';

@@ -121,13 +121,27 @@ static void quote_like_cjson(void **state)
     }
 }
 
+static void uint_digits(void **state)
+{
+    const uint64_t v[] = {0, 7, 10, 99, 100, 4294967296ULL, UINT64_MAX};
+    char want[32], got[EB_JSON_UINT_MAX + 1];
+
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        char *end = eb_json_uint(got, v[i]);
+
+        *end = '\0';
+        snprintf(want, sizeof(want), "%llu", (unsigned long long)v[i]);
+        assert_string_equal(got, want);
+        assert_true((size_t)(end - got) <= EB_JSON_UINT_MAX);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(utf8_valid_cases),
-        cmocka_unit_test(utf8_invalid_cases),
-        cmocka_unit_test(utf8_respects_length),
-        cmocka_unit_test(quote_like_cjson),
+        cmocka_unit_test(utf8_valid_cases),     cmocka_unit_test(utf8_invalid_cases),
+        cmocka_unit_test(utf8_respects_length), cmocka_unit_test(quote_like_cjson),
+        cmocka_unit_test(uint_digits),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
