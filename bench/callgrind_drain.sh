@@ -73,18 +73,7 @@ if [ "$events" -lt 1 ] || [ "$warm" -lt 1 ] || [ "$batch" -lt 1 ] || [ "$idle" -
     echo "callgrind_drain.sh: -n, -w, -b and -i must be >= 1" >&2
     exit 2
 fi
-for t in valgrind callgrind_control callgrind_annotate redis-server redis-cli curl kcat python3; do
-    command -v "$t" >/dev/null || { echo "callgrind_drain.sh: $t not installed" >&2; exit 2; }
-done
-if [ $build -eq 1 ]; then
-    echo "[callgrind-drain] building the release preset" >&2
-    (cd "$root" && cmake --preset release >/dev/null && cmake --build --preset release -j2 >/dev/null) ||
-        { echo "callgrind_drain.sh: the release build failed" >&2; exit 3; }
-fi
-bindir=${bindir:-$root/build-release/bin}
-for b in payment-service kafka-dev-broker; do
-    [ -x "$bindir/$b" ] || { echo "callgrind_drain.sh: $bindir/$b not found; build first" >&2; exit 2; }
-done
+cg_prepare callgrind_drain.sh "$build" payment-service kafka-dev-broker
 
 work=$(mktemp -d /tmp/callgrind-drain.XXXXXX)
 pids=()
@@ -141,19 +130,9 @@ wait_done() {
     done
     die "$2: $(done_marks) of $1 events handled after 300 s"
 }
-ndumps=0
-dump() { # dump NAME: dumps the counters, sets F to the new file
-    callgrind_control -d="$1" "$pay_pid" >>"$work/control.log" 2>&1 || die "callgrind_control -d failed"
-    ndumps=$((ndumps + 1))
-    F=$work/callgrind.out.$ndumps
-    wait_for "the $1 dump" 300 test -s "$F"
-}
-zero() { callgrind_control -z "$pay_pid" >>"$work/control.log" 2>&1 || die "callgrind_control -z failed"; }
-# event NAME FILE: the total of event NAME (Ir, sysCount, sysTime) in FILE.
-event() {
-    awk -v want="$1" '$1 == "events:" {for (i = 2; i <= NF; i++) col[$i] = i - 1}
-        $1 == "totals:" || $1 == "summary:" {v = $(col[want] + 1)} END {print v + 0}' "$2"
-}
+dump() { cg_dump "$pay_pid" "$1"; } # dump NAME: sets F to the new file
+zero() { cg_zero "$pay_pid"; }
+event() { cg_event "$@"; }
 # calls FUNCTION FILE: how many times FUNCTION was called in FILE.
 calls() {
     awk -v want="$1" '
@@ -190,9 +169,7 @@ status=0
 [ "$published" -ge "$total" ] || { echo "CHECK FAILED: $published decisions published for $total events"; status=3; }
 
 ir=$(event Ir "$run_file") sc=$(event sysCount "$run_file")
-vdso=$(callgrind_annotate --inclusive=no --show=sysCount --sort=sysCount --threshold=100 "$run_file" 2>/dev/null |
-    awk '$1 ~ /^[0-9,]+$/ && $0 ~ /:(clock_gettime|__gettimeofday_syscall|time_syscall)[@ ]/ {
-        v = $1; gsub(",", "", v); n += v } END {print n + 0}')
+vdso=$(cg_vdso "$run_file")
 turns=$(calls eb__turn_decide "$run_file")
 turns=$((turns / 2)) # decided twice a turn: before and after the dead letters
 idle_ir=$(event Ir "$idle_file") idle_sc=$(event sysCount "$idle_file")
@@ -218,25 +195,10 @@ awk -v ir="$ir" -v sc="$sc" -v n="$events" -v s="$run_s" -v vdso="$vdso" -v turn
 # (clone, start_thread, main and below) show the thread's whole cost as
 # their own: left out of the self and system call lists.
 stack=':(clone|start_thread|main|\(below main\)|__libc_start_main[^ ]*|app_daemon_main) |ld-linux'
-# annotate EVENT MODE [SKIP-REGEX]: callgrind_annotate's function lines by
-# EVENT (Ir, sysCount; MODE yes: inclusive, no: self), each with its share
-# of the total and its count per event.
-annotate() {
-    local tot
-    tot=$(event "$1" "$run_file")
-    callgrind_annotate --inclusive="$2" --show="$1" --sort="$1" --threshold=100 "$run_file" 2>/dev/null |
-        awk -v total="$tot" -v n="$top" -v per="$events" -v skip="${3:-^$}" -v unit="$1/event" '
-            /PROGRAM TOTALS/ {body = 1; next}
-            body && $1 ~ /^[0-9,]+$/ && NF >= 2 && shown < n {
-                v = $1; gsub(",", "", v)
-                name = ""
-                for (i = 2; i <= NF; i++) if ($i !~ /^\(|%\)$/) name = name (name == "" ? "" : " ") $i
-                sub(/\[\/.*\//, "[", name)
-                if (name ~ skip || v == 0) next
-                printf "%6.2f %%  %10.2f %s  %s\n", 100 * v / total, v / per, unit, name
-                shown++
-            }'
-}
+# annotate EVENT MODE [SKIP-REGEX]: the top functions by EVENT (Ir,
+# sysCount; MODE yes: inclusive, no: self), each with its share and its
+# count per event.
+annotate() { cg_annotate "$run_file" "$1" "$2" "$events" event "$top" "${3:-}"; }
 echo
 echo "== top $top functions by inclusive Ir =="
 annotate Ir yes

@@ -78,18 +78,7 @@ if [ "$orders" -lt 1 ] || [ "$conns" -lt 1 ] || [ "$idle" -lt 1 ]; then
     echo "callgrind_intake.sh: -n, -c and -i must be >= 1" >&2
     exit 2
 fi
-for t in valgrind callgrind_control callgrind_annotate redis-server redis-cli curl kcat python3; do
-    command -v "$t" >/dev/null || { echo "callgrind_intake.sh: $t not installed" >&2; exit 2; }
-done
-if [ $build -eq 1 ]; then
-    echo "[callgrind] building the release preset" >&2
-    (cd "$root" && cmake --preset release >/dev/null && cmake --build --preset release -j2 >/dev/null) ||
-        { echo "callgrind_intake.sh: the release build failed" >&2; exit 3; }
-fi
-bindir=${bindir:-$root/build-release/bin}
-for b in order-service kafka-dev-broker; do
-    [ -x "$bindir/$b" ] || { echo "callgrind_intake.sh: $bindir/$b not found; build first" >&2; exit 2; }
-done
+cg_prepare callgrind_intake.sh "$build" order-service kafka-dev-broker
 
 work=$(mktemp -d /tmp/callgrind.XXXXXX)
 pids=()
@@ -110,19 +99,9 @@ post() { # post N NAME: N orders, dies unless every one is a 201
     "$here/post_orders.py" "$os_url" "$1" "$conns" >"$work/post-$2.txt" 2>&1 ||
         die "$2: not every order was answered 201: $(tail -n3 "$work/post-$2.txt")"
 }
-ndumps=0
-dump() { # dump NAME: dumps the counters, sets F to the new file
-    callgrind_control -d="$1" "$os_pid" >>"$work/control.log" 2>&1 || die "callgrind_control -d failed"
-    ndumps=$((ndumps + 1))
-    F=$work/callgrind.out.$ndumps
-    wait_for "the $1 dump" 300 test -s "$F"
-}
-zero() { callgrind_control -z "$os_pid" >>"$work/control.log" 2>&1 || die "callgrind_control -z failed"; }
-# event NAME FILE: the total of event NAME (Ir, sysCount, sysTime) in FILE.
-event() {
-    awk -v want="$1" '$1 == "events:" {for (i = 2; i <= NF; i++) col[$i] = i - 1}
-        $1 == "totals:" || $1 == "summary:" {v = $(col[want] + 1)} END {print v + 0}' "$2"
-}
+dump() { cg_dump "$os_pid" "$1"; } # dump NAME: sets F to the new file
+zero() { cg_zero "$os_pid"; }
+event() { cg_event "$@"; }
 
 # wait_drained WHAT: waits up to 120 s for XLEN orders:outbox == 0.
 wait_drained() {
@@ -168,9 +147,7 @@ status=0
 ir=$(event Ir "$run_file") sc=$(event sysCount "$run_file")
 # Under valgrind clock_gettime, gettimeofday and time are system calls; in
 # a native run the vDSO answers them without entering the kernel.
-vdso=$(callgrind_annotate --inclusive=no --show=sysCount --sort=sysCount --threshold=100 "$run_file" 2>/dev/null |
-    awk '$1 ~ /^[0-9,]+$/ && $0 ~ /:(clock_gettime|__gettimeofday_syscall|time_syscall)[@ ]/ {
-        v = $1; gsub(",", "", v); n += v } END {print n + 0}')
+vdso=$(cg_vdso "$run_file")
 idle_ir=$(event Ir "$idle_file") idle_sc=$(event sysCount "$idle_file")
 
 echo
@@ -193,23 +170,9 @@ awk -v ir="$ir" -v sc="$sc" -v n="$orders" -v s="$run_s" -v sent="$sent_s" \
 echo "The outbox relay runs in order-service's process: its work for these orders (read, publish,"
 echo "ack, XACK+XDEL) and librdkafka's threads are inside the figure; the dump came after the outbox drained."
 
-# annotate MODE [SKIP-REGEX]: callgrind_annotate's function lines by Ir
-# (MODE yes: inclusive, no: self), each with its share of the total and its
-# Ir per order; the object's directory is dropped.
-annotate() {
-    callgrind_annotate --inclusive="$1" --show=Ir --sort=Ir --threshold=100 "$run_file" 2>/dev/null |
-        awk -v total="$ir" -v n="$top" -v per="$orders" -v skip="${2:-^$}" '
-            /PROGRAM TOTALS/ {body = 1; next}
-            body && $1 ~ /^[0-9,]+$/ && NF >= 2 && shown < n {
-                v = $1; gsub(",", "", v)
-                name = ""
-                for (i = 2; i <= NF; i++) if ($i !~ /^\(|%\)$/) name = name (name == "" ? "" : " ") $i
-                sub(/\[\/.*\//, "[", name)
-                if (name ~ skip) next
-                printf "%6.2f %%  %8.0f Ir/order  %s\n", 100 * v / total, v / per, name
-                shown++
-            }'
-}
+# annotate MODE [SKIP-REGEX]: the top functions by Ir (MODE yes: inclusive,
+# no: self), each with its share and its Ir per order.
+annotate() { cg_annotate "$run_file" Ir "$1" "$orders" order "$top" "${2:-}"; }
 echo
 echo "== top $top functions by inclusive Ir (self + callees; the threads' entry points first) =="
 annotate yes

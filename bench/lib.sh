@@ -350,3 +350,72 @@ start_rss_sampler() {
 }
 
 mb() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
+
+# ---- callgrind (bench/callgrind_intake.sh, bench/callgrind_drain.sh) ---------------------
+
+# cg_prepare SCRIPT BUILD BINARY...: dies (exit 2) unless valgrind and the
+# tools the scripts use are installed; builds the release preset when BUILD
+# is 1; sets bindir (build-release/bin unless set) and checks the binaries.
+cg_prepare() {
+    local script=$1 build=$2 t b
+    shift 2
+    for t in valgrind callgrind_control callgrind_annotate redis-server redis-cli curl kcat python3; do
+        command -v "$t" >/dev/null || { echo "$script: $t not installed" >&2; exit 2; }
+    done
+    if [ "$build" -eq 1 ]; then
+        log "building the release preset"
+        (cd "$root" && cmake --preset release >/dev/null && cmake --build --preset release -j2 >/dev/null) ||
+            { echo "$script: the release build failed" >&2; exit 3; }
+    fi
+    bindir=${bindir:-$root/build-release/bin}
+    for b in "$@"; do
+        [ -x "$bindir/$b" ] || { echo "$script: $bindir/$b not found; build first" >&2; exit 2; }
+    done
+}
+
+# cg_zero PID: zeroes the counters of the process under callgrind.
+cg_zero() { callgrind_control -z "$1" >>"$work/control.log" 2>&1 || die "callgrind_control -z failed"; }
+
+# cg_dump PID NAME: dumps its counters; sets F to the new file.
+cg_ndumps=0
+cg_dump() {
+    callgrind_control -d="$2" "$1" >>"$work/control.log" 2>&1 || die "callgrind_control -d failed"
+    cg_ndumps=$((cg_ndumps + 1))
+    F=$work/callgrind.out.$cg_ndumps
+    wait_for "the $2 dump" 300 test -s "$F"
+}
+
+# cg_event NAME FILE: the total of event NAME (Ir, sysCount, sysTime) in FILE.
+cg_event() {
+    awk -v want="$1" '$1 == "events:" {for (i = 2; i <= NF; i++) col[$i] = i - 1}
+        $1 == "totals:" || $1 == "summary:" {v = $(col[want] + 1)} END {print v + 0}' "$2"
+}
+
+# cg_vdso FILE: the clock_gettime / gettimeofday / time calls in FILE, which
+# valgrind counts as system calls and the vDSO answers natively.
+cg_vdso() {
+    callgrind_annotate --inclusive=no --show=sysCount --sort=sysCount --threshold=100 "$1" 2>/dev/null |
+        awk '$1 ~ /^[0-9,]+$/ && $0 ~ /:(clock_gettime|__gettimeofday_syscall|time_syscall)[@ ]/ {
+            v = $1; gsub(",", "", v); n += v } END {print n + 0}'
+}
+
+# cg_annotate FILE EVENT MODE PER UNIT TOP [SKIP-REGEX]: callgrind_annotate's
+# first TOP function lines of FILE by EVENT (MODE yes: inclusive, no: self),
+# each with its share of the total and its count per unit of work (PER of
+# them, named UNIT); the object's directory is dropped.
+cg_annotate() {
+    local tot
+    tot=$(cg_event "$2" "$1")
+    callgrind_annotate --inclusive="$3" --show="$2" --sort="$2" --threshold=100 "$1" 2>/dev/null |
+        awk -v total="$tot" -v n="$6" -v per="$4" -v skip="${7:-^$}" -v unit="$2/$5" '
+            /PROGRAM TOTALS/ {body = 1; next}
+            body && $1 ~ /^[0-9,]+$/ && NF >= 2 && shown < n {
+                v = $1; gsub(",", "", v)
+                name = ""
+                for (i = 2; i <= NF; i++) if ($i !~ /^\(|%\)$/) name = name (name == "" ? "" : " ") $i
+                sub(/\[\/.*\//, "[", name)
+                if (name ~ skip || v == 0) next
+                printf "%6.2f %%  %10.1f %s  %s\n", 100 * v / total, v / per, unit, name
+                shown++
+            }'
+}
