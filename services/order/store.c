@@ -72,6 +72,18 @@ static int idem_lookup(eb_redis_pipeline_t *p, const char *ikey, const char *fin
     return found ? 1 : -1;
 }
 
+/* 1 when exec, an EXEC's reply, says every command of its transaction ran
+ * (an array without an error in it), else 0. */
+static int exec_ran(const eb_redis_result_t *exec)
+{
+    if (exec->kind != EB_REDIS_ARRAY)
+        return 0;
+    for (size_t i = 0; i < exec->elements; i++)
+        if (eb_redis_result_element(exec, i).kind == EB_REDIS_ERROR)
+            return 0;
+    return 1;
+}
+
 /* One attempt at the MULTI/EXEC of order_store_create(): 1 stored, 0 the
  * WATCHed key changed, -1 Redis failed. */
 static int store_once(eb_redis_pipeline_t *p, const order_record_t *o, const svc_order_t *req,
@@ -91,12 +103,7 @@ static int store_once(eb_redis_pipeline_t *p, const order_record_t *o, const svc
     if (!run(p, &exec)) {
         ok = -1;
     } else if (exec.kind == EB_REDIS_ARRAY) {
-        for (size_t i = 0; i < exec.elements; i++) {
-            eb_redis_result_t el = eb_redis_result_element(&exec, i);
-
-            if (el.kind == EB_REDIS_ERROR)
-                ok = -1;
-        }
+        ok = exec_ran(&exec) ? 1 : -1;
     } else {
         /* nil: the WATCHed key changed (another request took it); an error:
          * the transaction was discarded. */
@@ -159,11 +166,8 @@ void order_store_create_batch(eb_redis_pipeline_t *p, order_store_item_t *items,
         (void)eb_redis_pipeline_exec(p);
     for (size_t i = 0; i < n; i++) {
         eb_redis_result_t exec = eb_redis_pipeline_result(p, 4 * i + 3);
-        int ok = exec.kind == EB_REDIS_ARRAY;
 
-        for (size_t k = 0; ok && k < exec.elements; k++)
-            ok = eb_redis_result_element(&exec, k).kind != EB_REDIS_ERROR;
-        items[i].stored = ok;
+        items[i].stored = exec_ran(&exec);
     }
     eb_redis_pipeline_clear(p);
 }
