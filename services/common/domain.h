@@ -144,6 +144,12 @@ eb_err_t svc_payment_parse(const cJSON *data, int failed, svc_payment_t *out, ch
 /* Builds the data object of a payment event; NULL when out of memory. */
 cJSON *svc_payment_json(const svc_payment_t *p);
 
+/* Writes the same data object as text: the bytes cJSON_PrintUnformatted()
+ * gives for svc_payment_json(p), without building the tree (the consumer's
+ * hot path). Returns a malloc'd, NUL-terminated string and its length in
+ * *len, or NULL when out of memory. */
+char *svc_payment_render(const svc_payment_t *p, size_t *len);
+
 /* ---- the saga's events (docs/saga.md) --------------------------------------- */
 
 /* PaymentRefunded data. */

@@ -22,7 +22,8 @@ typedef struct payment_ctx_s {
 /* Decides the payment of order o against limit (minor units): an order whose
  * total is above the limit fails with PAYMENT_REASON_LIMIT, any other is
  * processed under a payment id derived from cause_id, the id of the
- * OrderCreated event. Pure: the same input, the same decision. */
+ * OrderCreated event. Pure: the same input, the same decision. The items
+ * of out past out->item_count are left as they were. */
 void payment_decide(const svc_order_t *o, int64_t limit, const char *cause_id, svc_payment_t *out);
 
 /* The refund of the processed payment p (PaymentProcessed data) for reason

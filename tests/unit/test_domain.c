@@ -640,6 +640,47 @@ static void payment_json_exact_and_round_trip(void **state)
     cJSON_free(text);
 }
 
+/* svc_payment_render() writes the bytes the cJSON tree prints, for every
+ * shape: processed with and without items and userId, failed, escapes. */
+static void payment_render_is_the_printed_tree(void **state)
+{
+    svc_payment_t *p = calloc(1, sizeof(*p));
+    char *want, *got;
+    size_t len;
+
+    (void)state;
+    assert_non_null(p);
+    for (int shape = 0; shape < 5; shape++) {
+        memset(p, 0, sizeof(*p));
+        strcpy(p->order_id, shape == 4 ? "o-\"q\"\\\n\x01\xc3\xa9" : "o-1");
+        strcpy(p->currency, "USD");
+        p->amount = shape == 3 ? -5 : 123456789;
+        if (shape != 1)
+            strcpy(p->user_id, "u-1");
+        if (shape == 2) {
+            p->failed = 1;
+            strcpy(p->reason, "amount exceeds \"limit\"\t");
+            strcpy(p->code, PAYMENT_CODE_LIMIT);
+            p->item_count = 2; /* a failed payment carries none */
+        } else {
+            strcpy(p->payment_id, "pay-1");
+            p->item_count = shape == 0 ? SVC_MAX_ITEMS : (size_t)shape;
+            for (size_t i = 0; i < p->item_count; i++) {
+                snprintf(p->items[i].product_id, sizeof(p->items[i].product_id), "p-%zu\x7f", i);
+                p->items[i].quantity = i == 0 ? SVC_MAX_QUANTITY : (int64_t)i;
+            }
+        }
+        want = payment_json_text(p);
+        got = svc_payment_render(p, &len);
+        assert_non_null(got);
+        assert_string_equal(got, want);
+        assert_int_equal(len, strlen(want));
+        cJSON_free(want);
+        free(got);
+    }
+    free(p);
+}
+
 /* ---- the saga's shapes ---------------------------------------------------------- */
 
 static cJSON *json_of(const char *text)
@@ -929,6 +970,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(payment_parse_rejects, setup, teardown),
         cmocka_unit_test(payment_failed_v1_upcast),
         cmocka_unit_test_setup_teardown(payment_json_exact_and_round_trip, setup, teardown),
+        cmocka_unit_test(payment_render_is_the_printed_tree),
         cmocka_unit_test(payment_items_round_trip),
         cmocka_unit_test(refund_round_trip_and_rules),
         cmocka_unit_test(order_change_rules),
