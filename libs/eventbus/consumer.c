@@ -65,6 +65,7 @@ struct eb_consumer_s {
      * transaction spans each turn. */
     rd_kafka_t *txn; /* the producer's handle in that mode, else NULL */
     int txn_open;    /* a transaction was begun this turn */
+    int arena_kept;  /* said once that trees outlived their turn */
 
     eb_metric_t *m_consumed, *m_duration;
 };
@@ -1065,8 +1066,12 @@ static void one_turn(eb_consumer_t *c, const atomic_int *stop)
         }
         c->txn_open = 1;
     }
+    /* The turn's trees come from this thread's arena; works_clear()
+     * deletes them all on this thread. */
+    eb__json_arena_enter();
     for (size_t i = 0; i < c->b.nworks; i++)
         decode(c, &c->b.works[i]);
+    eb__json_arena_leave();
     claim(c);
     plan(c);
     handle(c);
@@ -1097,6 +1102,13 @@ static void one_turn(eb_consumer_t *c, const atomic_int *stop)
     finish_claims(c);
     store_and_rewind(c, infra);
     works_clear(c);
+    /* Every tree of the turn is gone, so the arena starts again; a block
+     * still alive (a tree a handler kept) would make it grow to its cap. */
+    if (eb__json_arena_live() && !c->arena_kept) {
+        c->arena_kept = 1;
+        EB_WARN("%zu JSON blocks of a turn outlived it: the decode arena cannot start again",
+                eb__json_arena_live());
+    }
 }
 
 eb_err_t eb_consumer_run(eb_consumer_t *c, const atomic_int *stop)

@@ -53,6 +53,18 @@ int eb__json_utf8_valid(const void *p, size_t len);
  * truncation left incomplete at its end. */
 void eb__json_utf8_trim(char *s);
 
+/* The calling thread's cJSON allocations come from its decode arena until
+ * eb__json_arena_leave() (json.c says how and why). Trees made meanwhile
+ * must be deleted by the same thread. The first call installs the library's
+ * cJSON hooks for the whole process: an application that sets its own
+ * with cJSON_InitHooks() must not use the consumer. */
+void eb__json_arena_enter(void);
+void eb__json_arena_leave(void);
+
+/* The calling thread's arena: blocks not freed yet, and bytes held. */
+size_t eb__json_arena_live(void);
+size_t eb__json_arena_size(void);
+
 /* ---- random.c ---- */
 
 /* n random bytes from a per-thread pool (getrandom(2)). */

@@ -136,12 +136,113 @@ static void uint_digits(void **state)
     }
 }
 
+/* ---- the decode arena ---- */
+
+static const char doc[] = "{\"id\":\"e-1\",\"data\":{\"items\":[{\"productId\":\"p-1\","
+                          "\"quantity\":2},{\"productId\":\"p-2\",\"quantity\":1}],"
+                          "\"total\":12.5,\"note\":\"caf\u00e9\"}}";
+
+static cJSON *parse_doc(void)
+{
+    char err[128];
+    cJSON *t = eb_json_parse(doc, strlen(doc), 8, err, sizeof(err));
+
+    assert_non_null(t);
+    return t;
+}
+
+/* Trees made inside come from the arena, which starts again at the same
+ * place once they are all deleted: the memory of one turn is the next's. */
+static void arena_blocks_come_back(void **state)
+{
+    cJSON *a, *b;
+    size_t size;
+
+    (void)state;
+    eb__json_arena_enter();
+    a = parse_doc();
+    b = parse_doc();
+    eb__json_arena_leave();
+    assert_true(eb__json_arena_live() > 10);
+    size = eb__json_arena_size();
+    assert_true(size > 0);
+    /* The trees read as parsed. */
+    assert_string_equal(cJSON_GetObjectItem(a, "id")->valuestring, "e-1");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(b, "data"), "note")->valuestring,
+                        "caf\xc3\xa9");
+    cJSON_Delete(a);
+    assert_true(eb__json_arena_live() > 0);
+    cJSON_Delete(b);
+    assert_int_equal(eb__json_arena_live(), 0);
+
+    /* Empty: the next tree lands where the first did, and nothing grew. */
+    eb__json_arena_enter();
+    b = parse_doc();
+    eb__json_arena_leave();
+    cJSON_Delete(parse_doc()); /* outside: malloc's, freed by free() */
+    assert_ptr_equal(b, a);
+    assert_int_equal(eb__json_arena_size(), size);
+    cJSON_Delete(b);
+    assert_int_equal(eb__json_arena_live(), 0);
+}
+
+/* One tree of both kinds: nodes made outside the arena, added to a tree
+ * made inside (an upcast), and the reverse, are each freed their way. */
+static void arena_mixed_trees(void **state)
+{
+    cJSON *in, *out;
+
+    (void)state;
+    out = parse_doc();
+    eb__json_arena_enter();
+    in = parse_doc();
+    assert_non_null(cJSON_AddStringToObject(out, "added", "inside"));
+    eb__json_arena_leave();
+    assert_non_null(cJSON_AddStringToObject(in, "added", "outside"));
+    assert_string_equal(cJSON_GetObjectItem(out, "added")->valuestring, "inside");
+    cJSON_Delete(in);
+    assert_true(eb__json_arena_live() > 0); /* out's new node */
+    cJSON_Delete(out);
+    assert_int_equal(eb__json_arena_live(), 0);
+}
+
+/* A block larger than a chunk gets a chunk of its own; past the cap the
+ * arena hands allocation back to malloc instead of growing. */
+static void arena_large_and_capped(void **state)
+{
+    size_t big = (size_t)3 << 20;
+    char *text = malloc(big + 3);
+    cJSON *s, *more[40];
+    size_t n = 0;
+
+    (void)state;
+    assert_non_null(text);
+    memset(text, 'x', big);
+    text[big] = '\0';
+    eb__json_arena_enter();
+    s = cJSON_CreateString(text);
+    assert_non_null(s);
+    assert_true(eb__json_arena_size() >= big);
+    /* 40 more of 3 MiB pass the 64 MiB cap: all succeed all the same. */
+    for (n = 0; n < 40; n++)
+        assert_non_null(more[n] = cJSON_CreateString(text));
+    eb__json_arena_leave();
+    assert_true(eb__json_arena_size() <= ((size_t)64 << 20));
+    assert_int_equal(strlen(more[39]->valuestring), big);
+    for (size_t i = 0; i < n; i++)
+        cJSON_Delete(more[i]);
+    cJSON_Delete(s);
+    assert_int_equal(eb__json_arena_live(), 0);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(utf8_valid_cases),     cmocka_unit_test(utf8_invalid_cases),
         cmocka_unit_test(utf8_respects_length), cmocka_unit_test(quote_like_cjson),
-        cmocka_unit_test(uint_digits),
+        cmocka_unit_test(uint_digits),          cmocka_unit_test(arena_blocks_come_back),
+        cmocka_unit_test(arena_mixed_trees),    cmocka_unit_test(arena_large_and_capped),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
