@@ -30,6 +30,7 @@
 #include "eventbus/log.h"
 #include "eventbus/metrics.h"
 #include "group.h"
+#include "redis_int.h"
 #include "turn.h"
 #include "work_int.h"
 
@@ -814,8 +815,10 @@ static void finish_claims(eb_consumer_t *c)
         else
             release[nr++] = w->ev.id;
     }
+    /* Sent, not awaited: Redis writes them while the next turn polls and
+     * decodes, and finished_check() reads the replies before the claims. */
     if (eb__idempotency_finish(c->b.redis, c->o.group_id, c->token, done, nd, c->o.done_ttl_s,
-                               release, nr) != EB_OK) {
+                               release, nr, 0) != EB_OK) {
         /* The handlers' effects happened and their offsets will be stored;
          * only a redelivery before the lease ends could repeat them. */
         EB_WARN("could not record %zu handled and %zu released event ids in redis", nd, nr);
@@ -823,6 +826,20 @@ static void finish_claims(eb_consumer_t *c)
 out:
     free(done);
     free(release);
+}
+
+/* Reads the replies to the done-marks and releases an earlier turn sent,
+ * and says when some failed. */
+static void finished_check(eb_consumer_t *c)
+{
+    char why[128];
+    size_t failed = eb__redis_owed_check(c->b.redis, why, sizeof(why));
+
+    /* As when the write itself failed: the effects happened and the
+     * offsets were stored; only a redelivery before the lease ends could
+     * repeat them. */
+    if (failed)
+        EB_WARN("could not record %zu handled or released event ids in redis: %s", failed, why);
 }
 
 /* ---- step 8: store, rewind, remember ------------------------------------------------ */
@@ -1072,6 +1089,7 @@ static void one_turn(eb_consumer_t *c, const atomic_int *stop)
     for (size_t i = 0; i < c->b.nworks; i++)
         decode(c, &c->b.works[i]);
     eb__json_arena_leave();
+    finished_check(c);
     claim(c);
     plan(c);
     handle(c);
@@ -1131,6 +1149,7 @@ eb_err_t eb_consumer_run(eb_consumer_t *c, const atomic_int *stop)
     EB_INFO("consumer %s stopping: committing offsets and leaving the group", c->o.group_id);
     c->g.closing = 1;
     works_clear(c);
+    finished_check(c);
     err = eb__group_commit(c->g.rk, EB_CLOSE_COMMIT_MS);
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
         EB_WARN("final commit: %s", rd_kafka_err2str(err));

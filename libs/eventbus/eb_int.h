@@ -118,7 +118,10 @@ eb_err_t eb__idempotency_renew(struct eb_redis_s *r, const char *group, const ch
                                const char *const *ids, size_t n, int lease_ms);
 
 /* Marks done_ids done (TTL ttl_s) and releases the claims of release_ids that
- * still hold token, in one pipeline. Returns EB_OK or EB_ERR_REDIS. */
+ * still hold token, in one pipeline. wait 1: returns once Redis answered,
+ * EB_OK or EB_ERR_REDIS. wait 0: returns once the commands are written
+ * (EB_ERR_REDIS if they could not be); their failures are counted by the
+ * next eb__redis_owed_check() on r. */
 eb_err_t eb__idempotency_finish(struct eb_redis_s *r, const char *group, const char *token,
                                 const char *const *done_ids, size_t ndone, int64_t ttl_s,
-                                const char *const *release_ids, size_t nrelease);
+                                const char *const *release_ids, size_t nrelease, int wait);

@@ -15,6 +15,7 @@
 #include "eb_int.h"
 #include "eventbus/idempotency.h"
 #include "eventbus/redis.h"
+#include "redis_int.h"
 
 #define DONE_VALUE "done"
 
@@ -98,9 +99,10 @@ eb_err_t eb__idempotency_renew(eb_redis_t *r, const char *group, const char *tok
 
 eb_err_t eb__idempotency_finish(eb_redis_t *r, const char *group, const char *token,
                                 const char *const *done_ids, size_t ndone, int64_t ttl_s,
-                                const char *const *release_ids, size_t nrelease)
+                                const char *const *release_ids, size_t nrelease, int wait)
 {
     eb_redis_pipeline_t *p;
+    eb_err_t err;
 
     if (ndone + nrelease == 0)
         return EB_OK;
@@ -112,11 +114,15 @@ eb_err_t eb__idempotency_finish(eb_redis_t *r, const char *group, const char *to
     for (size_t i = 0; i < nrelease; i++)
         eb_redis_pipeline_append(p, "EVAL %s 1 idem:%s:%s %s", release_script, group,
                                  release_ids[i], token);
-    return run_all(p);
+    if (wait)
+        return run_all(p);
+    err = eb__redis_pipeline_send(p);
+    eb_redis_pipeline_destroy(p);
+    return err == EB_OK ? EB_OK : EB_ERR_REDIS;
 }
 
 eb_err_t eb_idempotency_mark_done(eb_redis_t *r, const char *group, const char *const *ids,
                                   size_t n, int64_t ttl_s)
 {
-    return eb__idempotency_finish(r, group, "", ids, n, ttl_s, NULL, 0);
+    return eb__idempotency_finish(r, group, "", ids, n, ttl_s, NULL, 0, 1);
 }

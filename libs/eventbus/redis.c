@@ -35,6 +35,12 @@ struct eb_redis_s {
     char last_err[128];
     char refusal[200];    /* the last error reply that refused a write */
     uint64_t refusal_seq; /* how many such replies so far */
+    /* Commands sent by eb__redis_pipeline_send() whose replies are still
+     * to be read (before anything else on the connection), and what the
+     * replies read since eb__redis_owed_check() said. */
+    size_t owed;
+    size_t owed_failed; /* error replies, and commands whose replies were lost */
+    char owed_why[128]; /* the first of those */
 };
 
 static int hex_val(int c)
@@ -149,11 +155,24 @@ eb_redis_t *eb_redis_new(const eb_redis_addr_t *addr)
     return r;
 }
 
+/* One more owed reply failed (an error reply, or lost with the connection). */
+static void owed_failed(eb_redis_t *r, size_t n, const char *why)
+{
+    if (!r->owed_failed)
+        snprintf(r->owed_why, sizeof(r->owed_why), "%s", why);
+    r->owed_failed += n;
+}
+
 void eb_redis_reset(eb_redis_t *r)
 {
     if (r && r->ctx) {
         redisFree(r->ctx);
         r->ctx = NULL;
+    }
+    if (r && r->owed) {
+        /* Sent, but whether Redis ran them is not known. */
+        owed_failed(r, r->owed, "connection lost before the replies");
+        r->owed = 0;
     }
 }
 
@@ -207,12 +226,36 @@ fail:
     return 0;
 }
 
+static redisReply *checked(eb_redis_t *r, void *reply);
+
+/* Reads the replies owed to commands sent earlier, so that the next reply
+ * read is the next command's. 0 when the connection broke meanwhile (it is
+ * dropped). */
+static int settle_owed(eb_redis_t *r)
+{
+    while (r->owed) {
+        void *reply = NULL;
+
+        if (redisGetReply(r->ctx, &reply) != REDIS_OK)
+            reply = NULL;
+        if (!checked(r, reply))
+            return 0;
+        r->owed--;
+        if (((redisReply *)reply)->type == REDIS_REPLY_ERROR)
+            owed_failed(r, 1, ((redisReply *)reply)->str);
+        freeReplyObject(reply);
+    }
+    return 1;
+}
+
 /* Returns the connected context, connecting (AUTH, SELECT) if needed and
  * allowed now, or NULL when Redis cannot be reached now. */
 static redisContext *connected(eb_redis_t *r)
 {
     int64_t now;
 
+    if (r->ctx && r->owed && !settle_owed(r))
+        return NULL; /* reconnects at the next call */
     if (r->ctx)
         return r->ctx;
     now = eb_time_mono_ms();
@@ -592,6 +635,50 @@ eb_err_t eb_redis_pipeline_exec(eb_redis_pipeline_t *p)
         p->reps[i] = reply;
     }
     return EB_OK;
+}
+
+eb_err_t eb__redis_pipeline_send(eb_redis_pipeline_t *p)
+{
+    redisContext *ctx;
+    int done = 0;
+
+    if (p->executed)
+        return p->err;
+    p->executed = 1;
+    p->why = p->err ? WHY_NOMEM : WHY_UNREACHABLE;
+    if (p->err)
+        return p->err;
+    if (!(ctx = connected(p->r)))
+        return p->err = EB_ERR_REDIS;
+    if (!p->n)
+        return EB_OK;
+    if (redisAppendFormattedCommand(ctx, p->out.p, p->out.len) != REDIS_OK) {
+        checked(p->r, NULL);
+        return p->err = EB_ERR_REDIS;
+    }
+    p->r->owed += p->n;
+    /* Written now, so that Redis works on them while the caller goes on;
+     * the replies are small and wait in the socket. */
+    while (!done)
+        if (redisBufferWrite(ctx, &done) != REDIS_OK) {
+            checked(p->r, NULL);
+            return p->err = EB_ERR_REDIS;
+        }
+    return EB_OK;
+}
+
+size_t eb__redis_owed_check(eb_redis_t *r, char *why, size_t size)
+{
+    size_t failed;
+
+    if (r->ctx && r->owed)
+        (void)settle_owed(r);
+    failed = r->owed_failed;
+    if (failed && why)
+        snprintf(why, size, "%s", r->owed_why);
+    r->owed_failed = 0;
+    r->owed_why[0] = '\0';
+    return failed;
 }
 
 size_t eb_redis_pipeline_count(const eb_redis_pipeline_t *p)

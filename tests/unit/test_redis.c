@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "eventbus/redis.h"
+#include "redis_int.h"
 
 typedef struct script_s {
     int commands;       /* read this many commands before answering */
@@ -371,6 +372,72 @@ static void refusals_are_told_apart(void **state)
     assert_false(eb_redis_is_refusal(NULL));
 }
 
+/* Commands sent without waiting: the next pipeline on the connection reads
+ * their replies first and gets its own; the owed replies' failures are
+ * counted once, with the first one's text. */
+static void sent_replies_are_read_first(void **state)
+{
+    static const script_t sc[] = {
+        {2, S("+OK\r\n-ERR denied\r\n"), KEEP},
+        {1, S(":5\r\n"), WAIT_EOF},
+    };
+    server_t srv;
+    eb_redis_t *r;
+    eb_redis_pipeline_t *p;
+    char why[128] = "";
+
+    (void)state;
+    server_start(&srv, sc, 2);
+    r = client(srv.port, 2000);
+    assert_int_equal(eb__redis_owed_check(r, why, sizeof(why)), 0);
+    p = eb_redis_pipeline_new(r);
+    eb_redis_pipeline_append(p, "SET a 1");
+    eb_redis_pipeline_append(p, "SET b 2");
+    assert_int_equal(eb__redis_pipeline_send(p), EB_OK);
+    assert_int_equal(eb_redis_pipeline_result(p, 0).kind, EB_REDIS_NOREPLY);
+    eb_redis_pipeline_destroy(p);
+
+    p = eb_redis_pipeline_new(r);
+    eb_redis_pipeline_append(p, "INCR n");
+    assert_int_equal(eb_redis_pipeline_exec(p), EB_OK);
+    assert_int_equal(eb_redis_pipeline_result(p, 0).kind, EB_REDIS_INTEGER);
+    assert_int_equal(eb_redis_pipeline_result(p, 0).integer, 5);
+    eb_redis_pipeline_destroy(p);
+    assert_int_equal(eb__redis_owed_check(r, why, sizeof(why)), 1);
+    assert_string_equal(why, "ERR denied");
+    assert_int_equal(eb__redis_owed_check(r, why, sizeof(why)), 0);
+    eb_redis_destroy(r);
+    server_stop(&srv);
+}
+
+/* A connection that breaks before the owed replies came loses them: each
+ * command without a reply counts as failed (whether Redis ran it is not
+ * known), and the connection is dropped. */
+static void sent_replies_lost_with_the_connection(void **state)
+{
+    static const script_t sc[] = {
+        {3, S("+OK\r\n"), HANG_UP},
+    };
+    server_t srv;
+    eb_redis_t *r;
+    eb_redis_pipeline_t *p;
+    char why[128] = "";
+
+    (void)state;
+    server_start(&srv, sc, 1);
+    r = client(srv.port, 2000);
+    p = eb_redis_pipeline_new(r);
+    for (int i = 0; i < 3; i++)
+        eb_redis_pipeline_append(p, "SET k%d v", i);
+    assert_int_equal(eb__redis_pipeline_send(p), EB_OK);
+    eb_redis_pipeline_destroy(p);
+    assert_int_equal(eb__redis_owed_check(r, why, sizeof(why)), 2);
+    assert_string_equal(why, "connection lost before the replies");
+    assert_int_equal(eb__redis_owed_check(r, why, sizeof(why)), 0);
+    eb_redis_destroy(r);
+    server_stop(&srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +447,8 @@ int main(void)
         cmocka_unit_test(timeout_fails_the_rest),
         cmocka_unit_test(unreachable_fails_every_command),
         cmocka_unit_test(reuse_on_one_connection),
+        cmocka_unit_test(sent_replies_are_read_first),
+        cmocka_unit_test(sent_replies_lost_with_the_connection),
     };
 
     signal(SIGPIPE, SIG_IGN);
