@@ -19,7 +19,8 @@
  *      retriable one out of attempts, goes to <topic>-dlq (at once, whatever
  *      follows it); the first record that is not settled (retrying, or
  *      waiting for Redis or Kafka) holds back those behind it;
- *   7. marks handled ids done (long TTL) and releases the other claims;
+ *   7. marks handled ids done (long TTL) and releases the other claims
+ *      (sent, not awaited: the replies are read at the next turn's claims);
  *   8. stores the offsets up to the first record not settled, pauses that
  *      partition and seeks it back there; the record is retried after a
  *      backoff while the loop keeps serving the other partitions (and the
@@ -33,6 +34,12 @@
  * partitions are revoked and on close, so only final messages are ever
  * committed. Redis or Kafka being unreachable is never a reason to skip or
  * dead-letter a message: the consumer waits, retries and reports not-ready.
+ *
+ * The events of a turn are decoded into cJSON trees from a per-thread arena,
+ * for which the library sets cJSON's allocation hooks (cJSON_InitHooks) when
+ * a consumer first decodes: an application that uses the consumer must not
+ * set its own. A handler must not keep an event's data tree, or any part
+ * of it, past its turn.
  *
  * Events a handler emits should be derived from the event that caused them
  * (eb_event_derive): the same input then gives byte-identical output, so a
