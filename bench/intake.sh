@@ -46,6 +46,7 @@ usage: bench/intake.sh [options]
   -r ROUNDS       measured rounds per server, interleaved (default 3)
   -w SECONDS      warm-up per server before the rounds (default 3)
   -H N            HTTP_THREADS for order-service (default 16, the service's default)
+  -E LOOP         HTTP_EVENT_LOOP for order-service: epoll (default, the service's) or poll
   -b N            thread pool of bench-bare-mhd (default: the same as order-service)
   -p PARTITIONS   partitions per topic on the broker (default 16)
   --release       use build-release/bin (fail if it is missing)
@@ -73,7 +74,7 @@ root=$(cd "$here/.." && pwd)
 me=intake
 
 duration=15 conns=32 wrk_threads=1 rounds=3 warmup=3 http_threads=16 bare_threads=""
-partitions=16 bindir="" do_bare=1 do_peer=0 do_perf=0 keep=0
+event_loop=epoll partitions=16 bindir="" do_bare=1 do_peer=0 do_perf=0 keep=0
 while [ $# -gt 0 ]; do
     case "$1" in
     -d) duration=$2; shift 2 ;;
@@ -82,6 +83,7 @@ while [ $# -gt 0 ]; do
     -r) rounds=$2; shift 2 ;;
     -w) warmup=$2; shift 2 ;;
     -H) http_threads=$2; shift 2 ;;
+    -E) event_loop=$2; shift 2 ;;
     -b) bare_threads=$2; shift 2 ;;
     -p) partitions=$2; shift 2 ;;
     --release) bindir=$root/build-release/bin; shift ;;
@@ -104,6 +106,7 @@ if [ "$rounds" -lt 1 ] || [ "$duration" -lt 1 ] || [ "$conns" -lt 1 ] || [ "$wrk
     echo "intake.sh: -r, -d, -c and -t must be >= 1" >&2
     exit 2
 fi
+case "$event_loop" in epoll | poll) ;; *) echo "intake.sh: -E must be epoll or poll" >&2; exit 2 ;; esac
 bare_threads=${bare_threads:-$http_threads}
 bindir=$(pick_bindir "$root" "$bindir")
 for b in order-service "$(broker_name)"; do
@@ -134,9 +137,9 @@ log "binaries: $bindir; work directory: $work"
 start_redis
 start_broker "$bindir" "$partitions"
 log "redis 127.0.0.1:$redis_port (pid $redis_pid), broker $brokers (pid $broker_pid, $partitions partitions)"
-start_order order "$bindir" 0 HTTP_THREADS="$http_threads"
+start_order order "$bindir" 0 HTTP_THREADS="$http_threads" HTTP_EVENT_LOOP="$event_loop"
 order_url=$os_url
-log "order-service $order_url (pid $os_pid, HTTP_THREADS=$http_threads)"
+log "order-service $order_url (pid $os_pid, HTTP_THREADS=$http_threads, HTTP_EVENT_LOOP=$event_loop)"
 if [ $do_bare -eq 1 ]; then
     start_bare "$bare_bin" "$bare_threads"
     log "bench-bare-mhd $bare_url (pid $bare_pid, pool of $bare_threads)"
@@ -242,7 +245,7 @@ echo
 echo "== intake benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ): wrk -t$wrk_threads -c$conns -d${duration}s, $rounds interleaved rounds =="
 echo "machine: $(machine_line)"
 echo "source: $(source_line "$root")"
-echo "binaries: $bindir; order-service HTTP_THREADS=$http_threads; bare pool $bare_threads; broker $partitions partitions"
+echo "binaries: $bindir; order-service HTTP_THREADS=$http_threads HTTP_EVENT_LOOP=$event_loop; bare pool $bare_threads; broker $partitions partitions"
 echo
 printf '%-14s %10s %8s %8s %8s %8s %8s %7s %6s\n' server req/s p50_ms p90_ms p99_ms p99.9_ms max_ms non2xx sockerr
 for ((n = 0; n < rounds; n++)); do

@@ -139,6 +139,7 @@ typedef struct eb_common_conf_s {
     int64_t http_timeout_s;         /* HTTP_TIMEOUT_S */
     int64_t http_header_timeout_s;  /* HTTP_HEADER_TIMEOUT_S */
     int64_t http_request_timeout_s; /* HTTP_REQUEST_TIMEOUT_S */
+    const char *http_event_loop;    /* HTTP_EVENT_LOOP: "epoll" or "poll" */
     int64_t outbox_batch;           /* OUTBOX_BATCH */
     int64_t outbox_inflight;        /* OUTBOX_MAX_INFLIGHT */
     int64_t outbox_claim_idle_ms;   /* OUTBOX_CLAIM_IDLE_MS */
@@ -149,7 +150,7 @@ typedef struct eb_common_conf_s {
 #define EB_CONF_REDIS_COUNT    2 /* REDIS_URL, REDIS_TIMEOUT_MS */
 #define EB_CONF_LOG_COUNT      3 /* LOG_LEVEL, LOG_FORMAT, INSTANCE_ID */
 #define EB_CONF_CONSUMER_COUNT 6 /* RETRY_MAX, RETRY_BACKOFF_MS, CONSUMER_BATCH_SIZE, ... */
-#define EB_CONF_HTTP_COUNT     7 /* HTTP_MAX_BODY, HTTP_THREADS, HTTP_MAX_CONNECTIONS, ... */
+#define EB_CONF_HTTP_COUNT     8 /* HTTP_MAX_BODY, HTTP_THREADS, HTTP_MAX_CONNECTIONS, ... */
 #define EB_CONF_OUTBOX_COUNT   3 /* OUTBOX_BATCH, OUTBOX_MAX_INFLIGHT, OUTBOX_CLAIM_IDLE_MS */
 
 extern const eb_conf_entry_t eb_config_kafka_entries[EB_CONF_KAFKA_COUNT];

@@ -40,13 +40,18 @@ typedef struct eb_http_limits_s {
     unsigned int idle_timeout_s;    /* keep-alive connection between requests */
     unsigned int header_timeout_s;  /* request line and headers; 0: 10 */
     unsigned int request_timeout_s; /* headers and body; 0: 30 */
+    /* Each worker waits with poll(2) over its connections, not epoll: no
+     * epoll_ctl per suspended request (two under epoll), a scan of every
+     * connection per wake-up. */
+    int use_poll;
 } eb_http_limits_t;
 
 /* The limits the HTTP_* settings of c give. */
 eb_http_limits_t eb_http_limits_from_conf(const eb_common_conf_t *c);
 
 /* How to listen. Every server of the suite runs libmicrohttpd's own
- * threads (MHD_USE_AUTO_INTERNAL_THREAD), logs libmicrohttpd's messages
+ * threads (MHD_USE_AUTO_INTERNAL_THREAD: epoll on Linux; with
+ * limits.use_poll, MHD_USE_POLL_INTERNAL_THREAD), logs libmicrohttpd's messages
  * through eb_log (eb_http_mhd_log) and listens on one IPv4 address. */
 typedef struct eb_http_listen_opts_s {
     const char *bind_addr; /* IPv4 address, "0.0.0.0" for every interface */

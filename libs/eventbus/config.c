@@ -77,6 +77,10 @@ const eb_conf_entry_t eb_config_http_entries[EB_CONF_HTTP_COUNT] = {
           "time); past it 408"),
     ENTRY("HTTP_REQUEST_TIMEOUT_S", EB_CONF_INT, http_request_timeout_s, "30", 1, 3600, NULL, NULL,
           "A request's headers and body must arrive within this many seconds; past it 408"),
+    ENTRY("HTTP_EVENT_LOOP", EB_CONF_ENUM, http_event_loop, "epoll", 0, 0, "epoll|poll", NULL,
+          "How each HTTP worker waits for its connections. poll: cheaper per request when each "
+          "worker holds a few busy connections (order-service at tens of connections, with "
+          "HTTP_THREADS near the cores); epoll: for many, mostly idle ones"),
 };
 
 const eb_conf_entry_t eb_config_outbox_entries[EB_CONF_OUTBOX_COUNT] = {

@@ -498,6 +498,7 @@ eb_http_limits_t eb_http_limits_from_conf(const eb_common_conf_t *c)
         .idle_timeout_s = (unsigned int)c->http_timeout_s,
         .header_timeout_s = (unsigned int)c->http_header_timeout_s,
         .request_timeout_s = (unsigned int)c->http_request_timeout_s,
+        .use_poll = c->http_event_loop && strcmp(c->http_event_loop, "poll") == 0,
     };
 }
 
@@ -588,10 +589,10 @@ eb_err_t eb_http_listen(const eb_http_listen_opts_t *opts, eb_http_server_t **se
     if (s->lim.threads > 1)
         ops[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, s->lim.threads, NULL};
     ops[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    s->daemon = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
-                                     (opts->suspendable ? MHD_ALLOW_SUSPEND_RESUME : 0),
-                                 (uint16_t)opts->port, NULL, NULL, on_access, s, MHD_OPTION_ARRAY,
-                                 ops, MHD_OPTION_END);
+    s->daemon = MHD_start_daemon(
+        (s->lim.use_poll ? MHD_USE_POLL_INTERNAL_THREAD : MHD_USE_AUTO_INTERNAL_THREAD) |
+            MHD_USE_ERROR_LOG | (opts->suspendable ? MHD_ALLOW_SUSPEND_RESUME : 0),
+        (uint16_t)opts->port, NULL, NULL, on_access, s, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
     if (!s->daemon) {
         server_free(s);
         return eb__seterr(errstr, errstr_size, EB_ERR_IO, "cannot listen on %s:%d", opts->bind_addr,

@@ -186,6 +186,7 @@ class ConfigTest(unittest.TestCase):
              "--inventory-default-stock"),
             ("inventory-service", [], {"HTTP_PORT": "65536"}, "HTTP_PORT"),
             ("inventory-service", [], {"HTTP_THREADS": "0"}, "HTTP_THREADS"),
+            ("order-service", [], {"HTTP_EVENT_LOOP": "kqueue"}, "HTTP_EVENT_LOOP"),
             ("inventory-service", [], {"BIND_ADDRESS": ""}, "BIND_ADDRESS"),
             ("inventory-service", [], {"REDIS_URL": "redis://"}, "REDIS_URL"),
             ("inventory-service", [], {"KAFKA_CONFIG_FILE": bad_props}, "no.such.property"),

@@ -9,6 +9,7 @@ behind it) is answered 503; a stop drains the batches: every 201 was
 stored, and order-service exits 0.
 """
 
+import os
 import signal
 import threading
 import unittest
@@ -118,6 +119,28 @@ class GroupCommitTest(StackTestCase):
         s.start_redis(port)
         wait_until("POST /orders accepted again",
                    lambda: self.post(order_body("back"))[0] == 201, 20, 0.2)
+
+
+class GroupCommitPollTest(GroupCommitTest):
+    """The same with HTTP_EVENT_LOOP=poll: suspend and resume under poll(2)."""
+
+    @classmethod
+    def start(cls, s):
+        s.start_redis()
+        s.start_broker()
+        cls.order = s.start_order(HTTP_EVENT_LOOP="poll", HTTP_THREADS=2)
+        s.wait_ready(cls.order)
+
+    def test_no_epoll_instance(self):
+        # Under epoll libmicrohttpd holds one per worker; nothing else in order-service does.
+        fd_dir = "/proc/%d/fd" % self.order.popen.pid
+        links = []
+        for fd in os.listdir(fd_dir):
+            try:
+                links.append(os.readlink(os.path.join(fd_dir, fd)))
+            except OSError:  # closed meanwhile
+                pass
+        self.assertNotIn("anon_inode:[eventpoll]", links)
 
 
 class GroupCommitStopTest(StackTestCase):
