@@ -49,6 +49,10 @@ size_t eb__json_escape_char(unsigned char c, char out[8]);
 /* Returns 1 if the len bytes at p are valid UTF-8. */
 int eb__json_utf8_valid(const void *p, size_t len);
 
+/* Returns 1 if the JSON text (len bytes) nests objects and arrays at most max
+ * deep; brackets inside strings, escaped quotes included, do not count. */
+int eb__json_depth_ok(const void *text, size_t len, int max);
+
 /* Cuts a NUL-terminated UTF-8 string before a multi-byte character that
  * truncation left incomplete at its end. */
 void eb__json_utf8_trim(char *s);

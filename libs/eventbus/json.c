@@ -11,28 +11,47 @@
 #include "eb_int.h"
 #include "eventbus/json.h"
 
+/* The bytes depth_ok() stops at: outside a string ('"', the brackets) and
+ * inside one ('"', '\\'). Every other byte is skipped by a table lookup. */
+enum { SCAN_QUOTE = 1, SCAN_ESCAPE = 2, SCAN_OPEN = 4, SCAN_CLOSE = 8 };
+static const unsigned char scan_class[256] = {
+    ['"'] = SCAN_QUOTE, ['\\'] = SCAN_ESCAPE, ['{'] = SCAN_OPEN,
+    ['['] = SCAN_OPEN,  ['}'] = SCAN_CLOSE,   [']'] = SCAN_CLOSE,
+};
+
 /* Returns 1 if the JSON text nests objects and arrays at most max deep
  * (strings and their escapes skipped). */
-static int depth_ok(const char *p, size_t len, int max)
+int eb__json_depth_ok(const void *text, size_t len, int max)
 {
-    int depth = 0, in_string = 0;
+    const unsigned char *p = text, *end = p + len;
+    int depth = 0;
 
-    for (size_t i = 0; i < len; i++) {
-        char c = p[i];
-
-        if (in_string) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_string = 0;
-        } else if (c == '"') {
-            in_string = 1;
-        } else if (c == '{' || c == '[') {
+    while (p < end) {
+        /* Outside a string: only quotes and brackets matter. */
+        while (p < end && !(scan_class[*p] & (SCAN_QUOTE | SCAN_OPEN | SCAN_CLOSE)))
+            p++;
+        if (p == end)
+            break;
+        if (scan_class[*p] & SCAN_OPEN) {
             if (++depth > max)
                 return 0;
-        } else if (c == '}' || c == ']') {
+        } else if (scan_class[*p] & SCAN_CLOSE) {
             depth--;
+        } else {
+            /* A string: up to its closing quote, an escape taking the byte
+             * after it along. */
+            p++;
+            while (p < end && *p != '"') {
+                if (*p == '\\' && ++p == end)
+                    break;
+                p++;
+                while (p < end && !(scan_class[*p] & (SCAN_QUOTE | SCAN_ESCAPE)))
+                    p++;
+            }
+            if (p == end)
+                break;
         }
+        p++;
     }
     return 1;
 }
@@ -50,7 +69,7 @@ cJSON *eb_json_parse(const void *buf, size_t len, int max_depth, char *errstr, s
         eb__seterr(errstr, errstr_size, EB_ERR_INVALID, "not JSON: invalid UTF-8");
         return NULL;
     }
-    if (!depth_ok(buf, len, max_depth)) {
+    if (!eb__json_depth_ok(buf, len, max_depth)) {
         eb__seterr(errstr, errstr_size, EB_ERR_INVALID, "JSON nested deeper than %d levels",
                    max_depth);
         return NULL;
@@ -82,6 +101,18 @@ int eb__json_utf8_valid(const void *p, size_t len)
         size_t n;
         uint32_t cp;
 
+        /* ASCII, most of an event, eight bytes at a time. */
+        while ((size_t)(e - s) >= 8) {
+            uint64_t w;
+
+            memcpy(&w, s, 8);
+            if (w & 0x8080808080808080u)
+                break;
+            s += 8;
+        }
+        if (s == e)
+            break;
+        c = *s;
         if (c < 0x80) {
             s++;
             continue;

@@ -136,6 +136,55 @@ static void uint_digits(void **state)
     }
 }
 
+/* The nesting rule counts brackets outside strings only; an escaped quote
+ * does not end a string, an escaped backslash does not escape the quote. */
+static void depth_counts_brackets_outside_strings(void **state)
+{
+    static const struct {
+        const char *text;
+        int max, ok;
+    } cases[] = {
+        {"{}", 1, 1},
+        {"{}", 0, 0},
+        {"[[[]]]", 3, 1},
+        {"[[[]]]", 2, 0},
+        {"{\"a\":[1,{\"b\":[]}]}", 4, 1},
+        {"{\"a\":[1,{\"b\":[]}]}", 3, 0},
+        {"[\"[[[[\"]", 1, 1},
+        {"[\"\\\"[[[\"]", 1, 1},     /* "\"[[[": an escaped quote */
+        {"[\"\\\\\",[[[]]]]", 1, 0}, /* "\\" ends, then 4 deep */
+        {"[\"\\\\\",[[[]]]]", 4, 1},
+        {"[] [] [] []", 1, 1}, /* depth returns to zero */
+        {"\"unterminated [[[", 1, 1},
+        {"[\"tail\\", 1, 1},
+        {"0123456789abcdef0123456789abcdef[[", 1, 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (eb__json_depth_ok(cases[i].text, strlen(cases[i].text), cases[i].max) != cases[i].ok)
+            fail_msg("depth_ok(%s, %d) != %d", cases[i].text, cases[i].max, cases[i].ok);
+}
+
+/* The word-at-a-time ASCII path: a bad byte at every position of a long
+ * ASCII run is found, and a good one passes. */
+static void utf8_long_runs(void **state)
+{
+    char buf[40];
+
+    (void)state;
+    for (size_t at = 0; at < sizeof(buf); at++) {
+        memset(buf, 'a', sizeof(buf));
+        buf[at] = (char)0xff;
+        assert_false(eb__json_utf8_valid(buf, sizeof(buf)));
+        if (at + 1 < sizeof(buf)) {
+            buf[at] = (char)0xc3;
+            buf[at + 1] = (char)0xa9;
+            assert_true(eb__json_utf8_valid(buf, sizeof(buf)));
+        }
+    }
+}
+
 /* ---- the decode arena ---- */
 
 static const char doc[] = "{\"id\":\"e-1\",\"data\":{\"items\":[{\"productId\":\"p-1\","
@@ -239,10 +288,16 @@ static void arena_large_and_capped(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(utf8_valid_cases),     cmocka_unit_test(utf8_invalid_cases),
-        cmocka_unit_test(utf8_respects_length), cmocka_unit_test(quote_like_cjson),
-        cmocka_unit_test(uint_digits),          cmocka_unit_test(arena_blocks_come_back),
-        cmocka_unit_test(arena_mixed_trees),    cmocka_unit_test(arena_large_and_capped),
+        cmocka_unit_test(utf8_valid_cases),
+        cmocka_unit_test(utf8_invalid_cases),
+        cmocka_unit_test(utf8_respects_length),
+        cmocka_unit_test(quote_like_cjson),
+        cmocka_unit_test(uint_digits),
+        cmocka_unit_test(depth_counts_brackets_outside_strings),
+        cmocka_unit_test(utf8_long_runs),
+        cmocka_unit_test(arena_blocks_come_back),
+        cmocka_unit_test(arena_mixed_trees),
+        cmocka_unit_test(arena_large_and_capped),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
