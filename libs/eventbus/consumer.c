@@ -394,39 +394,63 @@ static int claimed_earlier(const eb_consumer_t *c, const eb_work_t *w)
     return 0;
 }
 
-/* Claims every decoded event id in one pipeline. */
-static void claim(eb_consumer_t *c)
-{
-    const char **ids = malloc(c->b.nworks * sizeof(*ids));
-    eb_claim_t *res = malloc(c->b.nworks * sizeof(*res));
-    eb_work_t **who = malloc(c->b.nworks * sizeof(*who));
-    size_t n = 0;
+/* Claims every decoded event id in one pipeline, written to Redis in
+ * pieces of CLAIM_FLUSH as the batch decodes, so that Redis takes the
+ * claims while the rest decodes; the replies are read once all are
+ * decoded. */
+#define CLAIM_FLUSH 256
 
-    if (!ids || !res || !who) {
+typedef struct claims_s {
+    eb_redis_pipeline_t *p;
+    eb_work_t **who; /* the claimed works, in pipeline order */
+    size_t n;
+} claims_t;
+
+static void decode_and_claim(eb_consumer_t *c, claims_t *cl)
+{
+    cl->p = eb_redis_pipeline_new(c->b.redis);
+    cl->who = malloc(c->b.nworks * sizeof(*cl->who));
+    cl->n = 0;
+    /* The turn's trees come from this thread's arena; works_clear()
+     * deletes them all on this thread. */
+    eb__json_arena_enter();
+    for (size_t i = 0; i < c->b.nworks; i++) {
+        eb_work_t *w = &c->b.works[i];
+
+        decode(c, w);
+        if (!cl->p || !cl->who || !w->decoded || w->outcome != EB_TURN_WAIT)
+            continue;
+        eb__idempotency_claim_append(cl->p, c->o.group_id, c->token, w->ev.id, c->o.claim_lease_ms);
+        cl->who[cl->n++] = w;
+        if (cl->n % CLAIM_FLUSH == 0)
+            (void)eb_redis_pipeline_flush(cl->p); /* a failure shows at exec */
+    }
+    eb__json_arena_leave();
+}
+
+static void claim(eb_consumer_t *c, claims_t *cl)
+{
+    eb_err_t err = EB_OK;
+
+    if (!cl->p || !cl->who) {
         for (size_t i = 0; i < c->b.nworks; i++)
             if (c->b.works[i].decoded && c->b.works[i].outcome == EB_TURN_WAIT)
                 wait_for(&c->b.works[i], "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < c->b.nworks; i++) {
-        if (!c->b.works[i].decoded || c->b.works[i].outcome != EB_TURN_WAIT)
-            continue;
-        ids[n] = c->b.works[i].ev.id;
-        who[n++] = &c->b.works[i];
-    }
-    if (n == 0)
+    if (cl->n == 0)
         goto out;
-    if (eb__idempotency_claim(c->b.redis, c->o.group_id, c->token, ids, n, c->o.claim_lease_ms,
-                              res) != EB_OK) {
-        for (size_t i = 0; i < n; i++)
-            wait_for(who[i], "redis unavailable for idempotency claim");
-        goto out;
-    }
-    c->claims_renewed_ms = eb_time_mono_ms();
-    for (size_t i = 0; i < n; i++) {
-        eb_work_t *w = who[i];
+    err = eb_redis_pipeline_exec(cl->p);
+    for (size_t i = 0; err == EB_OK && i < cl->n; i++) {
+        eb_claim_t res;
 
-        switch (res[i]) {
+        if (eb__idempotency_claim_read(cl->p, i, c->token, &res) != EB_OK) {
+            err = EB_ERR_REDIS;
+            break;
+        }
+        eb_work_t *w = cl->who[i];
+
+        switch (res) {
         case EB_CLAIM_NEW:
             w->claimed = w->ready = 1;
             break;
@@ -444,10 +468,19 @@ static void claim(eb_consumer_t *c)
             break;
         }
     }
+    if (err != EB_OK) {
+        /* Nothing of the answers holds: every claim of the turn waits. */
+        for (size_t i = 0; i < cl->n; i++) {
+            cl->who[i]->claimed = 0;
+            wait_for(cl->who[i], "redis unavailable for idempotency claim");
+        }
+        goto out;
+    }
+    c->claims_renewed_ms = eb_time_mono_ms();
 out:
-    free(ids);
-    free(res);
-    free(who);
+    eb_redis_pipeline_destroy(cl->p);
+    free(cl->who);
+    memset(cl, 0, sizeof(*cl));
 }
 
 /* Extends this turn's claims when a third of their lease has passed, so a
@@ -1067,6 +1100,7 @@ static int txn_clean(const eb_consumer_t *c)
 
 static void one_turn(eb_consumer_t *c, const atomic_int *stop)
 {
+    claims_t cl;
     int infra;
 
     if (index_parts(c) != EB_OK) {
@@ -1083,14 +1117,9 @@ static void one_turn(eb_consumer_t *c, const atomic_int *stop)
         }
         c->txn_open = 1;
     }
-    /* The turn's trees come from this thread's arena; works_clear()
-     * deletes them all on this thread. */
-    eb__json_arena_enter();
-    for (size_t i = 0; i < c->b.nworks; i++)
-        decode(c, &c->b.works[i]);
-    eb__json_arena_leave();
+    decode_and_claim(c, &cl);
+    claim(c, &cl);
     finished_check(c);
-    claim(c);
     plan(c);
     handle(c);
     await_acks(c, stop);

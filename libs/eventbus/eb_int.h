@@ -102,6 +102,7 @@ int64_t eb__backoff_delay(int attempt, int64_t base_ms, int64_t cap_ms, double r
  * long TTL) once its handler succeeded.
  */
 struct eb_redis_s;
+struct eb_redis_pipeline_s;
 
 typedef enum eb_claim_e {
     EB_CLAIM_NEW,  /* we hold a fresh claim */
@@ -110,10 +111,16 @@ typedef enum eb_claim_e {
     EB_CLAIM_BUSY  /* another instance holds a claim */
 } eb_claim_t;
 
-/* Claims n ids in one pipeline. Returns EB_OK with results[i] set, or
- * EB_ERR_REDIS when Redis failed (results undefined). */
-eb_err_t eb__idempotency_claim(struct eb_redis_s *r, const char *group, const char *token,
-                               const char *const *ids, size_t n, int lease_ms, eb_claim_t *results);
+/* Claims event id for group with token: appends SET idem:<group>:<id>
+ * <token> NX GET PX <lease_ms> to p (a consumer builds one pipeline for a
+ * turn, flushing it as the batch decodes). After p is executed,
+ * eb__idempotency_claim_read() gives the outcome of its i-th claim:
+ * EB_OK with *claim set, or EB_ERR_REDIS when Redis failed or answered
+ * nothing a claim can tell (an error reply: Redis older than 7.0). */
+void eb__idempotency_claim_append(struct eb_redis_pipeline_s *p, const char *group,
+                                  const char *token, const char *id, int lease_ms);
+eb_err_t eb__idempotency_claim_read(const struct eb_redis_pipeline_s *p, size_t i,
+                                    const char *token, eb_claim_t *claim);
 
 /* Extends the lease of the claims of ids that still hold token, in one
  * pipeline (a turn that waits long on Kafka keeps its claims). Returns EB_OK

@@ -57,29 +57,21 @@ static int claim_of(const eb_redis_result_t *res, const char *token, eb_claim_t 
     return 1;
 }
 
-eb_err_t eb__idempotency_claim(eb_redis_t *r, const char *group, const char *token,
-                               const char *const *ids, size_t n, int lease_ms, eb_claim_t *results)
+void eb__idempotency_claim_append(eb_redis_pipeline_t *p, const char *group, const char *token,
+                                  const char *id, int lease_ms)
 {
-    eb_redis_pipeline_t *p = eb_redis_pipeline_new(r);
-    eb_err_t err;
-
-    if (!p)
-        return EB_ERR_REDIS;
     /* The key idem:<group>:<id> is formatted into the command itself. */
-    for (size_t i = 0; i < n; i++)
-        eb_redis_pipeline_append(p, "SET idem:%s:%s %s NX GET PX %d", group, ids[i], token,
-                                 lease_ms);
-    err = eb_redis_pipeline_exec(p);
-    for (size_t i = 0; err == EB_OK && i < n; i++) {
-        eb_redis_result_t res = eb_redis_pipeline_result(p, i);
+    eb_redis_pipeline_append(p, "SET idem:%s:%s %s NX GET PX %d", group, id, token, lease_ms);
+}
 
-        /* An error reply (e.g. a Redis older than 7.0 refusing NX+GET)
-         * means we know nothing: treat it as Redis being unusable. */
-        if (!claim_of(&res, token, &results[i]))
-            err = EB_ERR_REDIS;
-    }
-    eb_redis_pipeline_destroy(p);
-    return err == EB_OK ? EB_OK : EB_ERR_REDIS;
+eb_err_t eb__idempotency_claim_read(const eb_redis_pipeline_t *p, size_t i, const char *token,
+                                    eb_claim_t *claim)
+{
+    eb_redis_result_t res = eb_redis_pipeline_result(p, i);
+
+    /* An error reply (e.g. a Redis older than 7.0 refusing NX+GET) means
+     * we know nothing: treat it as Redis being unusable. */
+    return claim_of(&res, token, claim) ? EB_OK : EB_ERR_REDIS;
 }
 
 eb_err_t eb__idempotency_renew(eb_redis_t *r, const char *group, const char *token,

@@ -41,6 +41,9 @@ struct eb_redis_s {
     size_t owed;
     size_t owed_failed; /* error replies, and commands whose replies were lost */
     char owed_why[128]; /* the first of those */
+    uint64_t conn_gen;  /* counts connections made: a flushed pipeline's replies
+                         * come on the connection it was flushed on only */
+    const struct eb_redis_pipeline_s *flushing; /* flushed, replies not read yet */
 };
 
 static int hex_val(int c)
@@ -210,6 +213,7 @@ static int connect_now(eb_redis_t *r)
     }
     redisSetTimeout(r->ctx, tv);
     redisEnableKeepAlive(r->ctx);
+    r->conn_gen++;
     if (r->addr.password[0]) {
         redisReply *rep = r->addr.username[0] ? redisCommand(r->ctx, "AUTH %s %s", r->addr.username,
                                                              r->addr.password)
@@ -308,8 +312,8 @@ static redisReply *command(eb_redis_t *r, const char *fmt, ...)
     va_list ap;
     void *reply;
 
-    if (!connected(r))
-        return NULL;
+    if (r->flushing || !connected(r))
+        return NULL; /* a flushed pipeline's replies come first */
     va_start(ap, fmt);
     reply = redisvCommand(r->ctx, fmt, ap);
     va_end(ap);
@@ -327,8 +331,11 @@ struct eb_redis_pipeline_s {
     size_t n;          /* commands appended */
     redisReply **reps; /* after exec: n replies, NULL where none came */
     int executed;
-    eb_err_t err;    /* of append (EB_ERR_NOMEM) or of exec */
-    const char *why; /* why a command has no reply */
+    eb_err_t err;      /* of append (EB_ERR_NOMEM), flush or exec */
+    const char *why;   /* why a command has no reply */
+    size_t sent_bytes; /* of out, written by eb_redis_pipeline_flush() */
+    size_t sent;       /* commands written so */
+    uint64_t gen;      /* the connection they went on */
 };
 
 eb_redis_pipeline_t *eb_redis_pipeline_new(eb_redis_t *r)
@@ -617,10 +624,20 @@ eb_err_t eb_redis_pipeline_exec(eb_redis_pipeline_t *p)
         return p->err = EB_ERR_NOMEM;
     }
     p->why = WHY_UNREACHABLE;
+    if (p->r->flushing && p->r->flushing != p)
+        return p->err = EB_ERR_REDIS; /* its replies would be read as ours */
+    if (p->sent && p->r->flushing == p)
+        p->r->flushing = NULL;
+    else if (p->sent)
+        return p->err = EB_ERR_REDIS; /* the flush failed */
+    /* Reads what the connection owes first (settle_owed); a connection
+     * made since the flush never got those commands. */
     ctx = connected(p->r);
-    if (!ctx)
+    if (!ctx || (p->sent && p->r->conn_gen != p->gen))
         return p->err = EB_ERR_REDIS;
-    if (p->n && redisAppendFormattedCommand(ctx, p->out.p, p->out.len) != REDIS_OK) {
+    if (p->out.len > p->sent_bytes &&
+        redisAppendFormattedCommand(ctx, p->out.p + p->sent_bytes, p->out.len - p->sent_bytes) !=
+            REDIS_OK) {
         checked(p->r, NULL);
         return p->err = EB_ERR_REDIS;
     }
@@ -637,10 +654,63 @@ eb_err_t eb_redis_pipeline_exec(eb_redis_pipeline_t *p)
     return EB_OK;
 }
 
+/* Writes out at once; 0 when the connection broke (it is dropped). */
+static int write_all(eb_redis_t *r, redisContext *ctx, const char *out, size_t len)
+{
+    int done = 0;
+
+    if (redisAppendFormattedCommand(ctx, out, len) != REDIS_OK) {
+        checked(r, NULL);
+        return 0;
+    }
+    while (!done)
+        if (redisBufferWrite(ctx, &done) != REDIS_OK) {
+            checked(r, NULL);
+            return 0;
+        }
+    return 1;
+}
+
+eb_err_t eb_redis_pipeline_flush(eb_redis_pipeline_t *p)
+{
+    eb_redis_t *r = p->r;
+    redisContext *ctx;
+
+    if (p->executed || p->err)
+        return p->err;
+    if (p->out.len == p->sent_bytes)
+        return EB_OK;
+    if (r->flushing && r->flushing != p)
+        return p->err = EB_ERR_REDIS;
+    /* On the connection as it is: what it owes is read at exec, before
+     * these replies. A first flush connects if needed. */
+    ctx = r->ctx ? r->ctx : connected(r);
+    if (!ctx || (p->sent && r->conn_gen != p->gen))
+        return p->err = EB_ERR_REDIS;
+    if (!write_all(r, ctx, p->out.p + p->sent_bytes, p->out.len - p->sent_bytes)) {
+        r->flushing = NULL;
+        return p->err = EB_ERR_REDIS;
+    }
+    r->flushing = p;
+    p->gen = r->conn_gen;
+    p->sent_bytes = p->out.len;
+    p->sent = p->n;
+    return EB_OK;
+}
+
+/* A pipeline flushed and never executed: the connection owes its replies. */
+static void unflush(eb_redis_pipeline_t *p)
+{
+    if (p->r->flushing != p)
+        return;
+    p->r->flushing = NULL;
+    if (p->r->ctx && p->r->conn_gen == p->gen)
+        p->r->owed += p->sent;
+}
+
 eb_err_t eb__redis_pipeline_send(eb_redis_pipeline_t *p)
 {
     redisContext *ctx;
-    int done = 0;
 
     if (p->executed)
         return p->err;
@@ -648,22 +718,15 @@ eb_err_t eb__redis_pipeline_send(eb_redis_pipeline_t *p)
     p->why = p->err ? WHY_NOMEM : WHY_UNREACHABLE;
     if (p->err)
         return p->err;
-    if (!(ctx = connected(p->r)))
+    if (p->r->flushing || !(ctx = connected(p->r)))
         return p->err = EB_ERR_REDIS;
     if (!p->n)
         return EB_OK;
-    if (redisAppendFormattedCommand(ctx, p->out.p, p->out.len) != REDIS_OK) {
-        checked(p->r, NULL);
-        return p->err = EB_ERR_REDIS;
-    }
-    p->r->owed += p->n;
     /* Written now, so that Redis works on them while the caller goes on;
      * the replies are small and wait in the socket. */
-    while (!done)
-        if (redisBufferWrite(ctx, &done) != REDIS_OK) {
-            checked(p->r, NULL);
-            return p->err = EB_ERR_REDIS;
-        }
+    p->r->owed += p->n;
+    if (!write_all(p->r, ctx, p->out.p, p->out.len))
+        return p->err = EB_ERR_REDIS;
     return EB_OK;
 }
 
@@ -746,6 +809,8 @@ eb_redis_result_t eb_redis_result_element(const eb_redis_result_t *array, size_t
 
 void eb_redis_pipeline_clear(eb_redis_pipeline_t *p)
 {
+    unflush(p);
+    p->sent = p->sent_bytes = 0;
     for (size_t i = 0; p->reps && i < p->n; i++)
         if (p->reps[i])
             freeReplyObject(p->reps[i]);

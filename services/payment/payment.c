@@ -340,6 +340,9 @@ static void compensate(eb_work_t *w)
     free(refund);
 }
 
+/* Decisions written to Redis at a time while the batch is decided. */
+#define DECISION_FLUSH 256
+
 void payment_handle_batch(eb_work_t *const *works, size_t n, void *opaque)
 {
     const payment_ctx_t *ctx = opaque;
@@ -355,27 +358,30 @@ void payment_handle_batch(eb_work_t *const *works, size_t n, void *opaque)
             eb_work_fail(works[i], EB_ERR_NOMEM, "out of memory");
         goto out;
     }
+    /* Store first, publish second: one decision per order, ever. One
+     * pipeline for the batch, written to Redis in pieces as the decisions
+     * are made (Redis stores some while the rest are decided); SET NX GET
+     * answers nil when ours was stored, or the decision stored before. */
+    pipe = redis ? eb_redis_pipeline_new(redis) : NULL;
     for (i = 0; i < n; i++)
         if (strcmp(eb_work_event(works[i])->type, TYPE_ORDER_CREATED) == 0) {
             eb_work_log_context(works[i]); /* lines of this event name it and its span */
-            nd += (size_t)decide(ctx, works[i], order, &ds[nd]);
+            if (!decide(ctx, works[i], order, &ds[nd]))
+                continue;
+            if (pipe)
+                eb_redis_pipeline_append(pipe, "SET payment:decision:%s %b NX GET", ds[nd].order_id,
+                                         ds[nd].event, ds[nd].len);
+            if (++nd % DECISION_FLUSH == 0 && pipe)
+                (void)eb_redis_pipeline_flush(pipe); /* a failure shows at exec */
         }
     eb_work_log_context(NULL);
     if (nd == 0)
         goto compensations;
-
-    /* Store first, publish second: one decision per order, ever. One
-     * pipeline for the batch; SET NX GET answers nil when ours was stored,
-     * or the decision stored before. */
-    pipe = eb_redis_pipeline_new(redis);
     if (!pipe) {
         for (i = 0; i < nd; i++)
             eb_work_fail(ds[i].w, EB_ERR_NOMEM, "out of memory");
         goto compensations;
     }
-    for (i = 0; i < nd; i++)
-        eb_redis_pipeline_append(pipe, "SET payment:decision:%s %b NX GET", ds[i].order_id,
-                                 ds[i].event, ds[i].len);
     err = eb_redis_pipeline_exec(pipe);
     for (i = 0; i < nd; i++) {
         /* No connection, or it broke (and was dropped): the rest waits for

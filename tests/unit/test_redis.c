@@ -438,6 +438,101 @@ static void sent_replies_lost_with_the_connection(void **state)
     server_stop(&srv);
 }
 
+/* A flush writes what is appended so far at once: the server answers the
+ * first two commands before the third exists. Replies owed by an earlier
+ * send come first; another pipeline may not run meanwhile; a flushed
+ * pipeline destroyed unexecuted leaves its replies to be dropped. */
+static void flush_writes_early_in_order(void **state)
+{
+    static const script_t sc[] = {
+        /* The send's command and the two flushed: answered before the
+         * third is appended (were they not written yet, the three would
+         * come with it, and the ":7" script would wait for a fourth). */
+        {3, S("-ERR owed\r\n+A\r\n+B\r\n"), KEEP},
+        {1, S(":7\r\n"), KEEP},
+        {1, S("+dropped\r\n"), KEEP}, /* a flushed pipeline never executed */
+        {1, S(":8\r\n"), WAIT_EOF},
+    };
+    server_t srv;
+    eb_redis_t *r;
+    eb_redis_pipeline_t *sent, *p, *other;
+    char why[128] = "";
+
+    (void)state;
+    server_start(&srv, sc, 4);
+    r = client(srv.port, 2000);
+    sent = eb_redis_pipeline_new(r);
+    eb_redis_pipeline_append(sent, "SET owed 1");
+    assert_int_equal(eb__redis_pipeline_send(sent), EB_OK);
+    eb_redis_pipeline_destroy(sent);
+
+    p = eb_redis_pipeline_new(r);
+    eb_redis_pipeline_append(p, "SET a 1");
+    eb_redis_pipeline_append(p, "SET b 2");
+    assert_int_equal(eb_redis_pipeline_flush(p), EB_OK);
+    assert_int_equal(eb_redis_pipeline_flush(p), EB_OK); /* nothing new: nothing written */
+    /* Nothing else runs on r while p's replies are on their way. */
+    other = eb_redis_pipeline_new(r);
+    eb_redis_pipeline_append(other, "PING");
+    assert_int_equal(eb_redis_pipeline_exec(other), EB_ERR_REDIS);
+    assert_int_equal(eb_redis_pipeline_result(other, 0).kind, EB_REDIS_NOREPLY);
+    eb_redis_pipeline_destroy(other);
+
+    eb_redis_pipeline_append(p, "INCR n");
+    assert_int_equal(eb_redis_pipeline_exec(p), EB_OK);
+    assert_string_equal(eb_redis_pipeline_result(p, 0).str, "A");
+    assert_string_equal(eb_redis_pipeline_result(p, 1).str, "B");
+    assert_int_equal(eb_redis_pipeline_result(p, 2).integer, 7);
+    eb_redis_pipeline_destroy(p);
+    assert_int_equal(eb__redis_owed_check(r, why, sizeof(why)), 1);
+    assert_string_equal(why, "ERR owed");
+
+    p = eb_redis_pipeline_new(r);
+    eb_redis_pipeline_append(p, "GET x");
+    assert_int_equal(eb_redis_pipeline_flush(p), EB_OK);
+    eb_redis_pipeline_destroy(p);
+    p = eb_redis_pipeline_new(r);
+    eb_redis_pipeline_append(p, "INCR n");
+    assert_int_equal(eb_redis_pipeline_exec(p), EB_OK);
+    assert_int_equal(eb_redis_pipeline_result(p, 0).integer, 8);
+    eb_redis_pipeline_destroy(p);
+    assert_int_equal(eb__redis_owed_check(r, why, sizeof(why)), 0);
+    eb_redis_destroy(r);
+    server_stop(&srv);
+}
+
+/* A connection that breaks after a flush fails the whole pipeline, the
+ * flushed commands and the rest alike; the next pipeline reconnects. */
+static void flush_then_broken_connection(void **state)
+{
+    static const script_t sc[] = {
+        {1, S(""), HANG_UP},
+        {1, S("+OK\r\n"), WAIT_EOF},
+    };
+    server_t srv;
+    eb_redis_t *r;
+    eb_redis_pipeline_t *p;
+
+    (void)state;
+    server_start(&srv, sc, 2);
+    r = client(srv.port, 2000);
+    p = eb_redis_pipeline_new(r);
+    eb_redis_pipeline_append(p, "SET a 1");
+    assert_int_equal(eb_redis_pipeline_flush(p), EB_OK);
+    eb_redis_pipeline_append(p, "SET b 2");
+    assert_int_equal(eb_redis_pipeline_exec(p), EB_ERR_REDIS);
+    assert_int_equal(eb_redis_pipeline_result(p, 0).kind, EB_REDIS_NOREPLY);
+    assert_int_equal(eb_redis_pipeline_result(p, 1).kind, EB_REDIS_NOREPLY);
+    eb_redis_pipeline_destroy(p);
+    p = eb_redis_pipeline_new(r);
+    eb_redis_pipeline_append(p, "SET c 3");
+    assert_int_equal(eb_redis_pipeline_exec(p), EB_OK);
+    assert_string_equal(eb_redis_pipeline_result(p, 0).str, "OK");
+    eb_redis_pipeline_destroy(p);
+    eb_redis_destroy(r);
+    server_stop(&srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +544,8 @@ int main(void)
         cmocka_unit_test(reuse_on_one_connection),
         cmocka_unit_test(sent_replies_are_read_first),
         cmocka_unit_test(sent_replies_lost_with_the_connection),
+        cmocka_unit_test(flush_writes_early_in_order),
+        cmocka_unit_test(flush_then_broken_connection),
     };
 
     signal(SIGPIPE, SIG_IGN);
