@@ -36,10 +36,12 @@
  * dead-letter a message: the consumer waits, retries and reports not-ready.
  *
  * The events of a turn are decoded into cJSON trees from a per-thread arena,
- * for which the library sets cJSON's allocation hooks (cJSON_InitHooks) when
- * a consumer first decodes: an application that uses the consumer must not
- * set its own. A handler must not keep an event's data tree, or any part
- * of it, past its turn.
+ * for which eb_consumer_new() sets cJSON's allocation hooks (cJSON_InitHooks)
+ * for the whole process: create consumers before other threads use cJSON,
+ * and do not set hooks of your own. With hooks set, cJSON prints without
+ * realloc (it grows its buffer by copying), everywhere in the process. A
+ * handler must not keep an event's data tree, or any part of it, past its
+ * turn.
  *
  * Events a handler emits should be derived from the event that caused them
  * (eb_event_derive): the same input then gives byte-identical output, so a

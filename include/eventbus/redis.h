@@ -123,9 +123,9 @@ eb_err_t eb_redis_pipeline_append_argv(eb_redis_pipeline_t *p, int argc, const c
  * (a batch built piece by piece). eb_redis_pipeline_exec() then writes the
  * rest and reads every reply. Until p is executed (or destroyed, which
  * leaves its replies to be read and dropped by the next user of r), nothing
- * else may run on r: another pipeline's exec or flush fails with
- * EB_ERR_REDIS. Returns EB_OK, or EB_ERR_REDIS when Redis was unreachable
- * or the write failed: exec then reports the same for every command. */
+ * else may run on r: another pipeline's exec or flush, and any other call
+ * that talks to Redis, fails (EB_ERR_REDIS). Returns EB_OK, or EB_ERR_REDIS when Redis was
+ * unreachable or the write failed: exec then reports the same for every command. */
 eb_err_t eb_redis_pipeline_flush(eb_redis_pipeline_t *p);
 
 /* Sends every queued command in one write and reads every reply, connecting

@@ -165,6 +165,9 @@ eb_consumer_t *eb_consumer_new(rd_kafka_conf_t *cconf, rd_kafka_conf_t *pconf,
         eb__seterr(errstr, errstr_size, EB_ERR_NOMEM, "out of memory");
         goto fail;
     }
+    /* cJSON's hooks for the decode arena, set while the daemon has no
+     * other thread that could be using cJSON. */
+    eb__json_arena_install();
     eb__group_init(&c->g, opts->group_id, drop_works, c);
     c->o = *opts;
     if (!c->o.batch_size)

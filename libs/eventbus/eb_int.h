@@ -59,9 +59,12 @@ void eb__json_utf8_trim(char *s);
 
 /* The calling thread's cJSON allocations come from its decode arena until
  * eb__json_arena_leave() (json.c says how and why). Trees made meanwhile
- * must be deleted by the same thread. The first call installs the library's
- * cJSON hooks for the whole process: an application that sets its own
+ * must be deleted by the same thread. eb__json_arena_install() sets the
+ * library's cJSON hooks for the whole process, once: eb_consumer_new()
+ * calls it, before a daemon starts threads that print or parse JSON (the
+ * hooks are plain globals of cJSON's); an application that sets its own
  * with cJSON_InitHooks() must not use the consumer. */
+void eb__json_arena_install(void);
 void eb__json_arena_enter(void);
 void eb__json_arena_leave(void);
 

@@ -275,7 +275,14 @@ char *eb_json_quote(char *out, const char *s, size_t n)
 #define ARENA_MAX   ((size_t)64 << 20) /* past this, malloc again */
 #define ARENA_ALIGN 16
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) /* gcc, newer clang */
+#define ARENA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) /* older clang */
+#define ARENA_ASAN 1
+#endif
+#endif
+#ifdef ARENA_ASAN
 #include <sanitizer/asan_interface.h>
 #define ARENA_POISON(p, n)   ASAN_POISON_MEMORY_REGION(p, n)
 #define ARENA_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
@@ -314,6 +321,8 @@ static void *arena_alloc(arena_t *a, size_t n)
 {
     void *p;
 
+    if (n > ARENA_MAX)
+        return NULL; /* malloc's, and no size arithmetic can wrap */
     n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     while (a->cur && a->used + n > a->cur->size && a->cur->next) {
         a->cur = a->cur->next; /* chunks of an earlier turn */
@@ -401,9 +410,14 @@ static void arena_install(void)
     cJSON_InitHooks(&hooks);
 }
 
-void eb__json_arena_enter(void)
+void eb__json_arena_install(void)
 {
     (void)pthread_once(&arena_once, arena_install);
+}
+
+void eb__json_arena_enter(void)
+{
+    eb__json_arena_install();
     tl_arena.active = 1;
 }
 

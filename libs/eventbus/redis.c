@@ -312,8 +312,13 @@ static redisReply *command(eb_redis_t *r, const char *fmt, ...)
     va_list ap;
     void *reply;
 
-    if (r->flushing || !connected(r))
-        return NULL; /* a flushed pipeline's replies come first */
+    if (r->flushing) {
+        /* A flushed pipeline's replies come first. */
+        snprintf(r->last_err, sizeof(r->last_err), "a flushed pipeline is not executed yet");
+        return NULL;
+    }
+    if (!connected(r))
+        return NULL;
     va_start(ap, fmt);
     reply = redisvCommand(r->ctx, fmt, ap);
     va_end(ap);
@@ -581,7 +586,7 @@ int eb__resp_appendv(eb_resp_buf_t *b, const char *fmt, va_list ap)
 static eb_err_t took(eb_redis_pipeline_t *p, int ok)
 {
     p->n++;
-    if (!ok)
+    if (!ok && !p->err) /* a failed flush stays a Redis failure */
         p->err = EB_ERR_NOMEM;
     return p->err;
 }
@@ -608,6 +613,16 @@ eb_err_t eb_redis_pipeline_append_argv(eb_redis_pipeline_t *p, int argc, const c
     return took(p, !p->err && eb__resp_append_argv(&p->out, argc, argv, argvlen));
 }
 
+/* A pipeline flushed and never executed: the connection owes its replies. */
+static void unflush(eb_redis_pipeline_t *p)
+{
+    if (p->r->flushing != p)
+        return;
+    p->r->flushing = NULL;
+    if (p->r->ctx && p->r->conn_gen == p->gen)
+        p->r->owed += p->sent;
+}
+
 eb_err_t eb_redis_pipeline_exec(eb_redis_pipeline_t *p)
 {
     redisContext *ctx;
@@ -616,11 +631,13 @@ eb_err_t eb_redis_pipeline_exec(eb_redis_pipeline_t *p)
         return p->err;
     p->executed = 1;
     if (p->err) {
-        p->why = WHY_NOMEM;
+        p->why = p->err == EB_ERR_NOMEM ? WHY_NOMEM : WHY_UNREACHABLE;
+        unflush(p);
         return p->err;
     }
     if (p->n && !(p->reps = calloc(p->n, sizeof(*p->reps)))) {
         p->why = WHY_NOMEM;
+        unflush(p);
         return p->err = EB_ERR_NOMEM;
     }
     p->why = WHY_UNREACHABLE;
@@ -685,10 +702,11 @@ eb_err_t eb_redis_pipeline_flush(eb_redis_pipeline_t *p)
     /* On the connection as it is: what it owes is read at exec, before
      * these replies. A first flush connects if needed. */
     ctx = r->ctx ? r->ctx : connected(r);
-    if (!ctx || (p->sent && r->conn_gen != p->gen))
-        return p->err = EB_ERR_REDIS;
-    if (!write_all(r, ctx, p->out.p + p->sent_bytes, p->out.len - p->sent_bytes)) {
-        r->flushing = NULL;
+    if (!ctx || (p->sent && r->conn_gen != p->gen) ||
+        !write_all(r, ctx, p->out.p + p->sent_bytes, p->out.len - p->sent_bytes)) {
+        /* What was flushed went with a connection that is gone. */
+        if (r->flushing == p)
+            r->flushing = NULL;
         return p->err = EB_ERR_REDIS;
     }
     r->flushing = p;
@@ -696,16 +714,6 @@ eb_err_t eb_redis_pipeline_flush(eb_redis_pipeline_t *p)
     p->sent_bytes = p->out.len;
     p->sent = p->n;
     return EB_OK;
-}
-
-/* A pipeline flushed and never executed: the connection owes its replies. */
-static void unflush(eb_redis_pipeline_t *p)
-{
-    if (p->r->flushing != p)
-        return;
-    p->r->flushing = NULL;
-    if (p->r->ctx && p->r->conn_gen == p->gen)
-        p->r->owed += p->sent;
 }
 
 eb_err_t eb__redis_pipeline_send(eb_redis_pipeline_t *p)
@@ -723,10 +731,11 @@ eb_err_t eb__redis_pipeline_send(eb_redis_pipeline_t *p)
     if (!p->n)
         return EB_OK;
     /* Written now, so that Redis works on them while the caller goes on;
-     * the replies are small and wait in the socket. */
-    p->r->owed += p->n;
+     * the replies are small and wait in the socket. Owed only once
+     * written: a failed write is the caller's to report. */
     if (!write_all(p->r, ctx, p->out.p, p->out.len))
         return p->err = EB_ERR_REDIS;
+    p->r->owed += p->n;
     return EB_OK;
 }
 

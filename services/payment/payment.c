@@ -39,6 +39,7 @@ void payment_decide(const svc_order_t *o, int64_t limit, const char *cause_id, s
         for (size_t i = 0; i < o->item_count; i++) {
             memcpy(p->items[i].product_id, o->items[i].product_id, sizeof(p->items[i].product_id));
             p->items[i].quantity = o->items[i].quantity;
+            p->items[i].price = 0;
         }
     }
 }

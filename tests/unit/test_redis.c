@@ -314,6 +314,23 @@ static void unreachable_fails_every_command(void **state)
     assert_int_equal(eb_redis_pipeline_exec(p), EB_ERR_REDIS);
     assert_int_equal(eb_redis_ping(r), 0);
     eb_redis_pipeline_destroy(p);
+
+    /* A flush that cannot reach Redis stays a Redis failure through the
+     * appends after it (not "out of memory": a caller retries those as
+     * attempts), and leaves the connection free for the next pipeline. */
+    p = eb_redis_pipeline_new(r);
+    eb_redis_pipeline_append(p, "SET a 1");
+    assert_int_equal(eb_redis_pipeline_flush(p), EB_ERR_REDIS);
+    assert_int_equal(eb_redis_pipeline_append(p, "SET b 2"), EB_ERR_REDIS);
+    assert_int_equal(eb_redis_pipeline_exec(p), EB_ERR_REDIS);
+    for (size_t i = 0; i < 2; i++)
+        assert_string_equal(eb_redis_pipeline_result(p, i).str, "redis unreachable");
+    eb_redis_pipeline_destroy(p);
+    p = eb_redis_pipeline_new(r);
+    eb_redis_pipeline_append(p, "SET c 3");
+    assert_int_equal(eb_redis_pipeline_exec(p), EB_ERR_REDIS);
+    assert_string_equal(eb_redis_pipeline_result(p, 0).str, "redis unreachable");
+    eb_redis_pipeline_destroy(p);
     eb_redis_destroy(r);
     eb_redis_pipeline_destroy(NULL);
 }
