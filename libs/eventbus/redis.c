@@ -643,10 +643,7 @@ eb_err_t eb_redis_pipeline_exec(eb_redis_pipeline_t *p)
     p->why = WHY_UNREACHABLE;
     if (p->r->flushing && p->r->flushing != p)
         return p->err = EB_ERR_REDIS; /* its replies would be read as ours */
-    if (p->sent && p->r->flushing == p)
-        p->r->flushing = NULL;
-    else if (p->sent)
-        return p->err = EB_ERR_REDIS; /* the flush failed */
+    p->r->flushing = NULL;            /* ours, if flushed: its replies are read below */
     /* Reads what the connection owes first (settle_owed); a connection
      * made since the flush never got those commands. */
     ctx = connected(p->r);

@@ -344,13 +344,6 @@ cJSON *svc_payment_json(const svc_payment_t *p)
     return d;
 }
 
-#define PUT_LIT(o, lit) (memcpy(o, lit, sizeof(lit) - 1), (o) + sizeof(lit) - 1)
-
-static char *put_str(char *o, const char *s)
-{
-    return eb_json_quote(o, s, strlen(s));
-}
-
 char *svc_payment_render(const svc_payment_t *p, size_t *len)
 {
     /* Keys and punctuation take 90 bytes, an item's 40 besides its id. */
@@ -365,34 +358,34 @@ char *svc_payment_render(const svc_payment_t *p, size_t *len)
     if (!(out = malloc(cap)))
         return NULL;
     /* The keys in svc_payment_json()'s order. */
-    o = PUT_LIT(out, "{\"orderId\":");
-    o = put_str(o, p->order_id);
+    o = SVC_PUT_LIT(out, "{\"orderId\":");
+    o = svc_put_str(o, p->order_id);
     if (!p->failed) {
-        o = PUT_LIT(o, ",\"paymentId\":");
-        o = put_str(o, p->payment_id);
+        o = SVC_PUT_LIT(o, ",\"paymentId\":");
+        o = svc_put_str(o, p->payment_id);
     }
     if (p->user_id[0]) {
-        o = PUT_LIT(o, ",\"userId\":");
-        o = put_str(o, p->user_id);
+        o = SVC_PUT_LIT(o, ",\"userId\":");
+        o = svc_put_str(o, p->user_id);
     }
-    o = PUT_LIT(o, ",\"amount\":");
+    o = SVC_PUT_LIT(o, ",\"amount\":");
     o += eb_money_format(p->amount, o, EB_MONEY_TEXT_MAX);
-    o = PUT_LIT(o, ",\"currency\":");
-    o = put_str(o, p->currency);
+    o = SVC_PUT_LIT(o, ",\"currency\":");
+    o = svc_put_str(o, p->currency);
     if (p->failed) {
-        o = PUT_LIT(o, ",\"reason\":");
-        o = put_str(o, p->reason);
-        o = PUT_LIT(o, ",\"code\":");
-        o = put_str(o, p->code);
+        o = SVC_PUT_LIT(o, ",\"reason\":");
+        o = svc_put_str(o, p->reason);
+        o = SVC_PUT_LIT(o, ",\"code\":");
+        o = svc_put_str(o, p->code);
     } else if (p->item_count) {
-        o = PUT_LIT(o, ",\"items\":[");
+        o = SVC_PUT_LIT(o, ",\"items\":[");
         for (size_t i = 0; i < p->item_count; i++) {
             if (i)
                 *o++ = ',';
-            o = PUT_LIT(o, "{\"productId\":");
-            o = put_str(o, p->items[i].product_id);
+            o = SVC_PUT_LIT(o, "{\"productId\":");
+            o = svc_put_str(o, p->items[i].product_id);
             /* A quantity is whole and positive (svc_order_parse). */
-            o = PUT_LIT(o, ",\"quantity\":");
+            o = SVC_PUT_LIT(o, ",\"quantity\":");
             o = eb_json_uint(o, (uint64_t)p->items[i].quantity);
             *o++ = '}';
         }

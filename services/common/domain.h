@@ -12,11 +12,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "eventbus/app/topics.h"
 #include "eventbus/error.h"
+#include "eventbus/json.h"
 #include "eventbus/schema.h"
 
 /* The topics, from the suite's catalogue (eventbus/app/topics.h, which
@@ -143,6 +145,23 @@ eb_err_t svc_payment_parse(const cJSON *data, int failed, svc_payment_t *out, ch
 
 /* Builds the data object of a payment event; NULL when out of memory. */
 cJSON *svc_payment_json(const svc_payment_t *p);
+
+/* Writers of JSON built as text, piece by piece (the order's items and
+ * events, svc_payment_render): each writes at o, which has the room, and
+ * returns the end. svc_put: n bytes as they are; SVC_PUT_LIT: a string
+ * literal; svc_put_str: s as a JSON string (eb_json_quote). */
+static inline char *svc_put(char *o, const char *s, size_t n)
+{
+    memcpy(o, s, n);
+    return o + n;
+}
+
+#define SVC_PUT_LIT(o, lit) svc_put(o, lit, sizeof(lit) - 1)
+
+static inline char *svc_put_str(char *o, const char *s)
+{
+    return eb_json_quote(o, s, strlen(s));
+}
 
 /* Writes the same data object as text: the bytes cJSON_PrintUnformatted()
  * gives for svc_payment_json(p), without building the tree (the consumer's

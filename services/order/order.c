@@ -26,19 +26,6 @@ eb_err_t order_parse_request(const char *body, size_t len, svc_order_t *out, svc
     return err;
 }
 
-static char *put_lit(char *o, const char *lit, size_t n)
-{
-    memcpy(o, lit, n);
-    return o + n;
-}
-
-#define PUT_LIT(o, lit) put_lit(o, lit, sizeof(lit) - 1)
-
-static char *put_str(char *o, const char *s)
-{
-    return eb_json_quote(o, s, strlen(s));
-}
-
 char *order_items_render(const svc_order_t *req, size_t *len)
 {
     size_t cap = 3;
@@ -57,11 +44,11 @@ char *order_items_render(const svc_order_t *req, size_t *len)
 
         if (i)
             *o++ = ',';
-        o = PUT_LIT(o, "{\"productId\":");
-        o = put_str(o, it->product_id);
-        o = PUT_LIT(o, ",\"quantity\":");
+        o = SVC_PUT_LIT(o, "{\"productId\":");
+        o = svc_put_str(o, it->product_id);
+        o = SVC_PUT_LIT(o, ",\"quantity\":");
         o = eb_json_uint(o, (uint64_t)it->quantity);
-        o = PUT_LIT(o, ",\"price\":");
+        o = SVC_PUT_LIT(o, ",\"price\":");
         o += eb_money_format(it->price, o, EB_MONEY_TEXT_MAX);
         *o++ = '}';
     }
@@ -81,16 +68,16 @@ char *order_created_data(const order_record_t *o, const svc_order_t *req, size_t
 
     if (!out)
         return NULL;
-    w = PUT_LIT(out, "{\"orderId\":");
-    w = put_str(w, o->order_id);
-    w = PUT_LIT(w, ",\"userId\":");
-    w = put_str(w, req->user_id);
-    w = PUT_LIT(w, ",\"items\":");
-    w = put_lit(w, o->items_json, o->items_len);
-    w = PUT_LIT(w, ",\"total\":");
-    w = put_lit(w, o->total, strlen(o->total));
-    w = PUT_LIT(w, ",\"currency\":");
-    w = put_str(w, req->currency);
+    w = SVC_PUT_LIT(out, "{\"orderId\":");
+    w = svc_put_str(w, o->order_id);
+    w = SVC_PUT_LIT(w, ",\"userId\":");
+    w = svc_put_str(w, req->user_id);
+    w = SVC_PUT_LIT(w, ",\"items\":");
+    w = svc_put(w, o->items_json, o->items_len);
+    w = SVC_PUT_LIT(w, ",\"total\":");
+    w = svc_put(w, o->total, strlen(o->total));
+    w = SVC_PUT_LIT(w, ",\"currency\":");
+    w = svc_put_str(w, req->currency);
     *w++ = '}';
     *w = '\0';
     *len = (size_t)(w - out);
@@ -163,23 +150,23 @@ char *order_render(const order_view_t *v, size_t *len)
         return NULL;
     /* items and total are stored as JSON text and go out verbatim; the bytes
      * are those the cJSON tree this replaced printed. */
-    o = PUT_LIT(out, "{\"orderId\":");
-    o = put_str(o, v->order_id);
-    o = PUT_LIT(o, ",\"status\":");
-    o = put_str(o, v->status);
-    o = PUT_LIT(o, ",\"userId\":");
-    o = put_str(o, v->user_id);
-    o = PUT_LIT(o, ",\"items\":");
-    o = put_lit(o, v->items_json, strlen(v->items_json));
-    o = PUT_LIT(o, ",\"total\":");
-    o = put_lit(o, v->total, strlen(v->total));
-    o = PUT_LIT(o, ",\"currency\":");
-    o = put_str(o, v->currency);
-    o = PUT_LIT(o, ",\"createdAt\":");
-    o = put_str(o, v->created_at);
+    o = SVC_PUT_LIT(out, "{\"orderId\":");
+    o = svc_put_str(o, v->order_id);
+    o = SVC_PUT_LIT(o, ",\"status\":");
+    o = svc_put_str(o, v->status);
+    o = SVC_PUT_LIT(o, ",\"userId\":");
+    o = svc_put_str(o, v->user_id);
+    o = SVC_PUT_LIT(o, ",\"items\":");
+    o = svc_put(o, v->items_json, strlen(v->items_json));
+    o = SVC_PUT_LIT(o, ",\"total\":");
+    o = svc_put(o, v->total, strlen(v->total));
+    o = SVC_PUT_LIT(o, ",\"currency\":");
+    o = svc_put_str(o, v->currency);
+    o = SVC_PUT_LIT(o, ",\"createdAt\":");
+    o = svc_put_str(o, v->created_at);
     if (reason) {
-        o = PUT_LIT(o, ",\"reason\":");
-        o = put_str(o, v->reason);
+        o = SVC_PUT_LIT(o, ",\"reason\":");
+        o = svc_put_str(o, v->reason);
     }
     *o++ = '}';
     *o = '\0';
